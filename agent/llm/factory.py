@@ -1,0 +1,59 @@
+"""Build a tenant's provider from its settings and its key (passed explicitly, never from env)."""
+
+from __future__ import annotations
+
+from agent.errors import UserError
+from agent.llm.base import EventSink, Provider, ignore_events
+from agent.llm.clients import ClientCache
+from agent.llm.retry import FallbackProvider, RetryPolicy
+from agent.llm.types import ApiKey, ProviderSettings
+
+
+def build_provider(
+    settings: ProviderSettings,
+    api_key: str | ApiKey | None,
+    *,
+    fallback_api_key: str | ApiKey | None = None,
+    retry: RetryPolicy | None = None,
+    events: EventSink = ignore_events,
+    clients: ClientCache | None = None,
+) -> Provider:
+    """The provider for ``settings``, wrapped with its fallback when one is configured."""
+    primary = _build_one(settings, api_key, retry=retry, events=events, clients=clients)
+    if settings.fallback is None:
+        return primary
+    fallback = build_provider(
+        settings.fallback, fallback_api_key, retry=retry, events=events, clients=clients
+    )
+    return FallbackProvider(primary, fallback, events=events)
+
+
+def _build_one(
+    settings: ProviderSettings,
+    api_key: str | ApiKey | None,
+    *,
+    retry: RetryPolicy | None,
+    events: EventSink,
+    clients: ClientCache | None,
+) -> Provider:
+    if settings.provider == "extractive":
+        from agent.llm.extractive import ExtractiveProvider
+
+        return ExtractiveProvider(settings)
+    if api_key is None or (isinstance(api_key, str) and not api_key.strip()):
+        if settings.provider == "openai-compatible":
+            api_key = "no-key"  # local servers (Ollama, vLLM) accept any key
+        else:
+            raise UserError(f"the {settings.provider} provider needs the tenant's API key")
+    kwargs = {"retry": retry, "events": events, "clients": clients}
+    if settings.provider in ("openai", "openai-compatible"):
+        from agent.llm.openai_provider import OpenAIProvider
+
+        return OpenAIProvider(settings, api_key, **kwargs)
+    if settings.provider == "anthropic":
+        from agent.llm.anthropic_provider import AnthropicProvider
+
+        return AnthropicProvider(settings, api_key, **kwargs)
+    from agent.llm.gemini_provider import GeminiProvider
+
+    return GeminiProvider(settings, api_key, **kwargs)
