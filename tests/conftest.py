@@ -86,3 +86,66 @@ def redis_url() -> str:
     """URL of the real Redis (skips on a laptop without it)."""
     _need("Redis", "127.0.0.1", 6379)
     return REDIS_URL
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def keyring() -> Any:
+    from store.crypto import Keyring
+
+    return Keyring.generate("t1")
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Any, keyring: Any) -> Iterator[Any]:
+    """A migrated SQLite database in a temporary folder."""
+    from store.db import Database, migrate
+
+    db = Database(f"sqlite:///{tmp_path}/frontdesk.db", keyring)
+    migrate(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def postgres_db(postgres_admin_url: str, keyring: Any) -> Iterator[Any]:
+    """A migrated PostgreSQL database in its own schema; the app connects under RLS."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from store.db import Database, migrate
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_admin_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(postgres_admin_url, keyring, schema=schema)
+    try:
+        migrate(db)
+        yield db
+    finally:
+        db.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db(request: pytest.FixtureRequest) -> Any:
+    """Each test using it runs on SQLite and on the real PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_db")
+
+
+@pytest.fixture
+def make_tenant() -> Any:
+    """``make_tenant(db, slug)`` creates a tenant and returns its id."""
+    from store.repo import tenants
+
+    def make(db: Any, slug: str, name: str | None = None) -> int:
+        with db.admin_session() as session:
+            return tenants.create(session, slug, name).id
+
+    return make

@@ -1,0 +1,211 @@
+"""The ``frontdesk`` command line. Errors are one clear line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from frontdesk import demo as demo_module
+from frontdesk.settings import secure_write
+from frontdesk.wiring import load_keyring, load_settings, open_database
+from store import db as store_db
+from store.crypto import CryptoError, Keyring
+from store.db import Database, DatabaseError
+from store.errors import UserError
+from store.models import PROVIDERS, ROLES
+from store.repo import providers, tenants, users
+from store.rotation import rotate
+
+app = typer.Typer(
+    help="Frontdesk: AI receptionists for businesses on WhatsApp.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+)
+tenants_app = typer.Typer(help="Create and configure tenants (businesses).", no_args_is_help=True)
+users_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
+keys_app = typer.Typer(help="Master encryption keys.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one line on stderr and return the exit to raise (code 2)."""
+    typer.echo(f"frontdesk: error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def clear_errors(func: F) -> F:
+    """Turn the errors a user can cause into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (UserError, CryptoError, DatabaseError) as exc:
+            raise fail(str(exc)) from None
+        except OperationalError as exc:
+            raise fail(f"database error: {type(exc.orig).__name__}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def ready_database() -> Database:
+    """Open the configured database; SQLite files are migrated on first use."""
+    db = open_database()
+    db.check()
+    if not db.is_postgres:
+        store_db.migrate(db)
+    return db
+
+
+@app.command()
+@clear_errors
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    db = open_database()
+    store_db.migrate(db)
+    typer.echo("database is up to date")
+
+
+@tenants_app.command("create")
+@clear_errors
+def tenants_create(
+    slug: str,
+    name: Annotated[str | None, typer.Option(help="Display name of the business.")] = None,
+) -> None:
+    """Create a tenant."""
+    tenants.validate_slug(slug)
+    db = ready_database()
+    with db.admin_session() as session:
+        tenant = tenants.create(session, slug, name)
+        typer.echo(f"created tenant {tenant.slug} ({tenant.name})")
+
+
+@tenants_app.command("list")
+@clear_errors
+def tenants_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List tenants."""
+    db = ready_database()
+    with db.admin_session() as session:
+        rows = [
+            {"slug": t.slug, "name": t.name, "created_at": t.created_at.isoformat()}
+            for t in tenants.list_all(session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(f"{row['slug']}\t{row['name']}")
+
+
+def read_secret_from_stdin(prompt: str) -> str:
+    """One secret from standard input (a hidden prompt on a terminal); never from arguments."""
+    if sys.stdin.isatty():
+        return str(typer.prompt(prompt, hide_input=True, default="", show_default=False)).strip()
+    return sys.stdin.readline().strip()
+
+
+@tenants_app.command("set-provider")
+@clear_errors
+def tenants_set_provider(
+    slug: str,
+    provider: Annotated[str, typer.Option(help=f"One of: {', '.join(PROVIDERS)}.")],
+    model: Annotated[str | None, typer.Option(help="Model name, e.g. gpt-4o-mini.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Endpoint for OpenAI-compatible servers.")] = None,
+    fallback: Annotated[bool, typer.Option(help="Set the fallback provider instead of the primary.")] = False,
+) -> None:
+    """Set the tenant's model provider. The API key is read from standard input."""
+    providers.validate(provider, base_url, api_key="-")
+    api_key = None
+    if provider != "extractive":
+        api_key = read_secret_from_stdin("API key") or None
+    providers.validate(provider, base_url, api_key)
+    db = ready_database()
+    with db.admin_session() as session:
+        tenant = tenants.get_by_slug(session, slug)
+        providers.set_provider(
+            session,
+            db.keyring,
+            tenant.id,
+            provider,
+            model=model,
+            base_url=base_url,
+            api_key=api_key,
+            slot="fallback" if fallback else "primary",
+        )
+        for row in providers.describe(session, tenant.id):
+            typer.echo(json.dumps(row))
+
+
+@users_app.command("create")
+@clear_errors
+def users_create(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    name: Annotated[str | None, typer.Option(help="Who this user is.")] = None,
+) -> None:
+    """Create a user and print its API token once."""
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    db = ready_database()
+    with db.admin_session() as session:
+        tenant_row = tenants.get_by_slug(session, tenant)
+        created = users.create(session, tenant_row.id, role, name)
+    typer.echo(f"created {role} user {created.user.name} for {tenant}; API token (shown once):", err=True)
+    typer.echo(created.token.reveal())
+
+
+@keys_app.command("rotate")
+@clear_errors
+def keys_rotate(
+    new_key: Annotated[
+        bool, typer.Option(help="Development: first add a fresh newest key to the local key file.")
+    ] = False,
+) -> None:
+    """Re-encrypt everything under the newest master key (safe while the system runs)."""
+    settings = load_settings()
+    if new_key:
+        if settings.master_keys is not None:
+            raise UserError(
+                "--new-key works on the local key file; in production add the key to FRONTDESK_MASTER_KEYS"
+            )
+        keyring = load_keyring(settings)
+        fresh = keyring.with_new_key(f"k{len(keyring.key_ids) + 1}")
+        secure_write(settings.key_file, fresh.to_spec() + "\n")
+        typer.echo(f"added key {fresh.newest_id} to {settings.key_file}", err=True)
+    db = ready_database()
+    report = rotate(db)
+    typer.echo(
+        json.dumps({"newest_key": db.keyring.newest_id, "rotated": report.rotated, "total": report.total})
+    )
+
+
+@keys_app.command("generate")
+def keys_generate(key_id: Annotated[str, typer.Option("--id", help="Key id.")] = "k1") -> None:
+    """Print a fresh master key entry for FRONTDESK_MASTER_KEYS."""
+    typer.echo(Keyring.new_key_spec(key_id))
+
+
+@app.command()
+@clear_errors
+def demo() -> None:
+    """Run the demo on the embedded defaults."""
+    demo_module.run()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Settings from the environment (prefix ``FRONTDESK_``), with embedded defaults for a laptop."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Everything Frontdesk reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    """``production`` refuses to start without ``FRONTDESK_MASTER_KEYS``."""
+    database_url: str = f"sqlite:///{VAR_DIR}/frontdesk.db"
+    """What the application connects with (on PostgreSQL, ideally as ``frontdesk_app``)."""
+    database_admin_url: str | None = None
+    """Owner connection for migrations and key rotation; defaults to ``database_url``."""
+    broker_url: str = f"sqla+sqlite:///{VAR_DIR}/broker.db"
+    """Celery broker: Redis in production, a file-backed broker needing no server by default."""
+    master_keys: SecretStr | None = None
+    """Encryption keys, newest first: ``id2:base64key,id1:base64key`` (32-byte keys)."""
+    key_file: Path = Field(default=VAR_DIR / "master.key")
+    """Development only: where the local key is kept when ``master_keys`` is unset."""
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def secure_write(path: Path, content: str) -> None:
+    """Write a file only its owner can read (0600), creating parent folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    os.chmod(path, 0o600)

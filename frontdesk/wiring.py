@@ -1,0 +1,30 @@
+"""Wiring: builds the pieces from settings (the only place that reads configuration)."""
+
+from __future__ import annotations
+
+import sys
+
+from frontdesk.settings import Settings, load_settings, secure_write
+from store.crypto import KeyConfigError, Keyring
+from store.db import Database
+
+
+def load_keyring(settings: Settings, *, announce: bool = True) -> Keyring:
+    """The master keys from the environment, or in development the local key file."""
+    if settings.master_keys is not None:
+        return Keyring.from_spec(settings.master_keys.get_secret_value())
+    if settings.env == "production":
+        raise KeyConfigError("FRONTDESK_MASTER_KEYS is required in production (FRONTDESK_ENV=production)")
+    path = settings.key_file
+    if path.exists():
+        return Keyring.from_spec(path.read_text().strip())
+    secure_write(path, Keyring.new_key_spec("k1") + "\n")
+    if announce:
+        print(f"frontdesk: created a development master key at {path} (mode 0600)", file=sys.stderr)
+    return Keyring.from_spec(path.read_text().strip())
+
+
+def open_database(settings: Settings | None = None) -> Database:
+    """The database named by the settings, with the keyring."""
+    settings = settings or load_settings()
+    return Database(settings.database_url, load_keyring(settings), admin_url=settings.database_admin_url)

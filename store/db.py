@@ -1,0 +1,147 @@
+"""Engines and sessions. Every tenant session pins the tenant for row-level security.
+
+On PostgreSQL the application's connections run as the ``frontdesk_app`` role, which cannot
+bypass row-level security; each transaction of a tenant session sets ``app.tenant_id``, so a
+query that forgets the tenant still sees only that tenant, and a query outside a tenant
+session sees no tenant rows at all. Migrations and operator commands use the admin engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.crypto import Keyring
+from store.rls import APP_ROLE, TENANT_SETTING
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class DatabaseError(Exception):
+    """The database is unreachable or not set up; the message is safe to show."""
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+class Database:
+    """The application's view of one database (SQLite file or PostgreSQL)."""
+
+    def __init__(
+        self,
+        url: str,
+        keyring: Keyring,
+        *,
+        admin_url: str | None = None,
+        schema: str | None = None,
+        pool_size: int = 10,
+    ) -> None:
+        self.url = make_url(url)
+        self.keyring = keyring
+        self.schema = schema
+        self.is_postgres = self.url.get_backend_name() == "postgresql"
+        self.engine = self._make_engine(url, app=True, pool_size=pool_size)
+        self.admin_engine = self._make_engine(admin_url or url, app=False, pool_size=2)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._admin_sessions = sessionmaker(self.admin_engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    def _make_engine(self, url: str, *, app: bool, pool_size: int) -> Engine:
+        kwargs: dict[str, Any] = {}
+        if make_url(url).get_backend_name() == "sqlite":
+            _prepare_sqlite_file(url)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", self._on_connect_listener(app))
+        return engine
+
+    def _on_connect_listener(self, app: bool) -> Any:
+        schema, is_postgres = self.schema, self.is_postgres
+
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            if is_postgres:
+                if schema:
+                    cursor.execute(f'SET search_path TO "{schema}"')
+                if app:
+                    cursor.execute("SELECT current_user")
+                    if cursor.fetchone()[0] != APP_ROLE:
+                        cursor.execute(f"SET ROLE {APP_ROLE}")
+                dbapi_connection.commit()
+            else:
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return on_connect
+
+    @contextmanager
+    def tenant_session(self, tenant_id: int) -> Iterator[Session]:
+        """A session that sees only ``tenant_id``; commits on a clean exit."""
+        session = self._sessions()
+        if self.is_postgres:
+
+            @event.listens_for(session, "after_begin")
+            def _pin_tenant(_session: Session, _tx: Any, connection: Any) -> None:  # pyright: ignore[reportUnusedFunction]
+                connection.execute(
+                    text("SELECT set_config(:name, :value, true)"),
+                    {"name": TENANT_SETTING, "value": str(tenant_id)},
+                )
+
+        with session, session.begin():
+            yield session
+
+    @contextmanager
+    def app_session(self) -> Iterator[Session]:
+        """An application session with no tenant: tenant rows are invisible on PostgreSQL."""
+        session = self._sessions()
+        with session, session.begin():
+            yield session
+
+    @contextmanager
+    def admin_session(self) -> Iterator[Session]:
+        """A session on the admin engine, across tenants (migrations, operator commands)."""
+        session = self._admin_sessions()
+        with session, session.begin():
+            yield session
+
+    def check(self) -> None:
+        """Raise :class:`DatabaseError` with a clear message when the database does not answer."""
+        try:
+            with self.admin_engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            where = self.url.render_as_string(hide_password=True)
+            raise DatabaseError(f"cannot reach the database at {where}: {type(exc).__name__}") from None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self.admin_engine.dispose()
+
+
+def migrate(db: Database, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic, on the admin engine."""
+    from alembic import command
+    from alembic.config import Config
+
+    db.check()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.admin_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        config.attributes["schema"] = db.schema
+        command.upgrade(config, revision)

@@ -1,0 +1,285 @@
+"""SQLAlchemy models of the foundation. Every tenant table carries ``tenant_id``.
+
+Primary keys are random 53-bit integers chosen in Python, so a row's id is known before it
+is inserted (it is part of the associated data of its ciphertexts) and ids do not reveal how
+many rows other tenants have. Encrypted columns end in ``_ciphertext``; read them through
+:mod:`store.sealed`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("admin", "supervisor", "agent", "analyst")
+PROVIDERS = ("openai", "anthropic", "gemini", "openai-compatible", "extractive")
+CONVERSATION_MODES = ("bot", "human")
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def new_id() -> int:
+    """A random positive id that fits in a JavaScript number."""
+    return secrets.randbits(53) or 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; ``encrypted_columns`` lists the columns :mod:`store.sealed` manages."""
+
+    encrypted_columns: ClassVar[tuple[str, ...]] = ()
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+@event.listens_for(Base, "init", propagate=True)
+def _assign_id(target: Base, _args: Any, kwargs: dict[str, Any]) -> None:
+    """Give every new row its id at construction, so sealed values can be bound to it."""
+    if "id" in target.__table__.c and kwargs.get("id") is None:
+        kwargs["id"] = new_id()
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(Id, primary_key=True, default=new_id)
+
+
+def _tenant() -> Mapped[int]:
+    return mapped_column(Id, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime, default=utcnow)
+
+
+class Tenant(Base):
+    """A business. ``settings`` holds non-secret configuration (timezone, hours, wording)."""
+
+    __tablename__ = "tenants"
+    id: Mapped[int] = _id()
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class User(Base):
+    """A person (or integration) with a role and a hashed API token."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = _created()
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Channel(Base):
+    """A WhatsApp business number connected by a tenant."""
+
+    __tablename__ = "channels"
+    encrypted_columns = ("app_secret_ciphertext", "access_token_ciphertext", "verify_token_ciphertext")
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    phone_number_id: Mapped[str] = mapped_column(String(64), unique=True)
+    display_phone_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    verify_token_ciphertext: Mapped[str] = mapped_column(Text)
+    verify_token_digest: Mapped[str] = mapped_column(String(64), index=True)
+    app_secret_ciphertext: Mapped[str] = mapped_column(Text)
+    access_token_ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+
+
+class ProviderSetting(Base):
+    """The tenant's model provider; ``slot`` is ``primary`` or ``fallback``."""
+
+    __tablename__ = "provider_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", "slot"),)
+    encrypted_columns = ("api_key_ciphertext",)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    slot: Mapped[str] = mapped_column(String(10), default="primary")
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    base_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    api_key_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    prices: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = _created()
+
+
+class Contact(Base):
+    """A customer of a tenant, keyed by WhatsApp id and/or business-scoped user id."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("tenant_id", "wa_id"), UniqueConstraint("tenant_id", "bsuid"))
+    encrypted_columns = ("profile_name_ciphertext",)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    wa_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bsuid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    profile_name_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opted_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_source: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Conversation(Base):
+    """One customer's thread with a tenant. ``epoch`` is bumped by takeover and handback."""
+
+    __tablename__ = "conversations"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    contact_id: Mapped[int] = mapped_column(Id, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("channels.id", ondelete="SET NULL"), nullable=True
+    )
+    mode: Mapped[str] = mapped_column(String(8), default="bot")
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    assigned_agent_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    last_customer_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class Message(Base):
+    """A message in or out. ``wa_message_id`` is unique per tenant (Meta delivers twice)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("tenant_id", "wa_message_id"),)
+    encrypted_columns = ("body_ciphertext",)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    conversation_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    author: Mapped[str] = mapped_column(String(10))  # customer | bot | agent | system
+    kind: Mapped[str] = mapped_column(String(32), default="text")
+    body_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    wa_message_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class OutboxItem(Base):
+    """A reply waiting to be sent; written only while the conversation's epoch still matches."""
+
+    __tablename__ = "outbox"
+    encrypted_columns = ("body_ciphertext",)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    conversation_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(10), default="bot")
+    body_ciphertext: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    wa_message_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = _created()
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained per tenant (``tenant_id`` NULL is the system chain)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = _created()
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
+
+
+class VaultEntry(Base):
+    """A placeholder of a conversation and the encrypted value it stands for."""
+
+    __tablename__ = "vault_entries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "conversation_id", "placeholder"),
+        UniqueConstraint("tenant_id", "conversation_id", "entity_type", "value_digest"),
+    )
+    encrypted_columns = ("value_ciphertext",)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    conversation_id: Mapped[int] = mapped_column(Id, index=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    placeholder: Mapped[str] = mapped_column(String(64))
+    value_digest: Mapped[str] = mapped_column(String(64))
+    value_ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+TENANT_TABLES = (
+    "users",
+    "channels",
+    "provider_settings",
+    "contacts",
+    "conversations",
+    "messages",
+    "outbox",
+    "audit_log",
+    "vault_entries",
+)

@@ -1,0 +1,76 @@
+"""WhatsApp channels: a tenant's business number and its sealed secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from store.crypto import Keyring, Secret
+from store.errors import Conflict, UserError
+from store.models import Channel
+from store.sealed import seal, unseal
+
+
+@dataclass(frozen=True)
+class ChannelSecrets:
+    """The channel's secrets, unsealed for one use."""
+
+    app_secret: Secret
+    access_token: Secret
+    verify_token: Secret
+
+
+def add(
+    session: Session,
+    keyring: Keyring,
+    tenant_id: int,
+    *,
+    phone_number_id: str,
+    verify_token: str,
+    app_secret: str,
+    access_token: str,
+    display_phone_number: str | None = None,
+) -> Channel:
+    """Connect a WhatsApp number to the tenant."""
+    if not phone_number_id.strip() or not phone_number_id.isdigit():
+        raise UserError("invalid phone number id: expected the digits Meta shows for the number")
+    if not (verify_token and app_secret and access_token):
+        raise UserError("verify token, app secret and access token are all required")
+    if tenant_of_phone_number_id(session, phone_number_id) is not None:
+        raise Conflict("that phone number id is already connected")
+    channel = Channel(
+        tenant_id=tenant_id,
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+        verify_token_digest=keyring.blind_index(verify_token),
+    )
+    seal(keyring, channel, "verify_token_ciphertext", verify_token)
+    seal(keyring, channel, "app_secret_ciphertext", app_secret)
+    seal(keyring, channel, "access_token_ciphertext", access_token)
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+def tenant_of_phone_number_id(session: Session, phone_number_id: str) -> int | None:
+    """Route a webhook to its tenant before any tenant is pinned."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(text("SELECT frontdesk_channel_tenant(:p)"), {"p": phone_number_id})
+    return session.scalar(select(Channel.tenant_id).where(Channel.phone_number_id == phone_number_id))
+
+
+def by_phone_number_id(session: Session, phone_number_id: str) -> Channel | None:
+    return session.scalar(select(Channel).where(Channel.phone_number_id == phone_number_id))
+
+
+def secrets_of(keyring: Keyring, channel: Channel) -> ChannelSecrets:
+    def reveal(column: str) -> Secret:
+        return Secret(unseal(keyring, channel, column) or "")
+
+    return ChannelSecrets(
+        app_secret=reveal("app_secret_ciphertext"),
+        access_token=reveal("access_token_ciphertext"),
+        verify_token=reveal("verify_token_ciphertext"),
+    )

@@ -1,0 +1,103 @@
+"""The tenant's model provider settings; the API key is sealed and write-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.crypto import Keyring, Secret
+from store.errors import NotFound, UserError
+from store.models import PROVIDERS, ProviderSetting, utcnow
+from store.sealed import seal, unseal_secret
+
+KEYLESS_PROVIDERS = ("extractive", "openai-compatible")
+SLOTS = ("primary", "fallback")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """A provider setting with its key unsealed (the key still prints as ``***``)."""
+
+    provider: str
+    model: str | None
+    base_url: str | None
+    api_key: Secret | None
+    prices: dict[str, Any] = field(default_factory=dict[str, Any])
+
+
+def validate(provider: str, base_url: str | None, api_key: str | None) -> None:
+    """Raise :class:`UserError` for an unknown provider, a bad URL or a missing key."""
+    if provider not in PROVIDERS:
+        raise UserError(f"unknown provider {provider!r}: choose one of {', '.join(PROVIDERS)}")
+    if base_url is not None:
+        parsed = urlparse(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise UserError("invalid base URL: expected http(s)://host[:port][/path]")
+    if provider == "openai-compatible" and base_url is None:
+        raise UserError("provider openai-compatible needs --base-url")
+    if provider not in KEYLESS_PROVIDERS and not api_key:
+        raise UserError(f"provider {provider} needs an API key on standard input")
+
+
+def set_provider(
+    session: Session,
+    keyring: Keyring,
+    tenant_id: int,
+    provider: str,
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    slot: str = "primary",
+) -> ProviderSetting:
+    """Create or replace the tenant's provider in ``slot``; the key is sealed to the row."""
+    if slot not in SLOTS:
+        raise UserError(f"unknown slot {slot!r}")
+    validate(provider, base_url, api_key)
+    row = session.scalar(
+        select(ProviderSetting).where(ProviderSetting.tenant_id == tenant_id, ProviderSetting.slot == slot)
+    )
+    if row is None:
+        row = ProviderSetting(tenant_id=tenant_id, slot=slot, provider=provider)
+        session.add(row)
+    row.provider, row.model, row.base_url, row.updated_at = provider, model, base_url, utcnow()
+    seal(keyring, row, "api_key_ciphertext", api_key or None)
+    session.flush()
+    return row
+
+
+def get(session: Session, keyring: Keyring, tenant_id: int, slot: str = "primary") -> ProviderConfig:
+    """The tenant's provider in ``slot``, key unsealed; :class:`NotFound` if none is set."""
+    row = session.scalar(
+        select(ProviderSetting).where(ProviderSetting.tenant_id == tenant_id, ProviderSetting.slot == slot)
+    )
+    if row is None:
+        raise NotFound(f"no {slot} provider configured")
+    return ProviderConfig(
+        provider=row.provider,
+        model=row.model,
+        base_url=row.base_url,
+        api_key=unseal_secret(keyring, row, "api_key_ciphertext"),
+        prices=dict(row.prices or {}),
+    )
+
+
+def describe(session: Session, tenant_id: int) -> list[dict[str, Any]]:
+    """The provider settings for display: the key shown only as set or not."""
+    rows = session.scalars(
+        select(ProviderSetting).where(ProviderSetting.tenant_id == tenant_id).order_by(ProviderSetting.slot)
+    )
+    return [
+        {
+            "slot": r.slot,
+            "provider": r.provider,
+            "model": r.model,
+            "base_url": r.base_url,
+            "api_key": "***" if r.api_key_ciphertext else None,
+        }
+        for r in rows
+    ]
