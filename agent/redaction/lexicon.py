@@ -1,0 +1,241 @@
+"""Word lists the recognizers share: allow-lists, stop words, name cues and the name gazetteer.
+
+The gazetteer is the US census first-name and surname lists shipped in the MIT-licensed
+``names`` package (no download at run time). Everything is lower-cased and accent-folded.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+from importlib import resources
+
+from spacy.lang.de.stop_words import STOP_WORDS as _DE_STOP
+from spacy.lang.en.stop_words import STOP_WORDS as _EN_STOP
+from spacy.lang.es.stop_words import STOP_WORDS as _ES_STOP
+from spacy.lang.pt.stop_words import STOP_WORDS as _PT_STOP
+
+
+def fold(word: str) -> str:
+    """Lower-case and strip accents: ``"Lucía"`` → ``"lucia"`` (ß stays a distinct letter)."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _folded(words: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in words.split())
+
+
+WEEKDAYS = _folded(
+    """monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
+    lunes martes miércoles jueves viernes sábado domingo
+    segunda terça quarta quinta sexta sábado domingo segunda-feira terça-feira quarta-feira
+    quinta-feira sexta-feira
+    montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag mo di mi do fr sa so"""
+)
+MONTHS = _folded(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
+    janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro
+    januar jänner februar märz april mai juni juli august september oktober november dezember"""
+)
+GREETINGS = _folded(
+    """hi hello hey hiya howdy morning afternoon evening good thanks thank cheers bye goodbye please
+    hola buenas buenos días dias tardes noches saludos gracias adiós adios chao chau vale perfecto
+    olá ola oi bom boa dia tarde noite obrigado obrigada abraço abraços beijos tchau valeu
+    hallo guten gute morgen tag abend servus moin grüß gruß grüße gruss danke bitte tschüss tschüs
+    liebe lieber sehr geehrte geehrter herzliche viele"""
+)
+# Calendar and booking words that must never become a name.
+CALENDAR_WORDS = _folded(
+    """today tomorrow tonight yesterday week weekend next last morning noon midnight am pm
+    hoy mañana manana pasado semana fin finde tarde noche mediodía
+    hoje amanhã ontem semana fim manhã tarde noite
+    heute morgen übermorgen gestern woche wochenende vormittag nachmittag abend mittag uhr"""
+)
+# Words often typed capitalised or written lower-case that are also names in the census lists.
+AMBIGUOUS_NAMES = _folded(
+    """will may june april august mark rose grace hope joy faith bill sun dean art ray rich
+    guy pat sue gay carol chase hunter lane page paris summer winter autumn dawn ruby amber
+    jade crystal star sky river rock stone king price hall bell young white black brown green
+    gray grey long short little love lee mae ma pa bo jo don al an son la le de da do du del dos
+    das der den van von ben dan tim tom ed sam max mo jan mar sol luz paz cruz angel jesus
+    rosario dolores mercedes pilar consuelo amparo socorro gloria victoria esperanza aurora
+    will wally patience prince princess major judge earl duke baron royal early else ok
+    nail nails cut color colour wash massage spa reserva cita termin uhr hair"""
+)
+# Words that a receptionist chat is full of and that the census lists call names.
+COMMON_WORDS = _folded(
+    """book booking appointment cancel change reschedule price cost time date hour hours minute
+    minutes service services haircut cut colour color treatment session class table room
+    confirm confirmed available free call message number email address street road card pay
+    cita reserva reservar cancelar cambiar precio hora horas minutos servicio corte tinte sesión
+    mesa clase confirmar disponible libre llamar mensaje número correo dirección calle tarjeta
+    pagar marcación marcar agendar preço horário serviço corte sessão aula mesa disponível
+    ligar mensagem número endereço rua cartão pagar termin buchen absagen verschieben preis zeit
+    datum stunde minuten dienst haarschnitt schnitt farbe behandlung sitzung tisch kurs frei
+    bestätigen anrufen nachricht nummer adresse straße strasse karte zahlen yes no sí si sim não
+    nein ja okay ok great perfect sure fine cool genial claro certo ótimo super prima gerne
+    quiero quería queria puedo puede podría tengo tiene necesito quero queria posso pode preciso
+    tenho möchte moechte kann könnte brauche habe hätte want need would could can like have"""
+)
+
+STOP_WORDS: frozenset[str] = frozenset(
+    fold(w) for w in (*_EN_STOP, *_ES_STOP, *_PT_STOP, *_DE_STOP)
+) | _folded("i'm im i've i'll it's that's ich bin soy sou")
+
+NEVER_NAMES: frozenset[str] = WEEKDAYS | MONTHS | GREETINGS | CALENDAR_WORDS | COMMON_WORDS | STOP_WORDS
+
+NAME_PARTICLES = _folded("de da do das dos del la van von der den ter al el bin ben ibn di du le mac mc")
+TITLES = _folded(
+    """mr mrs ms miss mx dr doctor sr sra srta señor señora señorita don doña dona senhor senhora
+    herr herrn frau prof"""
+)
+
+# Cue phrases that introduce a person's name. "Strong" cues accept a lower-case or unknown
+# word as a name; "weak" cues (a word that is also a common verb or preposition) need a
+# capitalised word or a gazetteer first name after them.
+STRONG_CUES: tuple[str, ...] = (
+    # es
+    "me llamo",
+    "mi nombre es",
+    "a nombre de",
+    "de parte de",
+    "le escribe",
+    "te escribe",
+    "se llama",
+    "nombre:",
+    "mi hijo",
+    "mi hija",
+    "mi marido",
+    "mi esposo",
+    "mi esposa",
+    "mi mujer",
+    "mi madre",
+    "mi padre",
+    "mi novia",
+    "mi novio",
+    "mi hermano",
+    "mi hermana",
+    "mi abuela",
+    "mi abuelo",
+    # pt
+    "me chamo",
+    "meu nome é",
+    "meu nome e",
+    "em nome de",
+    "aqui é",
+    "aqui e",
+    "aqui fala",
+    "se chama",
+    "nome:",
+    "meu filho",
+    "minha filha",
+    "meu marido",
+    "minha esposa",
+    "minha mulher",
+    "minha mãe",
+    "meu pai",
+    "minha namorada",
+    "meu namorado",
+    "meu irmão",
+    "minha irmã",
+    "minha avó",
+    "meu avô",
+    # de
+    "ich heiße",
+    "ich heisse",
+    "mein name ist",
+    "auf den namen",
+    "im namen von",
+    "hier ist",
+    "hier spricht",
+    "name:",
+    "mein sohn",
+    "meine tochter",
+    "mein mann",
+    "meine frau",
+    "meine mutter",
+    "mein vater",
+    "meine freundin",
+    "mein freund",
+    "mein bruder",
+    "meine schwester",
+    "heißt",
+    "heisst",
+    # en
+    "my name is",
+    "my name's",
+    "name is",
+    "under the name",
+    "in the name of",
+    "on behalf of",
+    "this is",
+    "my son",
+    "my daughter",
+    "my husband",
+    "my wife",
+    "my mom",
+    "my mum",
+    "my mother",
+    "my father",
+    "my dad",
+    "my partner",
+    "my girlfriend",
+    "my boyfriend",
+    "my brother",
+    "my sister",
+    "called",
+    "named",
+)
+WEAK_CUES: tuple[str, ...] = (
+    "soy",
+    "sou",
+    "sou o",
+    "sou a",
+    "ich bin",
+    "i'm",
+    "i am",
+    "im",
+    "it's",
+    "its",
+    "para",
+    "for",
+    "con",
+    "com",
+    "mit",
+    "with",
+    "für",
+    "fuer",
+    "y",
+    "e",
+    "und",
+    "and",
+    "o",
+    "a",
+)
+
+
+def _census_names(resource: str, limit: int) -> frozenset[str]:
+    text = resources.files("names").joinpath(resource).read_text(encoding="ascii")
+    out: set[str] = set()
+    for line in text.splitlines()[:limit]:
+        word = line.split(" ", 1)[0].strip()
+        if len(word) >= 2:
+            out.add(word.lower())
+    return frozenset(out)
+
+
+@cache
+def first_names() -> frozenset[str]:
+    """Census first names (folded), minus words that are more often something else."""
+    raw = _census_names("dist.female.first", 5000) | _census_names("dist.male.first", 2000)
+    return frozenset(n for n in raw if n not in NEVER_NAMES and n not in AMBIGUOUS_NAMES)
+
+
+@cache
+def surnames() -> frozenset[str]:
+    """The most frequent census surnames (folded), minus stop and allow-listed words."""
+    raw = _census_names("dist.all.last", 40000)
+    return frozenset(n for n in raw if n not in NEVER_NAMES and n not in AMBIGUOUS_NAMES)

