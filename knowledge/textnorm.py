@@ -1,0 +1,225 @@
+"""Language detection and search normalisation for es/pt/de/en.
+
+Tokens are lower-cased, stemmed with Snowball (plurals and inflections), then folded to ASCII
+(accents, umlauts, ß). German compounds also yield their heads and tails as separate, weaker
+terms. A small table of receptionist concepts (price, opening hours, address, booking,
+payment…) maps paraphrases such as "¿cuánto cuesta?" and "precio" to one shared term.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import snowballstemmer  # pyright: ignore[reportMissingTypeStubs]
+
+Lang = Literal["es", "pt", "de", "en"]
+LANGS: tuple[Lang, ...] = ("es", "pt", "de", "en")
+_SNOWBALL: dict[Lang, str] = {"es": "spanish", "pt": "portuguese", "de": "german", "en": "english"}
+PG_CONFIG: dict[Lang, str] = {"es": "spanish", "pt": "portuguese", "de": "german", "en": "english"}
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS: dict[Lang, frozenset[str]] = {
+    "es": _wordset(
+        """
+        a al algo algun alguna ante antes aqui asi aun con como cual cuales cuando de del desde
+        donde durante e el ella ellas ellos en entre era es esa ese eso esta estan este esto
+        estos hay hasta la las le les lo los mas me mi mis mucho muy nada ni no nos nosotros o
+        os otra otro para pero poco por porque puede puedo que quien se sea ser si sin sobre son
+        su sus tambien te tengo tiene tienen tu tus un una uno unos usted ustedes vosotros y ya
+        yo hola gracias favor quiero queria saber necesito qué cómo cuál dónde cuándo quién
+        """
+    ),
+    "pt": _wordset(
+        """
+        a ao aos as ate com como da das de dela dele do dos e ela ele eles em entre era essa
+        esse esta estao este eu foi ha isso isto ja la lhe mais mas me meu minha muito na nas
+        nao nem no nos nossa o os ou para pela pelo por porque pode posso quais qual quando que
+        quem se sem ser seu sua sao so tambem te tem tenho um uma uns voce voces vou ola
+        obrigado obrigada favor quero queria saber preciso gostaria
+        """
+    ),
+    "de": _wordset(
+        """
+        aber alle als also am an auch auf aus bei bin bis bitte da damit dann das dass dem den
+        der des die dies diese dieser doch du ein eine einem einen einer es fur gibt hab habe
+        haben hallo hat ich ihr ihre im in ist ja kann konnen man mein meine mich mir mit muss
+        nach nicht noch nur ob oder sie sind so uber um und uns unser von vor war was welche
+        welcher wenn werden wie wir wird zu zum zur danke gerne mochte wurde wissen
+        """
+    ),
+    "en": _wordset(
+        """
+        a about all also am an and any are as at be been but by can could do does for from had
+        has have hello hi how i if in is it its me my of on or our please so that the their them
+        then there these they this to us was we what when where which who will with would you
+        your thanks want know need like
+        """
+    ),
+}
+# Folded forms too, so that accented and unaccented spellings are both stop words.
+_HINTS: dict[Lang, re.Pattern[str]] = {
+    "es": re.compile(r"[ñ¿¡]|ción\b|\b(el|los|del|usted|está|también|qué|cuánto|horario)\b"),
+    "pt": re.compile(r"[ãõç]|ção\b|ções\b|\b(você|não|são|também|olá|obrigad[oa]|horário|quanto)\b"),
+    "de": re.compile(r"[äöüß]|\b(und|der|die|das|ist|nicht|ich|wir|sie|bitte|wie|uhr)\b"),
+    "en": re.compile(r"\b(the|and|is|are|you|we|what|how|do|does|our|your)\b"),
+}
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Receptionist concepts: words in any of the four languages that ask about the same thing.
+_CONCEPTS: dict[str, str] = {
+    "price": """precio precios cuesta cuestan cuanto cuánto vale valen tarifa tarifas coste costo importe
+        preço preços custa custam quanto valor valores tarifa custo
+        preis preise kostet kosten gebühr gebühren tarif
+        price prices cost costs fee fees charge rate rates""",
+    "hours": """horario horarios abren abierto abiertos abrís cierran cerrado cierra apertura
+        horário horários abre abrem aberto aberta fecha fecham fechado funcionamento
+        öffnungszeiten geöffnet offen öffnet schließt geschlossen sprechzeiten
+        hours open opens opening close closes closed closing""",
+    "where": """dirección direccion ubicación ubicados ubicado dónde donde llegar encuentran calle
+        endereço endereco localização onde fica ficam chegar rua
+        adresse wo anfahrt straße finden befinden
+        address location located where directions street find""",
+    "book": """cita citas reservar reserva reservas turno agendar pedir
+        marcar marcação agendar agendamento reservar reserva consulta horário
+        termin termine buchen vereinbaren reservieren reservierung
+        appointment appointments book booking reserve reservation schedule""",
+    "pay": """pago pagar pagos tarjeta efectivo bizum transferencia
+        pagamento pagar cartão dinheiro multibanco pix transferência
+        zahlen bezahlen zahlung karte bar bargeld überweisung ec
+        pay payment paying card cash transfer""",
+    "phone": """teléfono telefono llamar whatsapp móvil
+        telefone ligar telemóvel celular
+        telefon anrufen handy
+        phone call telephone mobile""",
+    "cancel": """cancelar anular cancelación anulación
+        cancelar desmarcar cancelamento
+        absagen stornieren stornierung verschieben
+        cancel cancellation reschedule""",
+}
+
+_COMPOUND_MIN = 10  # German words this long are split into heads and tails as well.
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents and umlauts (ß → ss)."""
+    text = text.lower().replace("ß", "ss")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (letters and digits)."""
+    return [w for w in _WORD.findall(text.lower()) if w != "_"]
+
+
+def detect_language(text: str, default: Lang = "en") -> Lang:
+    """Guess es/pt/de/en from stop words and telltale characters."""
+    tokens = [fold(w) for w in words(text[:20_000])]
+    lowered = text[:20_000].lower()
+    scores: dict[Lang, float] = {}
+    for lang in LANGS:
+        stops = _FOLDED_STOPWORDS[lang]
+        scores[lang] = sum(1.0 for t in tokens if t in stops) + 1.5 * len(_HINTS[lang].findall(lowered))
+    best = max(LANGS, key=lambda lang: scores[lang])
+    return best if scores[best] > 0 else default
+
+
+_FOLDED_STOPWORDS: dict[Lang, frozenset[str]] = {
+    lang: frozenset(fold(w) for w in words_) for lang, words_ in STOPWORDS.items()
+}
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, lang: Lang) -> str:
+    """Snowball stem of one lower-cased word, folded to ASCII."""
+    return fold(_stemmer(lang).stemWord(word))
+
+
+@lru_cache(maxsize=4)
+def _stemmer(lang: Lang) -> Any:
+    return snowballstemmer.stemmer(_SNOWBALL[lang])
+
+
+def _concept_index() -> dict[Lang, dict[str, str]]:
+    index: dict[Lang, dict[str, str]] = {lang: {} for lang in LANGS}
+    for concept, vocabulary in _CONCEPTS.items():
+        lines = vocabulary.strip().split("\n")  # one line per language, in LANGS order
+        for lang, line in zip(LANGS, lines, strict=True):
+            for word in line.split():
+                index[lang].setdefault(stem(word.lower(), lang), "zz" + concept)
+                index[lang].setdefault(fold(word), "zz" + concept)
+    return index
+
+
+_CONCEPT_INDEX = _concept_index()
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """Search terms of one text: main stems (with concept terms) and compound fragments."""
+
+    main: list[str]
+    parts: list[str]
+
+
+def _compound_parts(token: str, lang: Lang) -> list[str]:
+    """Heads and tails of a long German word, stemmed: 'reifenwechsel' → reif…, wechsel…"""
+    if lang != "de" or len(token) < _COMPOUND_MIN or token.isdigit():
+        return []
+    out: dict[str, None] = {}
+    for cut in range(4, len(token) - 3):
+        head, tail = token[:cut], token[cut:]
+        out[stem(tail, lang)] = None
+        out[stem(head, lang)] = None
+        if head.endswith("s") and len(head) > 5:  # Fugen-s: "Arbeitszeit" → "arbeit"
+            out[stem(head[:-1], lang)] = None
+    return [part for part in out if len(part) >= 4]
+
+
+def analyze(text: str, lang: Lang, *, stopwords: bool = True) -> Terms:
+    """Index-side terms of a text in a known language."""
+    stops = _FOLDED_STOPWORDS[lang]
+    concepts = _CONCEPT_INDEX[lang]
+    main: list[str] = []
+    parts: list[str] = []
+    for word in words(text):
+        folded = fold(word)
+        if stopwords and folded in stops:
+            continue
+        stemmed = stem(word, lang)
+        main.append(stemmed)
+        concept = concepts.get(stemmed) or concepts.get(folded)
+        if concept:
+            main.append(concept)
+        parts.extend(_compound_parts(folded, lang))
+    return Terms(main, parts)
+
+
+def query_terms(query: str, langs: Iterable[Lang]) -> list[str]:
+    """Distinct query terms: the query's words stemmed for each language the tenant writes in."""
+    lang = detect_language(query, default="en")
+    langs = list(dict.fromkeys([lang, *langs]))
+    stops = _FOLDED_STOPWORDS[lang]
+    out: dict[str, None] = {}
+    for word in words(query):
+        folded = fold(word)
+        if folded in stops:
+            continue
+        for candidate in langs:
+            stemmed = stem(word, candidate)
+            out[stemmed] = None
+            concept = _CONCEPT_INDEX[candidate].get(stemmed) or _CONCEPT_INDEX[candidate].get(folded)
+            if concept:
+                out[concept] = None
+            for part in _compound_parts(folded, candidate):
+                out[part] = None
+    return list(out)
