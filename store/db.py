@@ -8,7 +8,7 @@ session sees no tenant rows at all. Migrations and operator commands use the adm
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,7 @@ class Database:
         return on_connect
 
     @contextmanager
-    def tenant_session(self, tenant_id: int) -> Iterator[Session]:
+    def tenant_session(self, tenant_id: int) -> Generator[Session]:
         """A session that sees only ``tenant_id``; commits on a clean exit."""
         session = self._sessions()
         if self.is_postgres:
@@ -106,14 +106,14 @@ class Database:
             yield session
 
     @contextmanager
-    def app_session(self) -> Iterator[Session]:
+    def app_session(self) -> Generator[Session]:
         """An application session with no tenant: tenant rows are invisible on PostgreSQL."""
         session = self._sessions()
         with session, session.begin():
             yield session
 
     @contextmanager
-    def admin_session(self) -> Iterator[Session]:
+    def admin_session(self) -> Generator[Session]:
         """A session on the admin engine, across tenants (migrations, operator commands)."""
         session = self._admin_sessions()
         with session, session.begin():

@@ -62,6 +62,7 @@ def rotate(db: Database, batch_size: int = 200) -> RotationReport:
     report = RotationReport()
     for model in _sealed_models():
         table = model.__table__
+        name = model.__tablename__
         id_column = table.c.id
         last_id: int | None = None
         while True:
@@ -79,7 +80,7 @@ def rotate(db: Database, batch_size: int = 200) -> RotationReport:
                         update(table).where(id_column == row.id, *guard).values(**values)  # type: ignore[attr-defined]
                     )
                     if result.rowcount == 1:  # type: ignore[attr-defined]
-                        report.rotated[table.name] = report.rotated.get(table.name, 0) + 1
+                        report.rotated[name] = report.rotated.get(name, 0) + 1
                     else:
                         report.skipped_concurrent += 1
                     session.expunge(row)

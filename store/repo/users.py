@@ -13,7 +13,7 @@ from store.crypto import Secret
 from store.errors import UserError
 from store.models import ROLES, User, utcnow
 
-TOKEN_PREFIX = "fdk_"
+TOKEN_PREFIX = "fdk_"  # noqa: S105 (a public prefix, not a secret)
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def test_conversation_message_outbox_round_trip(any_db, make_tenant):
                 wa_message_id="wamid.1",
             )
         )
-        with pytest.raises(Exception, match="(?i)unique"):
+        with pytest.raises(Exception, match=r"(?i)unique"):
             s.flush()
         s.rollback()
 

@@ -1,0 +1,155 @@
+"""The operator CLI through typer's runner, and once as a real subprocess."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from frontdesk.cli import app
+from store.crypto import Keyring
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("FRONTDESK_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", f"sqlite:///{tmp_path}/fd.db")
+    monkeypatch.setenv("FRONTDESK_MASTER_KEYS", Keyring.new_key_spec("k1"))
+    return tmp_path
+
+
+def run(*args, stdin=None):
+    return CliRunner().invoke(app, list(args), input=stdin)
+
+
+COUNTS = "SELECT count(*) FROM tenants UNION ALL SELECT count(*) FROM provider_settings UNION ALL SELECT count(*) FROM users"  # noqa: E501
+
+
+def rows(path, sql):
+    return sqlite3.connect(path).execute(sql).fetchall()
+
+
+def test_tenant_lifecycle_and_provider_key_from_stdin(env):
+    assert run("migrate").exit_code == 0
+    result = run("tenants", "create", "clinic-a", "--name", "Clínica A")
+    assert result.exit_code == 0, result.output
+    result = run(
+        "tenants",
+        "set-provider",
+        "clinic-a",
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o-mini",
+        stdin="sk-TOPSECRET\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "sk-TOPSECRET" not in result.output and '"api_key": "***"' in result.output
+    raw = rows(env / "fd.db", "SELECT * FROM provider_settings")
+    assert raw and "sk-TOPSECRET" not in repr(raw)
+    listed = run("tenants", "list", "--json")
+    assert json.loads(listed.output) == [
+        {"slug": "clinic-a", "name": "Clínica A", "created_at": json.loads(listed.output)[0]["created_at"]}
+    ]
+
+
+def test_users_create_prints_the_token_once(env):
+    run("tenants", "create", "clinic-a")
+    result = run("users", "create", "--tenant", "clinic-a", "--role", "supervisor")
+    assert result.exit_code == 0
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("fdk_") and len(token) > 40
+    assert token not in repr(rows(env / "fd.db", "SELECT * FROM users"))
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["tenants", "create", "Not A Slug"], None, "invalid slug"),
+        (["tenants", "set-provider", "clinic-a", "--provider", "skynet"], "k\n", "unknown provider"),
+        (["tenants", "set-provider", "nope", "--provider", "openai"], "k\n", "no tenant"),
+        (["tenants", "set-provider", "clinic-a", "--provider", "openai"], "\n", "needs an API key"),
+        (["users", "create", "--tenant", "clinic-a", "--role", "god"], None, "unknown role"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(env, args, stdin, message):
+    run("tenants", "create", "clinic-a")
+    before = rows(env / "fd.db", COUNTS)
+    result = run(*args, stdin=stdin)
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    after = rows(env / "fd.db", COUNTS)
+    assert before == after
+
+
+def test_duplicate_slug(env):
+    assert run("tenants", "create", "clinic-a").exit_code == 0
+    result = run("tenants", "create", "clinic-a")
+    assert result.exit_code == 2 and "already exists" in result.stderr
+    assert rows(env / "fd.db", "SELECT count(*) FROM tenants") == [(1,)]
+
+
+def test_production_refuses_to_start_without_a_master_key(env, monkeypatch):
+    monkeypatch.delenv("FRONTDESK_MASTER_KEYS")
+    monkeypatch.setenv("FRONTDESK_ENV", "production")
+    result = run("tenants", "create", "clinic-a")
+    assert result.exit_code == 2 and "FRONTDESK_MASTER_KEYS" in result.stderr
+    assert not (env / "fd.db").exists()
+
+
+def test_development_creates_a_private_key_file(env, monkeypatch):
+    monkeypatch.delenv("FRONTDESK_MASTER_KEYS")
+    result = run("tenants", "create", "clinic-a")
+    assert result.exit_code == 0
+    key_file = env / "var" / "master.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert str(key_file.relative_to(env)) in result.stderr
+
+
+def test_unreachable_database(env, monkeypatch):
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    result = run("tenants", "create", "clinic-a")
+    assert result.exit_code == 2 and "cannot reach the database" in result.stderr
+
+
+def test_rotate_with_a_new_key_keeps_secrets_readable(env, monkeypatch):
+    monkeypatch.delenv("FRONTDESK_MASTER_KEYS")
+    run("tenants", "create", "clinic-a")
+    run("tenants", "set-provider", "clinic-a", "--provider", "gemini", stdin="AIza-secret\n")
+    result = run("keys", "rotate", "--new-key")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rotated"] == {"provider_settings": 1}
+    from frontdesk.wiring import open_database
+    from store.repo import providers, tenants
+
+    db = open_database()
+    with db.admin_session() as s:
+        tid = tenants.get_by_slug(s, "clinic-a").id
+        assert providers.get(s, db.keyring, tid).api_key.reveal() == "AIza-secret"
+
+
+def test_real_subprocess(env):
+    cmd = [sys.executable, "-m", "frontdesk.cli"]
+    done = subprocess.run(
+        [*cmd, "tenants", "create", "garage"], capture_output=True, text=True, env=os.environ, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run(
+        [*cmd, "tenants", "set-provider", "garage", "--provider", "anthropic"],
+        input="sk-ant-XYZ\n",
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "sk-ant-XYZ" not in done.stdout + done.stderr
+    done = subprocess.run(
+        [*cmd, "tenants", "create", "garage"], capture_output=True, text=True, env=os.environ, timeout=60
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1

@@ -1,0 +1,67 @@
+"""Row-level security on the real PostgreSQL: the database itself keeps tenants apart."""
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import ProgrammingError
+
+from store.models import Contact, Conversation
+from store.repo import providers
+
+
+@pytest.fixture
+def two_tenants(postgres_db, make_tenant):
+    a = make_tenant(postgres_db, "tenant-a")
+    b = make_tenant(postgres_db, "tenant-b")
+    for tid, wa in ((a, "111"), (b, "222")):
+        with postgres_db.tenant_session(tid) as s:
+            contact = Contact(tenant_id=tid, wa_id=wa)
+            s.add_all([contact, Conversation(tenant_id=tid, contact_id=contact.id)])
+        with postgres_db.admin_session() as s:
+            providers.set_provider(s, postgres_db.keyring, tid, "openai", api_key=f"key-{tid}")
+    return postgres_db, a, b
+
+
+def test_app_connects_as_a_role_that_cannot_bypass_rls(postgres_db):
+    with postgres_db.app_session() as s:
+        role, bypass, superuser = s.execute(
+            text("SELECT current_user, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user")
+        ).one()
+    assert (role, bypass, superuser) == ("frontdesk_app", False, False)
+
+
+def test_without_the_tenant_setting_queries_return_nothing(two_tenants):
+    db, _, _ = two_tenants
+    with db.app_session() as s:
+        for table in ("contacts", "conversations", "provider_settings"):
+            assert s.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+        assert s.scalars(select(Contact)).all() == []
+
+
+def test_a_query_that_forgets_the_tenant_sees_only_its_own(two_tenants):
+    db, a, b = two_tenants
+    with db.tenant_session(a) as s:
+        rows = s.execute(text("SELECT tenant_id, wa_id FROM contacts")).all()  # no WHERE tenant_id
+        assert rows == [(a, "111")]
+        assert s.execute(text("SELECT count(*) FROM provider_settings")).scalar_one() == 1
+        # updates and deletes of B's rows touch nothing
+        assert s.execute(text("UPDATE contacts SET wa_id = 'x' WHERE tenant_id = :b"), {"b": b}).rowcount == 0
+        assert s.execute(text("DELETE FROM conversations WHERE tenant_id = :b"), {"b": b}).rowcount == 0
+    with db.tenant_session(b) as s:
+        assert s.execute(text("SELECT wa_id FROM contacts")).scalars().all() == ["222"]
+        assert s.execute(text("SELECT count(*) FROM conversations")).scalar_one() == 1
+
+
+def test_tenant_a_cannot_write_rows_for_b(two_tenants):
+    db, a, b = two_tenants
+    with pytest.raises(ProgrammingError, match="row-level security"), db.tenant_session(a) as s:
+        s.add(Contact(tenant_id=b, wa_id="999"))
+        s.flush()
+
+
+def test_the_tenant_setting_does_not_leak_between_transactions(two_tenants):
+    db, a, _ = two_tenants
+    with db.tenant_session(a) as s:
+        assert s.execute(text("SELECT count(*) FROM contacts")).scalar_one() == 1
+    # the pooled connection is reused: the setting was transaction-local
+    with db.app_session() as s:
+        assert s.execute(text("SELECT count(*) FROM contacts")).scalar_one() == 0

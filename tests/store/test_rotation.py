@@ -1,0 +1,54 @@
+from sqlalchemy import text
+
+from store.crypto import Keyring
+from store.db import Database
+from store.models import Message
+from store.repo import channels, providers
+from store.rotation import rotate
+from store.sealed import seal, unseal
+
+
+def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenant):
+    tid = make_tenant(any_db, "clinic")
+    with any_db.admin_session() as s:
+        providers.set_provider(s, any_db.keyring, tid, "anthropic", api_key="sk-ant-1")
+        channels.add(
+            s,
+            any_db.keyring,
+            tid,
+            phone_number_id="123",
+            verify_token="vt",
+            app_secret="as",
+            access_token="at",
+        )
+    with any_db.tenant_session(tid) as s:
+        from store.models import Contact, Conversation
+
+        contact = Contact(tenant_id=tid, wa_id="1")
+        conv = Conversation(tenant_id=tid, contact_id=contact.id)
+        msg = Message(tenant_id=tid, conversation_id=conv.id, direction="in", author="customer")
+        seal(any_db.keyring, msg, "body_ciphertext", "hola")
+        s.add_all([contact, conv, msg])
+
+    new_keyring = any_db.keyring.with_new_key("t2")
+    rotated_db = Database(any_db.url.render_as_string(hide_password=False), new_keyring, schema=any_db.schema)
+    try:
+        report = rotate(rotated_db, batch_size=1)
+        assert report.rotated == {"provider_settings": 1, "channels": 1, "messages": 1}
+        assert rotate(rotated_db).total == 0  # idempotent
+
+        only_new = Keyring.from_spec(new_keyring.to_spec().split(",")[0])  # the old key retired
+        retired_db = Database(
+            any_db.url.render_as_string(hide_password=False), only_new, schema=any_db.schema
+        )
+        with retired_db.admin_session() as s:
+            assert providers.get(s, only_new, tid).api_key.reveal() == "sk-ant-1"
+            channel = channels.by_phone_number_id(s, "123")
+            assert channels.secrets_of(only_new, channel).verify_token.reveal() == "vt"
+            assert channel.verify_token_digest == only_new.blind_index("vt")
+            assert unseal(only_new, s.get(Message, msg.id), "body_ciphertext") == "hola"
+            tokens = s.execute(text("SELECT api_key_ciphertext FROM provider_settings")).scalars().all()
+            assert all(t.startswith("t2.") for t in tokens)
+        retired_db.dispose()
+    finally:
+        rotated_db.dispose()
