@@ -67,7 +67,12 @@ def to_anthropic(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]
         elif isinstance(m, ToolResultMessage):
             add(
                 "user",
-                {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content, "is_error": m.is_error},
+                {
+                    "type": "tool_result",
+                    "tool_use_id": m.tool_call_id,
+                    "content": m.content,
+                    "is_error": m.is_error,
+                },
             )
     return "\n\n".join(system), turns
 
@@ -91,7 +96,7 @@ class AnthropicProvider(Provider):
         self._key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
         self.retry = retry or RetryPolicy()
         self.events = events
-        self._clients = clients or DEFAULT_CLIENTS
+        self._clients = clients if clients is not None else DEFAULT_CLIENTS
         self.base_url = settings.base_url or ANTHROPIC_BASE_URL
 
     def __repr__(self) -> str:
@@ -142,12 +147,18 @@ class AnthropicProvider(Provider):
                 raise connection_error(self.name) from None
             except anthropic.APIStatusError as e:
                 message = e.api_message or e.response.reason_phrase or ""
-                raise map_http_error(self.name, e.status_code, message, e.response.headers, self._key) from None
+                raise map_http_error(
+                    self.name, e.status_code, message, e.response.headers, self._key
+                ) from None
             except anthropic.AnthropicError as e:
                 raise ProviderError(f"{self.name}: {type(e).__name__}", provider=self.name) from None
 
         response, attempts = await with_retries(
-            attempt, self.retry, provider=self.name, model=self.model, events=self.events,
+            attempt,
+            self.retry,
+            provider=self.name,
+            model=self.model,
+            events=self.events,
             key_fingerprint=self._key.fingerprint,
         )
         texts: list[str] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -32,7 +33,7 @@ class ClientCache:
 
     def __init__(self, maxsize: int = 128) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[CacheKey, Any] = OrderedDict()
+        self._items: OrderedDict[CacheKey, tuple[weakref.ref[asyncio.AbstractEventLoop], Any]] = OrderedDict()
         self._lock = threading.Lock()
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -49,15 +50,17 @@ class ClientCache:
         loop = asyncio.get_running_loop()
         cache_key: CacheKey = (vendor, base_url, key.fingerprint, timeout_s, id(loop))
         with self._lock:
-            client = self._items.get(cache_key)
-            if client is not None:
+            entry = self._items.get(cache_key)
+            if entry is not None and entry[0]() is loop:  # ids of dead loops get reused
                 self._items.move_to_end(cache_key)
-                return client
+                return entry[1]
             client = build()
-            self._items[cache_key] = client
-            evicted = []
+            self._items[cache_key] = (weakref.ref(loop), client)
+            evicted: list[Any] = []
             while len(self._items) > self.maxsize:
-                evicted.append(self._items.popitem(last=False)[1])
+                old_loop, old = self._items.popitem(last=False)[1]
+                if old_loop() is loop:
+                    evicted.append(old)
         for old in evicted:
             task = loop.create_task(_quiet(close(old)))
             self._closing.add(task)
@@ -105,7 +108,9 @@ def map_http_error(
             retry_after=retry_after,
         )
     if status in (408, 409) or status >= 500:
-        return TransientProviderError(f"{provider}: server error ({status}): {message}", provider=provider, status=status)
+        return TransientProviderError(
+            f"{provider}: server error ({status}): {message}", provider=provider, status=status
+        )
     return BadRequestError(f"{provider}: bad request ({status}): {message}", provider=provider, status=status)
 
 

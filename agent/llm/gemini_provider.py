@@ -77,7 +77,9 @@ def to_gemini(messages: Sequence[Message]) -> tuple[str, list[gt.Content]]:
             payload = {"error": m.content} if m.is_error else {"result": m.content}
             add(
                 "user",
-                gt.Part(function_response=gt.FunctionResponse(id=m.tool_call_id, name=m.name, response=payload)),
+                gt.Part(
+                    function_response=gt.FunctionResponse(id=m.tool_call_id, name=m.name, response=payload)
+                ),
             )
     return "\n\n".join(system), contents
 
@@ -102,7 +104,7 @@ class GeminiProvider(Provider):
         self._key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
         self.retry = retry or RetryPolicy()
         self.events = events
-        self._clients = clients or DEFAULT_CLIENTS
+        self._clients = clients if clients is not None else DEFAULT_CLIENTS
         self.base_url = settings.base_url or GEMINI_BASE_URL
 
     def __repr__(self) -> str:
@@ -175,7 +177,11 @@ class GeminiProvider(Provider):
             )
 
         response, attempts = await with_retries(
-            attempt, self.retry, provider=self.name, model=self.model, events=self.events,
+            attempt,
+            self.retry,
+            provider=self.name,
+            model=self.model,
+            events=self.events,
             key_fingerprint=self._key.fingerprint,
         )
         texts: list[str] = []
@@ -189,14 +195,20 @@ class GeminiProvider(Provider):
                 if part.function_call is not None and part.function_call.name:
                     fc = part.function_call
                     calls.append(
-                        ToolCall(id=fc.id or f"call_{i}_{fc.name}", name=fc.name or "", arguments=dict(fc.args or {}))
+                        ToolCall(
+                            id=fc.id or f"call_{i}_{fc.name}",
+                            name=fc.name or "",
+                            arguments=dict(fc.args or {}),
+                        )
                     )
                 elif part.text and not part.thought:
                     texts.append(part.text)
         meta = response.usage_metadata
         usage = Usage(
             input_tokens=(meta.prompt_token_count or 0) if meta else 0,
-            output_tokens=((meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)) if meta else 0,
+            output_tokens=((meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0))
+            if meta
+            else 0,
         )
         stop: StopReason = "tool_use" if calls else _STOP.get(finish, "other")
         return Completion(
@@ -216,10 +228,16 @@ class GeminiProvider(Provider):
 
         async def attempt() -> Any:
             client = self._client()
-            return await self._call(lambda: client.aio.models.embed_content(model=model, contents=list(texts)))
+            return await self._call(
+                lambda: client.aio.models.embed_content(model=model, contents=list(texts))
+            )
 
         response, _ = await with_retries(
-            attempt, self.retry, provider=self.name, model=model, events=self.events,
+            attempt,
+            self.retry,
+            provider=self.name,
+            model=model,
+            events=self.events,
             key_fingerprint=self._key.fingerprint,
         )
         vectors = [list(e.values or []) for e in (response.embeddings or [])]

@@ -59,7 +59,10 @@ def to_openai_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
                     {
                         "id": c.id,
                         "type": "function",
-                        "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)},
+                        "function": {
+                            "name": c.name,
+                            "arguments": json.dumps(c.arguments, ensure_ascii=False),
+                        },
                     }
                     for c in m.tool_calls
                 ]
@@ -72,7 +75,10 @@ def to_openai_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
 def to_openai_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
     """Tool specs as Chat Completions function tools."""
     return [
-        {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+        }
         for t in tools
     ]
 
@@ -105,7 +111,7 @@ class OpenAIProvider(Provider):
         self._key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
         self.retry = retry or RetryPolicy()
         self.events = events
-        self._clients = clients or DEFAULT_CLIENTS
+        self._clients = clients if clients is not None else DEFAULT_CLIENTS
         self.compatible = settings.provider == "openai-compatible"
         if self.compatible:
             self.name = "openai-compatible"  # type: ignore[misc]
@@ -145,7 +151,9 @@ class OpenAIProvider(Provider):
         except openai.APIConnectionError:
             raise connection_error(self.name) from None
         except openai.APIStatusError as e:
-            raise map_http_error(self.name, e.status_code, _message(e), e.response.headers, self._key) from None
+            raise map_http_error(
+                self.name, e.status_code, _message(e), e.response.headers, self._key
+            ) from None
         except openai.OpenAIError as e:
             raise ProviderError(f"{self.name}: {type(e).__name__}", provider=self.name) from None
 
@@ -171,7 +179,11 @@ class OpenAIProvider(Provider):
             return await self._call(lambda: client.chat.completions.create(**body, timeout=timeout))
 
         response, attempts = await with_retries(
-            attempt, self.retry, provider=self.name, model=self.model, events=self.events,
+            attempt,
+            self.retry,
+            provider=self.name,
+            model=self.model,
+            events=self.events,
             key_fingerprint=self._key.fingerprint,
         )
         choice = response.choices[0]
@@ -209,7 +221,11 @@ class OpenAIProvider(Provider):
             )
 
         response, _ = await with_retries(
-            attempt, self.retry, provider=self.name, model=model, events=self.events,
+            attempt,
+            self.retry,
+            provider=self.name,
+            model=model,
+            events=self.events,
             key_fingerprint=self._key.fingerprint,
         )
         usage = Usage(input_tokens=getattr(response.usage, "prompt_tokens", 0) or 0)

@@ -88,7 +88,12 @@ async def with_retries(
             if isinstance(error, InvalidKeyError):
                 events(
                     ProviderEvent(
-                        "invalid_key", provider, model, str(error), error.status, key_fingerprint=key_fingerprint
+                        "invalid_key",
+                        provider,
+                        model,
+                        str(error),
+                        error.status,
+                        key_fingerprint=key_fingerprint,
                     )
                 )
                 raise

@@ -138,7 +138,7 @@ class SimulatorScript(BaseModel):
     embedding_dim: int = 64
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordedRequest:
     """One request as received (auth header values removed; the key kept apart)."""
 
@@ -147,8 +147,9 @@ class RecordedRequest:
     headers: dict[str, str]
     api_key: str | None
     body: dict[str, Any]
-    status: int
     at: float
+    status: int = 0
+    """Status answered (0 while the answer is pending)."""
 
     @property
     def key_hash(self) -> str:
@@ -189,8 +190,14 @@ class Simulator:
             self.rules.append(rule)
         return rule
 
-    def enqueue_fault(self, kind: FaultKind, *, vendor: Vendor | None = None, retry_after: float | None = None,
-                      count: int = 1) -> None:
+    def enqueue_fault(
+        self,
+        kind: FaultKind,
+        *,
+        vendor: Vendor | None = None,
+        retry_after: float | None = None,
+        count: int = 1,
+    ) -> None:
         """Fail the next ``count`` matching requests with ``kind``."""
         with self._lock:
             for _ in range(count):
@@ -198,7 +205,9 @@ class Simulator:
 
     def set_latency(self, mean_s: float, spread_s: float = 0.0, distribution: str = "fixed") -> None:
         """Delay every answer by a sample of this distribution."""
-        self.latency = Latency.model_validate({"distribution": distribution, "mean_s": mean_s, "spread_s": spread_s})
+        self.latency = Latency.model_validate(
+            {"distribution": distribution, "mean_s": mean_s, "spread_s": spread_s}
+        )
 
     def reset(self) -> None:
         """Forget rules, faults, latency, key restrictions and records."""
@@ -243,17 +252,22 @@ class Simulator:
                 return Reply(text=rule.after_tool.replace("{result}", req.tool_result))
             return Reply(text=f"Here is what I found: {req.tool_result[:300]}")
         if rule is None:
-            return Reply(text=f"You said: {req.last_user[:200]}" if req.last_user else "Hello! How can I help?")
+            return Reply(
+                text=f"You said: {req.last_user[:200]}" if req.last_user else "Hello! How can I help?"
+            )
         if rule.tool and rule.tool in req.tools:
             args = {k: (req.last_user if v == "$message" else v) for k, v in rule.arguments.items()}
             return Reply(text=rule.reply, tool_name=rule.tool, tool_args=args)
         return Reply(text=rule.reply or f"You said: {req.last_user[:200]}")
 
-    def _record(self, vendor: Vendor, request: Request, key: str | None, body: dict[str, Any], status: int) -> None:
+    def _record(
+        self, vendor: Vendor, request: Request, key: str | None, body: dict[str, Any]
+    ) -> RecordedRequest:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _AUTH_HEADERS}
-        item = RecordedRequest(vendor, request.url.path, headers, key, body, status, time.time())
+        item = RecordedRequest(vendor, request.url.path, headers, key, body, time.time())
         with self._lock:
             self.requests.append(item)
+        return item
 
     # --- HTTP -----------------------------------------------------------------------------
 
@@ -279,6 +293,7 @@ class Simulator:
             body = {}
         if not isinstance(body, dict):
             body = {"_": body}
+        record = self._record(vendor, request, key, body)
         fault: Fault | None = None
         if not key or (self.valid_keys is not None and key not in self.valid_keys):
             fault = Fault(kind="unauthorized")
@@ -294,9 +309,9 @@ class Simulator:
             headers = {}
             if fault.kind == "rate_limit" and fault.retry_after is not None:
                 headers["retry-after"] = f"{fault.retry_after:g}"
-            self._record(vendor, request, key, body, status)
+            record.status = status
             return JSONResponse(payload, status_code=status, headers=headers)
-        self._record(vendor, request, key, body, 200)
+        record.status = 200
         return JSONResponse(work(body))
 
     async def _openai_chat(self, request: Request) -> Response:
@@ -333,7 +348,9 @@ class Simulator:
             return render_gemini(req, self._reply(req), str(next(self._ids)))
 
         if method not in ("generateContent", "batchEmbedContents", "embedContent"):
-            return JSONResponse({"error": {"code": 404, "message": f"unknown method {method}"}}, status_code=404)
+            return JSONResponse(
+                {"error": {"code": 404, "message": f"unknown method {method}"}}, status_code=404
+            )
         return await self._handle("gemini", request, key, work)
 
 
@@ -362,7 +379,9 @@ class SimulatorServer:
             backlog=4096,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     def start(self) -> None:
         """Start serving and wait until the server accepts connections."""
@@ -397,6 +416,9 @@ def serve(host: str, port: int, script_path: str | None) -> None:
     """Serve the simulator in the foreground until interrupted (``frontdesk simulator serve``)."""
     simulator = Simulator(load_script(script_path) if script_path else None)
     simulator.url = f"http://{host}:{port}"
-    print(f"Frontdesk model simulator on {simulator.url}  (OpenAI: {simulator.url}/v1, "  # noqa: T201
-          f"Anthropic: {simulator.url}, Gemini: {simulator.url}/)", flush=True)
+    print(
+        f"Frontdesk model simulator on {simulator.url}  (OpenAI: {simulator.url}/v1, "  # noqa: T201
+        f"Anthropic: {simulator.url}, Gemini: {simulator.url}/)",
+        flush=True,
+    )
     uvicorn.run(simulator.app(), host=host, port=port, log_level="info", lifespan="off", backlog=4096)

@@ -83,7 +83,9 @@ def parse_anthropic(body: dict[str, Any]) -> WireRequest:
                 req.last_user = text
                 break
     if messages and isinstance(messages[-1].get("content"), list):
-        results = [b for b in messages[-1]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+        results = [
+            b for b in messages[-1]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"
+        ]
         if results:
             req.tool_result = _text_of(results[-1].get("content"))
     return req
@@ -108,7 +110,9 @@ def parse_gemini(model: str, body: dict[str, Any]) -> WireRequest:
         ]
         if responses:
             payload = responses[-1].get("response") or {}
-            value = payload.get("result", payload.get("error", payload)) if isinstance(payload, dict) else payload
+            value = (
+                payload.get("result", payload.get("error", payload)) if isinstance(payload, dict) else payload
+            )
             req.tool_result = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return req
 
@@ -132,7 +136,11 @@ def render_openai(req: WireRequest, reply: Reply, call_id: str) -> dict[str, Any
         "created": 1_700_000_000,
         "model": req.model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": {"prompt_tokens": usage_in, "completion_tokens": usage_out, "total_tokens": usage_in + usage_out},
+        "usage": {
+            "prompt_tokens": usage_in,
+            "completion_tokens": usage_out,
+            "total_tokens": usage_in + usage_out,
+        },
     }
 
 
@@ -144,7 +152,9 @@ def render_anthropic(req: WireRequest, reply: Reply, call_id: str) -> dict[str, 
     stop = "end_turn"
     out_chars = len(reply.text)
     if reply.tool_name:
-        content.append({"type": "tool_use", "id": f"toolu_{call_id}", "name": reply.tool_name, "input": reply.tool_args})
+        content.append(
+            {"type": "tool_use", "id": f"toolu_{call_id}", "name": reply.tool_name, "input": reply.tool_args}
+        )
         stop = "tool_use"
         out_chars += len(json.dumps(reply.tool_args))
     return {
@@ -166,7 +176,9 @@ def render_gemini(req: WireRequest, reply: Reply, call_id: str) -> dict[str, Any
         parts.append({"text": reply.text})
     out_chars = len(reply.text)
     if reply.tool_name:
-        parts.append({"functionCall": {"id": f"fc_{call_id}", "name": reply.tool_name, "args": reply.tool_args}})
+        parts.append(
+            {"functionCall": {"id": f"fc_{call_id}", "name": reply.tool_name, "args": reply.tool_args}}
+        )
         out_chars += len(json.dumps(reply.tool_args))
     usage_in, usage_out = tokens(req.input_chars), tokens(out_chars)
     return {
@@ -207,7 +219,12 @@ def openai_embeddings(body: dict[str, Any], dim: int) -> dict[str, Any]:
             value = base64.b64encode(struct.pack(f"<{dim}f", *vec)).decode()
         data.append({"object": "embedding", "index": i, "embedding": value})
     n = sum(tokens(len(t)) for t in texts)
-    return {"object": "list", "data": data, "model": body.get("model", ""), "usage": {"prompt_tokens": n, "total_tokens": n}}
+    return {
+        "object": "list",
+        "data": data,
+        "model": body.get("model", ""),
+        "usage": {"prompt_tokens": n, "total_tokens": n},
+    }
 
 
 def gemini_embeddings(body: dict[str, Any], dim: int) -> dict[str, Any]:

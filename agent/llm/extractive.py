@@ -1,0 +1,332 @@
+"""The extractive provider: no model. Answers with the best knowledge passage, or clarifies, or hands off.
+
+Deterministic. Passages reach it as ``ContextMessage`` passages or as the ``passages`` of a
+``search_knowledge`` tool result (it calls ``search_knowledge`` itself when offered and the
+turn has none yet). A handoff is a ``request_human(reason)`` tool call, like a model's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+import snowballstemmer  # type: ignore[import-untyped]
+
+from agent.llm.base import Provider
+from agent.llm.types import (
+    AssistantMessage,
+    CallSettings,
+    Citation,
+    Completion,
+    ContextMessage,
+    Message,
+    Passage,
+    ProviderSettings,
+    SystemMessage,
+    ToolCall,
+    ToolResultMessage,
+    ToolSpec,
+    Usage,
+    UserMessage,
+)
+
+Lang = Literal["en", "es", "pt", "de"]
+Outcome = Literal["answer", "clarify", "handoff", "search", "hours"]
+
+SEARCH_TOOL = "search_knowledge"
+HANDOFF_TOOL = "request_human"
+HOURS_TOOL = "business_hours"
+
+_STOPWORDS: dict[Lang, frozenset[str]] = {
+    "en": frozenset(
+        "a an the and or but is are was were be been am do does did have has had i you he she it we they me my "
+        "your our their this that these those what which who whom how when where why can could would should "
+        "will shall may might must to of in on at for with about from by as if then than so not no yes please "
+        "there here any some much many more most very also just there's it's i'm hi hello thanks thank want "
+        "need tell know get".split()
+    ),
+    "es": frozenset(
+        "el la los las un una unos unas y o pero es son era fue ser estar esta estan este esto eso esa ese que "
+        "cual quien como cuando donde por para con sin sobre de del al en a se su sus mi mis tu tus yo usted "
+        "ustedes nos nosotros me te le les lo hay muy mas tambien si no hola gracias quiero quisiera saber "
+        "puedo pueden puede tienen tiene tengo hacer favor".split()
+    ),
+    "pt": frozenset(
+        "o a os as um uma uns umas e ou mas e sao era foi ser estar esta estao este isto isso essa esse que "
+        "qual quem como quando onde por para com sem sobre de do da dos das no na nos nas em ao se seu sua "
+        "meu minha voce voces eu nos me te lhe muito mais tambem sim nao ola obrigado obrigada quero queria "
+        "saber posso podem pode tem tenho fazer favor".split()
+    ),
+    "de": frozenset(
+        "der die das den dem des ein eine einen einem einer und oder aber ist sind war waren sein bin bist "
+        "hat haben habe was welche welcher wer wie wann wo warum kann konnen konnte wurde soll zu von in im "
+        "an am auf fur mit uber aus bei als wenn dann so nicht kein keine ja bitte es ich du sie wir ihr mein "
+        "meine ihr ihre unser hallo danke mochte will gibt man".split()
+    ),
+}
+_STEMMER_NAMES: dict[Lang, str] = {"en": "english", "es": "spanish", "pt": "portuguese", "de": "german"}
+
+_HUMAN = re.compile(
+    r"\b(human[oa]?|real person|a person|una persona|uma pessoa|pessoa|mensch|mitarbeiter(in)?|atendente|"
+    r"agente|representative|asesor[a]?|berater(in)?|operator|operador[a]?|someone real|alguien real)\b"
+)
+_HOURS = re.compile(
+    r"\b(hours|opening|open|close[sd]?|horario[s]?|abiert[oa]s?|abren|cierran|aberto|abrem|fecham|"
+    r"offnungszeit(en)?|geoffnet|offen|schliessen)\b"
+)
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+CLARIFY: dict[Lang, tuple[str, str, str]] = {
+    # (prefix, with options, without options)
+    "en": (
+        "To help you better,",
+        " could you tell me a bit more? Is it about {options}?",
+        " could you tell me a bit more?",
+    ),
+    "es": (
+        "Para ayudarte mejor,",
+        " ¿podrías darme un poco más de detalle? ¿Es sobre {options}?",
+        " ¿podrías darme un poco más de detalle?",
+    ),
+    "pt": (
+        "Para ajudar melhor,",
+        " você pode me dar um pouco mais de detalhes? É sobre {options}?",
+        " você pode me dar um pouco mais de detalhes?",
+    ),
+    "de": (
+        "Damit ich besser helfen kann:",
+        " Können Sie mir etwas mehr sagen? Geht es um {options}?",
+        " Können Sie mir etwas mehr sagen?",
+    ),
+}
+_OR: dict[Lang, str] = {"en": "or", "es": "o", "pt": "ou", "de": "oder"}
+GREETING: dict[Lang, str] = {
+    "en": "Hello! How can I help you?",
+    "es": "¡Hola! ¿En qué puedo ayudarte?",
+    "pt": "Olá! Como posso ajudar?",
+    "de": "Hallo! Wie kann ich helfen?",
+}
+
+
+def fold(text: str) -> str:
+    """Lowercase, ß→ss, accents removed."""
+    text = text.lower().replace("ß", "ss")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def detect_language(text: str, default: Lang = "en") -> Lang:
+    """The language whose stopwords occur most in ``text`` (ties: ``default``)."""
+    words = _WORD.findall(fold(text))
+    best, best_hits = default, 0
+    for lang, stops in _STOPWORDS.items():
+        hits = sum(1 for w in words if w in stops)
+        if hits > best_hits:
+            best, best_hits = lang, hits
+    return best
+
+
+@cache
+def _stemmer(lang: Lang) -> Any:
+    return snowballstemmer.stemmer(_STEMMER_NAMES[lang])
+
+
+def terms(text: str, lang: Lang) -> list[str]:
+    """Content terms: words without stopwords, stemmed, accent-folded."""
+    stops = _STOPWORDS[lang]
+    out: list[str] = []
+    for word in _WORD.findall(text.lower().replace("ß", "ss")):
+        folded = fold(word)
+        if folded in stops or (len(folded) < 2 and not folded.isdigit()):
+            continue
+        out.append(fold(_stemmer(lang).stemWord(word)))
+    return out
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A passage with how well it covers the question."""
+
+    passage: Passage
+    coverage: float
+    index: int
+
+
+@dataclass(frozen=True)
+class _Turn:
+    text: str
+    passages: list[Passage]
+    called: frozenset[str]
+    tool_results: dict[str, str]
+    clarified_before: bool
+    prior_chars: int
+
+
+def _read_turn(messages: Sequence[Message]) -> _Turn:
+    """The customer's current turn, the passages and tool results gathered for it."""
+    user: list[str] = []
+    passages: list[Passage] = []
+    called: set[str] = set()
+    results: dict[str, str] = {}
+    start = len(messages)
+    for i in range(len(messages) - 1, -1, -1):
+        m = messages[i]
+        if isinstance(m, AssistantMessage) and m.text and not m.tool_calls:
+            break
+        start = i
+    for m in messages[start:]:
+        if isinstance(m, UserMessage):
+            user.append(m.text)
+        elif isinstance(m, ContextMessage):
+            passages.extend(m.passages)
+        elif isinstance(m, AssistantMessage):
+            called.update(c.name for c in m.tool_calls)
+        elif isinstance(m, ToolResultMessage):
+            called.add(m.name)
+            results[m.name] = m.content
+            passages.extend(m.passages)
+    previous = next(
+        (m for m in reversed(messages[:start]) if isinstance(m, AssistantMessage) and m.text), None
+    )
+    prefixes = [p for p, _, _ in CLARIFY.values()] + list(GREETING.values())
+    clarified = previous is not None and any(previous.text.startswith(p) for p in prefixes)
+    prior = sum(len(getattr(m, "text", "")) for m in messages if not isinstance(m, SystemMessage))
+    return _Turn(" ".join(user).strip(), passages, frozenset(called), results, clarified, prior)
+
+
+def rank(question: str, passages: Sequence[Passage], lang: Lang) -> list[Scored]:
+    """Passages by share of the question's terms they contain (ties: retrieval score, order)."""
+    q = set(terms(question, lang))
+    scored: list[Scored] = []
+    for i, p in enumerate(passages):
+        have = set(terms(f"{p.heading} {p.text}", lang))
+        coverage = len(q & have) / len(q) if q else 0.0
+        scored.append(Scored(p, coverage, i))
+    return sorted(scored, key=lambda s: (-s.coverage, -s.passage.score, s.index))
+
+
+def best_sentences(question: str, passage: Passage, lang: Lang, limit: int) -> str:
+    """The passage trimmed to the sentences that share terms with the question."""
+    q = set(terms(question, lang))
+    sentences = [s.strip() for s in _SENTENCE.split(passage.text) if s.strip()]
+    hits = [(len(q & set(terms(s, lang))), i) for i, s in enumerate(sentences)]
+    chosen = sorted(i for n, i in sorted(hits, key=lambda h: (-h[0], h[1]))[:limit] if n > 0)
+    if not chosen:
+        chosen = list(range(min(limit, len(sentences))))
+    return " ".join(sentences[i] for i in chosen)
+
+
+class ExtractiveProvider(Provider):
+    """Answers from passages only; zero cost, nothing leaves the process."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        settings: ProviderSettings | None = None,
+        *,
+        answer_threshold: float = 0.5,
+        clarify_threshold: float = 0.2,
+        max_sentences: int = 2,
+        default_language: Lang = "en",
+    ) -> None:
+        self.settings = settings or ProviderSettings()
+        self.model = self.settings.model or "extractive"
+        self.answer_threshold = answer_threshold
+        self.clarify_threshold = clarify_threshold
+        self.max_sentences = max_sentences
+        self.default_language: Lang = default_language
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] = (),
+        settings: CallSettings | None = None,
+    ) -> Completion:
+        """Decide deterministically (see ``decide``)."""
+        return self.decide(messages, tools)[1]
+
+    def decide(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()
+    ) -> tuple[Outcome, Completion]:
+        """The outcome (answer, clarify, handoff, or a tool to call first) and its completion."""
+        turn = _read_turn(messages)
+        offered = {t.name for t in tools}
+        lang = detect_language(turn.text, self.default_language)
+        folded = fold(turn.text)
+
+        if _HUMAN.search(folded):
+            return "handoff", self._handoff(turn, "the customer asked for a person")
+        if HOURS_TOOL in turn.tool_results and _HOURS.search(folded):
+            return "answer", self._text(turn, turn.tool_results[HOURS_TOOL])
+        if HOURS_TOOL in offered and HOURS_TOOL not in turn.called and _HOURS.search(folded):
+            return "hours", self._call(turn, HOURS_TOOL, {})
+        if not terms(turn.text, lang):
+            if turn.clarified_before:
+                return "handoff", self._handoff(turn, "still unclear after one clarifying question")
+            return "clarify", self._text(turn, GREETING[lang])
+        if not turn.passages and SEARCH_TOOL in offered and SEARCH_TOOL not in turn.called and turn.text:
+            return "search", self._call(turn, SEARCH_TOOL, {"query": turn.text})
+
+        ranked = rank(turn.text, turn.passages, lang)
+        top = ranked[0] if ranked else None
+        if top is not None and top.coverage >= self.answer_threshold:
+            text = best_sentences(turn.text, top.passage, lang, self.max_sentences)
+            citation = Citation(source=top.passage.source, heading=top.passage.heading)
+            return "answer", self._text(turn, text, [citation])
+        if top is not None and top.coverage >= self.clarify_threshold and not turn.clarified_before:
+            return "clarify", self._text(turn, self._clarify(lang, ranked))
+        reason = (
+            "no knowledge passage answers the question"
+            if not turn.clarified_before
+            else "still unclear after one clarifying question"
+        )
+        return "handoff", self._handoff(turn, reason)
+
+    def _clarify(self, lang: Lang, ranked: list[Scored]) -> str:
+        prefix, with_options, bare = CLARIFY[lang]
+        headings: list[str] = []
+        for s in ranked:
+            h = s.passage.heading.strip()
+            if s.coverage > 0 and h and h.lower() not in (x.lower() for x in headings):
+                headings.append(h)
+            if len(headings) == 2:
+                break
+        if not headings:
+            return prefix + bare
+        options = f" {_OR[lang]} ".join(f'"{h}"' for h in headings)
+        return prefix + with_options.format(options=options)
+
+    def _usage(self, turn: _Turn, out: str) -> Usage:
+        chars = turn.prior_chars + sum(len(p.text) for p in turn.passages)
+        return Usage(input_tokens=(chars + 3) // 4, output_tokens=(len(out) + 3) // 4)
+
+    def _text(self, turn: _Turn, text: str, citations: list[Citation] | None = None) -> Completion:
+        return Completion(
+            text=text,
+            usage=self._usage(turn, text),
+            cost_usd=0.0,
+            model=self.model,
+            provider=self.name,
+            citations=citations or [],
+        )
+
+    def _call(self, turn: _Turn, name: str, arguments: dict[str, Any]) -> Completion:
+        digest = hashlib.sha256(f"{name}\x00{turn.text}\x00{sorted(arguments.items())}".encode()).hexdigest()
+        call = ToolCall(id=f"xt_{digest[:12]}", name=name, arguments=arguments)
+        return Completion(
+            tool_calls=[call],
+            stop_reason="tool_use",
+            usage=self._usage(turn, str(arguments)),
+            cost_usd=0.0,
+            model=self.model,
+            provider=self.name,
+        )
+
+    def _handoff(self, turn: _Turn, reason: str) -> Completion:
+        return self._call(turn, HANDOFF_TOOL, {"reason": reason})
