@@ -1,9 +1,9 @@
 """Per-tenant knowledge bases: ingest, chunk, index and search, always scoped to one tenant.
 
-    ingest(db, tenant_id, name, data, embed=None) -> IngestResult
-    search(db, tenant_id, query, k=3, query_vector=None, embed=None) -> list[Passage]
-    list_documents(db, tenant_id) -> list[DocumentInfo]
-    remove(db, tenant_id, id_or_name) -> DocumentInfo
+ingest(db, tenant_id, name, data, embed=None) -> IngestResult
+search(db, tenant_id, query, k=3, query_vector=None, embed=None) -> list[Passage]
+list_documents(db, tenant_id) -> list[DocumentInfo]
+remove(db, tenant_id, id_or_name) -> DocumentInfo
 """
 
 from __future__ import annotations

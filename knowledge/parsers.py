@@ -21,6 +21,7 @@ _MD_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)")
 _MD_EMPH = re.compile(r"(\*\*|__|`+|~~)")
 _SPACES = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
+_SENTENCE_END = re.compile(r"[.!?:;)\]»\"]$")
 
 
 def clean_inline(text: str) -> str:
@@ -30,9 +31,20 @@ def clean_inline(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def _join_wrapped(lines: list[str]) -> list[str]:
+    """Re-join lines wrapped mid-sentence: a long line followed by one starting in lower case."""
+    out: list[str] = []
+    for line in lines:
+        if out and len(out[-1]) > 50 and line[:1].islower() and not _SENTENCE_END.search(out[-1]):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out
+
+
 def _looks_like_list_lines(lines: list[str]) -> bool:
     """A block of short lines that mostly carry numbers reads as a price list: one item per line."""
-    if len(lines) < 2 or any(len(line) > 110 for line in lines):
+    if len(lines) < 2 or any(len(line) > 160 for line in lines):
         return False
     with_digits = sum(1 for line in lines if _DIGIT.search(line))
     return with_digits >= 0.6 * len(lines)
@@ -61,8 +73,9 @@ def _lines_to_blocks(lines: list[str], *, plain: bool) -> list[Block]:
         return [Block("heading", cleaned[0].rstrip(":"), level)]
     if plain and len(cleaned) > 1 and (level := _text_heading(cleaned[0])):
         return [Block("heading", cleaned[0].rstrip(":"), level), *_lines_to_blocks(lines[1:], plain=plain)]
-    if _looks_like_list_lines(cleaned):
-        return [Block("item", line) for line in cleaned]
+    segments = _join_wrapped(cleaned)
+    if _looks_like_list_lines(segments):
+        return [Block("item", line) for line in segments]
     return [Block("paragraph", " ".join(cleaned))]
 
 
@@ -304,8 +317,6 @@ def parse_html(text: str) -> ParsedDocument:
 
 
 # --- PDF -------------------------------------------------------------------------------------
-
-_SENTENCE_END = re.compile(r"[.!?:;)\]»\"]$")
 
 
 def _pdf_page_to_markup(text: str) -> str:

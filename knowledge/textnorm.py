@@ -79,7 +79,7 @@ _CONCEPTS: dict[str, str] = {
     "price": """precio precios cuesta cuestan cuanto cuánto vale valen tarifa tarifas coste costo importe
         preço preços custa custam quanto valor valores tarifa custo
         preis preise kostet kosten gebühr gebühren tarif
-        price prices cost costs fee fees charge rate rates""",
+        price prices cost costs fee fees charge rate rates much""",
     "hours": """horario horarios abren abierto abiertos abrís cierran cerrado cierra apertura
         horário horários abre abrem aberto aberta fecha fecham fechado funcionamento
         öffnungszeiten geöffnet offen öffnet schließt geschlossen sprechzeiten
@@ -91,7 +91,11 @@ _CONCEPTS: dict[str, str] = {
     "book": """cita citas reservar reserva reservas turno agendar pedir
         marcar marcação agendar agendamento reservar reserva consulta horário
         termin termine buchen vereinbaren reservieren reservierung
-        appointment appointments book booking reserve reservation schedule""",
+        appointment appointments book booking reserve reservation schedule consultation""",
+    "parking": """aparcar aparcamiento parking estacionar estacionamiento
+        estacionar estacionamento parque parquear
+        parken parkplatz parkplätze parkhaus
+        park parking car-park""",
     "pay": """pago pagar pagos tarjeta efectivo bizum transferencia
         pagamento pagar cartão dinheiro multibanco pix transferência
         zahlen bezahlen zahlung karte bar bargeld überweisung ec
