@@ -215,7 +215,9 @@ def best_sentences(question: str, passage: Passage, lang: Lang, limit: int) -> s
     q = set(terms(question, lang))
     sentences = [s.strip() for s in _SENTENCE.split(passage.text) if s.strip()]
     hits = [(len(q & set(terms(s, lang))), i) for i, s in enumerate(sentences)]
-    chosen = sorted(i for n, i in sorted(hits, key=lambda h: (-h[0], h[1]))[:limit] if n > 0)
+    best = max((n for n, _ in hits), default=0)
+    ranked = sorted(hits, key=lambda h: (-h[0], h[1]))[:limit]
+    chosen = sorted(i for n, i in ranked if n > 0 and 2 * n > best)
     if not chosen:
         chosen = list(range(min(limit, len(sentences))))
     return " ".join(sentences[i] for i in chosen)
