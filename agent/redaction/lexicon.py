@@ -45,7 +45,7 @@ GREETINGS = _folded(
     hola buenas buenos días dias tardes noches saludos gracias adiós adios chao chau vale perfecto
     olá ola oi bom boa dia tarde noite obrigado obrigada abraço abraços beijos tchau valeu
     hallo guten gute morgen tag abend servus moin grüß gruß grüße gruss danke bitte tschüss tschüs
-    liebe lieber sehr geehrte geehrter herzliche viele"""
+    liebe lieber sehr geehrte geehrter herzliche viele vielen dank"""
 )
 # Calendar and booking words that must never become a name.
 CALENDAR_WORDS = _folded(
@@ -81,11 +81,25 @@ COMMON_WORDS = _folded(
     tenho möchte moechte kann könnte brauche habe hätte want need would could can like have"""
 )
 
+# Durations and booking replies that a name heuristic could otherwise take for a name.
+DURATION_WORDS = _folded(
+    """min mins minute minutes minuto minutos hora horas hr hrs h std stunde stunden minuten sekunden
+    dura duran dauert dauern leva levam takes last lasts combinado perfeito perfecto fechado
+    beleza tranquilo claro genau passt super alles gerne"""
+)
+
 STOP_WORDS: frozenset[str] = frozenset(
     fold(w) for w in (*_EN_STOP, *_ES_STOP, *_PT_STOP, *_DE_STOP)
 ) | _folded("i'm im i've i'll it's that's ich bin soy sou")
 
-NEVER_NAMES: frozenset[str] = WEEKDAYS | MONTHS | GREETINGS | CALENDAR_WORDS | COMMON_WORDS | STOP_WORDS
+NEVER_NAMES: frozenset[str] = (
+    WEEKDAYS | MONTHS | GREETINGS | CALENDAR_WORDS | COMMON_WORDS | DURATION_WORDS | STOP_WORDS
+)
+
+NEVER_SURNAMES: frozenset[str] = frozenset(
+    w for w in WEEKDAYS | MONTHS | GREETINGS | CALENDAR_WORDS | DURATION_WORDS if len(w) > 3
+)
+"""Words that cannot continue a capitalised name even mid-sentence (unlike "Bueno", "Mas")."""
 
 NAME_PARTICLES = _folded("de da do das dos del la van von der den ter al el bin ben ibn di du le mac mc")
 TITLES = _folded(
@@ -96,7 +110,7 @@ TITLES = _folded(
 # Cue phrases that introduce a person's name. "Strong" cues accept a lower-case or unknown
 # word as a name; "weak" cues (a word that is also a common verb or preposition) need a
 # capitalised word or a gazetteer first name after them.
-STRONG_CUES: tuple[str, ...] = (
+_IDENTITY_CUES: tuple[str, ...] = (
     # es
     "me llamo",
     "mi nombre es",
@@ -189,6 +203,39 @@ STRONG_CUES: tuple[str, ...] = (
     "called",
     "named",
 )
+# Booking phrases that introduce who the appointment is for or who comes along.
+_BOOKING_CUES: tuple[str, ...] = (
+    "reserva para",
+    "reservar para",
+    "cita para",
+    "turno para",
+    "vengo con",
+    "voy con",
+    "viene con",
+    "puede atenderme",
+    "atender a",
+    "marca para",
+    "marcar para",
+    "agendar para",
+    "agenda para",
+    "vou com",
+    "venho com",
+    "vai com",
+    "reserva em nome de",
+    "bitte für",
+    "termin für",
+    "komme mit",
+    "kommt mit",
+    "booking for",
+    "book for",
+    "book in",
+    "appointment for",
+    "coming with",
+    "put it under",
+    "reserve for",
+    "table for",
+)
+STRONG_CUES: tuple[str, ...] = _IDENTITY_CUES + _BOOKING_CUES
 WEAK_CUES: tuple[str, ...] = (
     "soy",
     "sou",

@@ -17,6 +17,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from agent.redaction.lexicon import (
     NAME_PARTICLES,
     NEVER_NAMES,
+    NEVER_SURNAMES,
     STRONG_CUES,
     TITLES,
     WEAK_CUES,
@@ -79,21 +80,44 @@ def name_like(token: Token, blocked: Collection[str]) -> bool:
     )
 
 
-def extend_name(text: str, tokens: list[Token], i: int, blocked: Collection[str], lowercase_ok: bool) -> int:
-    """Index one past the last token of a name starting at ``tokens[i]``."""
+def extend_name(
+    text: str, tokens: list[Token], i: int, blocked: Collection[str], lowercase_ok: bool, greedy: bool = False
+) -> int:
+    """Index one past the last token of a name starting at ``tokens[i]``.
+
+    Capitalised words continue a name unless they are calendar or greeting words ("Manuel
+    Bueno" is a name, "Ana Martes" is not); lower-case words continue it when they are census
+    names, or any name-like word after a cue (``greedy``) when the name itself is lower case.
+    """
     j = i + 1
     while j < len(tokens) and j - i < 5 and _joined(text, tokens[j - 1], tokens[j]):
         tok = tokens[j]
-        if tok.key in NAME_PARTICLES and j + 1 < len(tokens) and _joined(text, tok, tokens[j + 1]):
-            nxt = tokens[j + 1]
-            if name_like(nxt, blocked) and (nxt.titled or nxt.key in surnames()):
-                j += 2
-                continue
+        if tok.titled and not tok.initial:
+            if tok.key in NEVER_SURNAMES or tok.key in blocked or tok.key in TITLES or len(tok.key) < 2:
+                break
+            j += 1
+            continue
+        if tok.key in NAME_PARTICLES:
+            k = j
+            while (
+                k < len(tokens)
+                and tokens[k].key in NAME_PARTICLES
+                and _joined(text, tokens[k - 1], tokens[k])
+            ):
+                k += 1
+            if k < len(tokens) and _joined(text, tokens[k - 1], tokens[k]):
+                nxt = tokens[k]
+                if name_like(nxt, blocked) and (
+                    nxt.titled or nxt.key in surnames() or (greedy and lowercase_ok)
+                ):
+                    j = k + 1
+                    continue
             break
-        if not name_like(tok, blocked):
+        if not name_like(tok, blocked) or tok.titled:
             break
-        known_word = tok.key in surnames() or tok.key in first_names()
-        if (tok.titled and not tok.initial) or ((lowercase_ok or tok.lower) and known_word):
+        if (greedy and lowercase_ok) or (
+            (lowercase_ok or tok.lower) and (tok.key in surnames() or tok.key in first_names())
+        ):
             j += 1
         else:
             break
@@ -140,14 +164,18 @@ class CueNameRecognizer(_NameRecognizer):
                     continue
                 while k < len(tokens) and tokens[k].key in TITLES:
                     k += 1
-                if k >= len(tokens) or not name_like(tokens[k], blocked):
+                if k >= len(tokens):
                     continue
                 first = tokens[k]
+                if not name_like(first, blocked) and not (
+                    strong and first.titled and first.key not in NEVER_SURNAMES and first.key not in blocked
+                ):
+                    continue
                 if not strong and not (
                     (first.titled and first.key not in NEVER_NAMES) or first.key in first_names()
                 ):
                     continue
-                end = extend_name(text, tokens, k, blocked, lowercase_ok=first.lower)
+                end = extend_name(text, tokens, k, blocked, lowercase_ok=first.lower, greedy=True)
                 found.append(result(PERSON, first.start, tokens[end - 1].end, self.SCORE, self))
         return found
 
@@ -216,21 +244,28 @@ class GazetteerNameRecognizer(_NameRecognizer):
 def capitalised_runs(
     text: str, tokens: list[Token], blocked: Collection[str], covered: Collection[int]
 ) -> list[tuple[int, int]]:
-    """Runs of two or more capitalised, unexplained words that are not sentence-initial."""
+    """Runs of two or more capitalised, unexplained words (particles such as "da" inside)."""
     runs: list[tuple[int, int]] = []
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        if tok.titled and not tok.initial and name_like(tok, blocked) and tok.start not in covered:
-            j = i + 1
-            while (
-                j < len(tokens)
-                and tokens[j].titled
-                and name_like(tokens[j], blocked)
-                and _joined(text, tokens[j - 1], tokens[j])
-            ):
-                j += 1
-            if j - i >= 2:
+        if tok.titled and name_like(tok, blocked) and tok.start not in covered:
+            j, words = i + 1, 1
+            while j < len(tokens) and _joined(text, tokens[j - 1], tokens[j]):
+                nxt = tokens[j]
+                if nxt.titled and not nxt.initial and name_like(nxt, blocked):
+                    j, words = j + 1, words + 1
+                elif (
+                    nxt.key in NAME_PARTICLES
+                    and j + 1 < len(tokens)
+                    and tokens[j + 1].titled
+                    and name_like(tokens[j + 1], blocked)
+                    and _joined(text, nxt, tokens[j + 1])
+                ):
+                    j, words = j + 2, words + 1
+                else:
+                    break
+            if words >= 2:
                 runs.append((tok.start, tokens[j - 1].end))
             i = j
         else:
@@ -240,9 +275,7 @@ def capitalised_runs(
 
 def unexplained_capitals(tokens: list[Token], blocked: Collection[str], covered: Collection[int]) -> bool:
     """True when a non-initial capitalised word is not explained by any list or earlier finding."""
-    return any(
-        t.titled and not t.initial and name_like(t, blocked) and t.start not in covered for t in tokens
-    )
+    return any(t.titled and name_like(t, blocked) and t.start not in covered for t in tokens)
 
 
 class SpacyPersonRecognizer(EntityRecognizer):
@@ -267,7 +300,7 @@ class SpacyPersonRecognizer(EntityRecognizer):
             if ent.label_ != PERSON:
                 continue
             words = [fold(w) for w in ent.text.split()]
-            if all(w in NEVER_NAMES for w in words):
+            if all(w in NEVER_NAMES for w in words) or any(ch.isdigit() for ch in ent.text):
                 continue
             found.append(result(PERSON, ent.start_char, ent.end_char, 0.85, self))
         return found

@@ -242,7 +242,7 @@ class NationalIdRecognizer(EntityRecognizer):
         (
             "MX_RFC",
             re.compile(r"(?<![A-Za-z0-9])[A-ZÑ&]{3,4}-?\d{6}-?[A-Z0-9]{3}(?![A-Za-z0-9])"),
-            lambda v: rfc.is_valid(v.replace("-", "")),
+            lambda v: rfc.is_valid(v.replace("-", ""), validate_check_digits=True),
         ),
         (
             "BR_CNPJ",
@@ -290,8 +290,7 @@ class NationalIdRecognizer(EntityRecognizer):
                     continue  # an all-letter word plus a digit is not an id card number
                 if check(value):
                     hit = result(self.ENTITY, match.start(), match.end(), 1.0, self)
-                    if hit.recognition_metadata is not None:
-                        hit.recognition_metadata["id_kind"] = kind
+                    hit.recognition_metadata["id_kind"] = kind
                     found.append(hit)
         return found
 
@@ -303,7 +302,9 @@ _NUM = r"\d{1,5}[A-Za-z]?(?:\s?[-/]\s?\d{1,4}[A-Za-z]?)?"
 _STREET_WORDS_ROMANCE = (
     r"calle|c/|avenida|avda\.?|av\.|av|paseo|pº|plaza|pza\.?|camino|carretera|ctra\.?|ronda|"
     r"travesía|traves[ií]a|glorieta|callejón|calzada|cerrada|privada|prolongación|boulevard|bulevar|blvd\.?|"
-    r"rua|travessa|praça|pça\.?|alameda|estrada|rodovia|beco|ladeira|viale|rue"
+    r"rua|travessa|praça|pça\.?|alameda|estrada|rodovia|beco|ladeira|viale|rue|pasaje|rambla|"
+    r"urbanización|costanilla|cañada|callejón|jirón|carrera|diagonal|transversal|"
+    r"loteamento|quadra|viela|condomínio|(?-i:Largo|Vila|Via|Vía|Lugar|Setor)"
 )
 _EN_STREET = (
     r"street|st\.?|avenue|ave\.?|road|rd\.?|lane|ln\.?|drive|dr\.?|boulevard|blvd\.?|way|court|ct\.?|"
@@ -333,7 +334,7 @@ class StreetAddressRecognizer(EntityRecognizer):
         # en: "221B Baker Street", "1600 Pennsylvania Ave NW, Apt 5"
         re.compile(
             rf"(?<![\w])\d{{1,6}}[A-Za-z]?\s+(?:[{_UP}][\w'-]*\s+){{1,4}}(?i:{_EN_STREET})\b\.?"
-            rf"(?:\s+(?:NW|NE|SW|SE|N|S|E|W))?(?i:,?\s*(?:apt\.?|apartment|suite|ste\.?|unit|flat|#)\s*\w+)?",
+            rf"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?(?i:,?\s*(?:apt\.?|apartment|suite|ste\.?|unit|flat|#)\s*\w+)?",
         ),
         # de: "Hauptstraße 5", "Am Lindenweg 12a", "Karl-Marx-Allee 3"
         re.compile(

@@ -192,20 +192,19 @@ class Redactor:
         blocked = self._business | frozenset(fold(w) for p in business_words for w in p.split())
         results: list[RecognizerResult] = []
         for recognizer in self._structured:
-            results.extend(recognizer.analyze(text, []))
+            results.extend(recognizer.analyze(text, [], None))
         tokens = tokenize(text)
         known = known_name_keys(known_names) - blocked
         results.extend(self._known.find_known(text, tokens, known))
         results.extend(self._cue.find(text, tokens, blocked))
         results.extend(self._gazetteer.find(text, tokens, blocked))
         covered = _covered_token_starts(tokens, results)
-        if lang in ("es", "pt", "en"):
-            for start, end in capitalised_runs(text, tokens, blocked, covered):
-                results.append(result(PERSON, start, end, 0.5, self._gazetteer))
-            covered = _covered_token_starts(tokens, results)
+        for start, end in capitalised_runs(text, tokens, blocked, covered):
+            results.append(result(PERSON, start, end, 0.5, self._gazetteer))
+        covered = _covered_token_starts(tokens, results)
         if self._ner is not None and lang != "de" and unexplained_capitals(tokens, blocked, covered):
             with self._ner_lock:
-                ner_results = self._ner.analyze(text, [])
+                ner_results = self._ner.analyze(text, [], None)
             results.extend(r for r in ner_results if not _all_blocked(text[r.start : r.end], blocked))
         return results, lang
 
