@@ -1,0 +1,165 @@
+"""A local OTLP/HTTP receiver that records what the Langfuse SDK exports (tests, evals).
+
+It answers ``POST /api/public/otel/v1/traces`` (protobuf, gzip or not) like Langfuse does,
+``POST /api/public/scores`` and ``GET /api/public/projects``, on 127.0.0.1 and a free port.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import threading
+from collections.abc import Generator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+TRACES_PATH = "/api/public/otel/v1/traces"
+
+
+@dataclass(frozen=True)
+class CapturedSpan:
+    """One exported span, flattened for assertions."""
+
+    name: str
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    attributes: dict[str, Any]
+    public_key: str
+    """The Langfuse project the span was sent to (from the Basic auth header)."""
+    raw: bytes = field(repr=False, default=b"")
+    """The serialized span as it crossed the wire, for scans."""
+
+
+def _value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values}
+    return getattr(value, kind) if kind else None
+
+
+def _public_key(authorization: str) -> str:
+    if not authorization.lower().startswith("basic "):
+        return ""
+    decoded = base64.b64decode(authorization[6:]).decode(errors="replace")
+    return decoded.partition(":")[0]
+
+
+class OtlpCapture:
+    """Records spans, scores and raw bodies; thread-safe."""
+
+    def __init__(self) -> None:
+        self.spans: list[CapturedSpan] = []
+        self.scores: list[dict[str, Any]] = []
+        self.bodies: list[bytes] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "capture server not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> OtlpCapture:
+        capture = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _body(self) -> bytes:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if self.headers.get("content-encoding") == "gzip":
+                    body = gzip.decompress(body)
+                return body
+
+            def do_POST(self) -> None:
+                body = self._body()
+                if self.path.startswith(TRACES_PATH):
+                    capture._record_spans(body, _public_key(self.headers.get("authorization", "")))
+                    reply = ExportTraceServiceResponse().SerializeToString()
+                    self._answer(200, reply, "application/x-protobuf")
+                elif self.path.startswith("/api/public/scores"):
+                    with capture._lock:
+                        capture.bodies.append(body)
+                        loaded = json.loads(body)
+                        capture.scores.extend(loaded if isinstance(loaded, list) else [loaded])
+                    self._answer(200, b"{}", "application/json")
+                else:
+                    self._answer(404, b"{}", "application/json")
+
+            def do_GET(self) -> None:
+                if self.path.startswith("/api/public/projects"):
+                    data = {"data": [{"id": "p", "name": "local", "metadata": {}, "organization": {}}]}
+                    self._answer(200, json.dumps(data).encode(), "application/json")
+                else:
+                    self._answer(404, b"{}", "application/json")
+
+            def _answer(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _record_spans(self, body: bytes, public_key: str) -> None:
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        captured: list[CapturedSpan] = []
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    captured.append(
+                        CapturedSpan(
+                            name=span.name,
+                            trace_id=span.trace_id.hex(),
+                            span_id=span.span_id.hex(),
+                            parent_span_id=span.parent_span_id.hex(),
+                            attributes={a.key: _value(a.value) for a in span.attributes},
+                            public_key=public_key,
+                            raw=span.SerializeToString(),
+                        )
+                    )
+        with self._lock:
+            self.bodies.append(body)
+            self.spans.extend(captured)
+
+    def all_text(self) -> str:
+        """Everything received, as text, for scanning for personal data."""
+        with self._lock:
+            parts = [b.decode("utf-8", errors="replace") for b in self.bodies]
+            parts += [json.dumps(s.attributes, ensure_ascii=False) for s in self.spans]
+        return "\n".join(parts)
+
+
+@contextmanager
+def running_capture() -> Generator[OtlpCapture]:
+    """Start a capture server for the duration of the block."""
+    capture = OtlpCapture().start()
+    try:
+        yield capture
+    finally:
+        capture.stop()
