@@ -72,7 +72,12 @@ def _lines_to_blocks(lines: list[str], *, plain: bool) -> list[Block]:
     if plain and len(cleaned) == 1 and (level := _text_heading(cleaned[0])):
         return [Block("heading", cleaned[0].rstrip(":"), level)]
     if plain and len(cleaned) > 1 and (level := _text_heading(cleaned[0])):
-        return [Block("heading", cleaned[0].rstrip(":"), level), *_lines_to_blocks(lines[1:], plain=plain)]
+        return [Block("heading", cleaned[0].rstrip(":"), level), *_lines_to_blocks(cleaned[1:], plain=plain)]
+    if plain and (inner := next((i for i, line in enumerate(cleaned) if _text_heading(line) == 1), 0)):
+        return [
+            *_lines_to_blocks(cleaned[:inner], plain=plain),
+            *_lines_to_blocks(cleaned[inner:], plain=plain),
+        ]
     segments = _join_wrapped(cleaned)
     if _looks_like_list_lines(segments):
         return [Block("item", line) for line in segments]

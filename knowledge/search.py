@@ -86,7 +86,7 @@ def _lexical_postgres(
         text(
             """SELECT c.id, c.search_heading, c.search_text, c.search_parts
                FROM kb_chunks AS c,
-                    to_tsquery('simple', :terms) || to_tsquery(CAST(:config AS regconfig), :raw) AS q
+                    (SELECT to_tsquery('simple', :terms) || to_tsquery(CAST(:config AS regconfig), :raw)) AS q(q)
                WHERE c.tenant_id = :tenant AND c.search_vector @@ q
                ORDER BY ts_rank(c.search_vector, q) DESC, c.id LIMIT :limit"""
         ),

@@ -158,7 +158,7 @@ def ingest(
     parsed = parse(data, limits)
     doc_title = (title or parsed.title or name).strip()[:300]
     chunks = chunk_blocks(parsed.blocks)
-    all_text = " ".join(c.text for c in chunks[:400])
+    all_text = " ".join([doc_title, *(f"{c.heading} {c.text}" for c in chunks[:400])])
     language = detect_language(all_text)
     with db.tenant_session(tenant_id) as session:
         document = session.scalar(
