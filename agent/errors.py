@@ -74,7 +74,7 @@ class BadRequestError(ProviderHTTPError):
     """The provider rejected the request itself (400, 404, 422…): no retry."""
 
 
-class RetryLater(FrontdeskError):  # noqa: N818 - named after arq's ``Retry``
+class RetryLater(FrontdeskError):
     """Ask the caller's scheduler to run the job again after ``defer`` seconds."""
 
     def __init__(self, defer: float | None = None, *, reason: str = "") -> None:

@@ -23,7 +23,6 @@ from agent.llm.types import (
     StopReason,
     SystemMessage,
     ToolCall,
-    ToolResultMessage,
     ToolSpec,
     Usage,
     UserMessage,
@@ -64,7 +63,7 @@ def to_anthropic(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]
                 add("assistant", {"type": "text", "text": m.text})
             for c in m.tool_calls:
                 add("assistant", {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments})
-        elif isinstance(m, ToolResultMessage):
+        else:
             add(
                 "user",
                 {

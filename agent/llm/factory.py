@@ -45,15 +45,14 @@ def _build_one(
             api_key = "no-key"  # local servers (Ollama, vLLM) accept any key
         else:
             raise UserError(f"the {settings.provider} provider needs the tenant's API key")
-    kwargs = {"retry": retry, "events": events, "clients": clients}
     if settings.provider in ("openai", "openai-compatible"):
         from agent.llm.openai_provider import OpenAIProvider
 
-        return OpenAIProvider(settings, api_key, **kwargs)
+        return OpenAIProvider(settings, api_key, retry=retry, events=events, clients=clients)
     if settings.provider == "anthropic":
         from agent.llm.anthropic_provider import AnthropicProvider
 
-        return AnthropicProvider(settings, api_key, **kwargs)
+        return AnthropicProvider(settings, api_key, retry=retry, events=events, clients=clients)
     from agent.llm.gemini_provider import GeminiProvider
 
-    return GeminiProvider(settings, api_key, **kwargs)
+    return GeminiProvider(settings, api_key, retry=retry, events=events, clients=clients)

@@ -28,7 +28,6 @@ from agent.llm.types import (
     StopReason,
     SystemMessage,
     ToolCall,
-    ToolResultMessage,
     ToolSpec,
     Usage,
     UserMessage,
@@ -73,7 +72,7 @@ def to_gemini(messages: Sequence[Message]) -> tuple[str, list[gt.Content]]:
                 add("model", gt.Part(text=m.text))
             for c in m.tool_calls:
                 add("model", gt.Part(function_call=gt.FunctionCall(id=c.id, name=c.name, args=c.arguments)))
-        elif isinstance(m, ToolResultMessage):
+        else:
             payload = {"error": m.content} if m.is_error else {"result": m.content}
             add(
                 "user",

@@ -25,7 +25,6 @@ from agent.llm.types import (
     StopReason,
     SystemMessage,
     ToolCall,
-    ToolResultMessage,
     ToolSpec,
     Usage,
     UserMessage,

@@ -67,7 +67,7 @@ class Rule(BaseModel):
 
     def matches(self, req: WireRequest) -> bool:
         """Whether this rule applies to ``req``."""
-        if self.vendor and self.vendor != req.vendor or self.times == 0:
+        if (self.vendor and self.vendor != req.vendor) or self.times == 0:
             return False
         return re.search(self.pattern, req.last_user, re.IGNORECASE | re.DOTALL) is not None
 
@@ -367,6 +367,7 @@ class SimulatorServer:
         self.simulator = simulator
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK stalls
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
         simulator.url = f"http://{host}:{self.port}"
@@ -417,8 +418,13 @@ def serve(host: str, port: int, script_path: str | None) -> None:
     simulator = Simulator(load_script(script_path) if script_path else None)
     simulator.url = f"http://{host}:{port}"
     print(
-        f"Frontdesk model simulator on {simulator.url}  (OpenAI: {simulator.url}/v1, "  # noqa: T201
+        f"Frontdesk model simulator on {simulator.url}  (OpenAI: {simulator.url}/v1, "
         f"Anthropic: {simulator.url}, Gemini: {simulator.url}/)",
         flush=True,
     )
-    uvicorn.run(simulator.app(), host=host, port=port, log_level="info", lifespan="off", backlog=4096)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    config = uvicorn.Config(simulator.app(), log_level="info", lifespan="off", backlog=4096, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])

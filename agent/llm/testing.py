@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 
 from agent.llm.retry import RetryPolicy
@@ -12,7 +12,7 @@ from agent.llm.types import ProviderName, ProviderSettings
 
 
 @contextmanager
-def running_simulator(script: SimulatorScript | None = None) -> Iterator[Simulator]:
+def running_simulator(script: SimulatorScript | None = None) -> Generator[Simulator]:
     """A simulator serving on 127.0.0.1 on a random port for the duration of the block."""
     simulator = Simulator(script)
     server = SimulatorServer(simulator)
@@ -21,10 +21,6 @@ def running_simulator(script: SimulatorScript | None = None) -> Iterator[Simulat
         yield simulator
     finally:
         server.stop()
-
-
-async def _no_sleep(_seconds: float) -> None:
-    return None
 
 
 def fast_retry(max_attempts: int = 3, sleeps: list[float] | None = None) -> RetryPolicy:

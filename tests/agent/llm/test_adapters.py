@@ -17,12 +17,12 @@ from agent.llm.simulator import Simulator
 from agent.llm.testing import fast_retry, sim_settings
 from agent.llm.types import (
     ApiKey,
-    ProviderSettings,
     CallSettings,
     ContextMessage,
     Passage,
     Price,
     ProviderName,
+    ProviderSettings,
     SystemMessage,
     ToolResultMessage,
     ToolSpec,

@@ -31,7 +31,8 @@ PASSAGES = [
         heading="Shipping",
     ),
     Passage(
-        text="Los pagos se pueden hacer con tarjeta de crédito o transferencia bancaria. No aceptamos efectivo.",
+        text="Los pagos se pueden hacer con tarjeta de crédito o transferencia bancaria. "
+        "No aceptamos efectivo.",
         source="pagos.md",
         heading="Formas de pago",
     ),
@@ -41,20 +42,28 @@ PASSAGES = [
         heading="Estacionamento",
     ),
     Passage(
-        text="Die Rückgabe ist innerhalb von 30 Tagen möglich. Bitte senden Sie die Ware originalverpackt zurück.",
+        text="Die Rückgabe ist innerhalb von 30 Tagen möglich. "
+        "Bitte senden Sie die Ware originalverpackt zurück.",
         source="de.md",
         heading="Rückgabe",
     ),
 ]
 TOOLS = [
-    ToolSpec(name="search_knowledge", parameters={"type": "object", "properties": {"query": {"type": "string"}}}),
-    ToolSpec(name="request_human", parameters={"type": "object", "properties": {"reason": {"type": "string"}}}),
+    ToolSpec(
+        name="search_knowledge", parameters={"type": "object", "properties": {"query": {"type": "string"}}}
+    ),
+    ToolSpec(
+        name="request_human", parameters={"type": "object", "properties": {"reason": {"type": "string"}}}
+    ),
     ToolSpec(name="business_hours"),
 ]
 
 
 def ask(question: str, passages: list[Passage] | None = None) -> list[Message]:
-    return [UserMessage(text=question), ContextMessage(passages=passages if passages is not None else PASSAGES)]
+    return [
+        UserMessage(text=question),
+        ContextMessage(passages=passages if passages is not None else PASSAGES),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -67,7 +76,9 @@ def ask(question: str, passages: list[Passage] | None = None) -> list[Message]:
         ("Are you open on saturdays?", "On Saturdays we open from 10:00 to 14:00.", "Opening hours"),
     ],
 )
-async def test_answers_with_the_sentences_of_the_best_passage(question: str, expected: str, heading: str) -> None:
+async def test_answers_with_the_sentences_of_the_best_passage(
+    question: str, expected: str, heading: str
+) -> None:
     provider = ExtractiveProvider()
     outcome, result = provider.decide(ask(question))
     assert outcome == "answer"
@@ -111,8 +122,13 @@ async def test_no_passage_fits_requests_a_human() -> None:
 
 
 @pytest.mark.parametrize(
-    "question", ["I want to talk to a human", "quiero hablar con una persona", "posso falar com um atendente?",
-                 "Ich möchte mit einem Mitarbeiter sprechen"]
+    "question",
+    [
+        "I want to talk to a human",
+        "quiero hablar con una persona",
+        "posso falar com um atendente?",
+        "Ich möchte mit einem Mitarbeiter sprechen",
+    ],
 )
 async def test_explicit_request_for_a_person_hands_off(question: str) -> None:
     outcome, result = ExtractiveProvider().decide(ask(question))
@@ -129,7 +145,9 @@ async def test_calls_search_knowledge_when_offered_and_reads_its_passages() -> N
     assert call.name == "search_knowledge" and call.arguments == {"query": "Is shipping free?"}
     history += [
         first.as_message(),
-        ToolResultMessage(tool_call_id=call.id, name=call.name, content="[2 passages]", passages=PASSAGES[:2]),
+        ToolResultMessage(
+            tool_call_id=call.id, name=call.name, content="[2 passages]", passages=PASSAGES[:2]
+        ),
     ]
     outcome, second = provider.decide(history, TOOLS)
     assert outcome == "answer" and second.text == "Shipping is free for orders over 50 euros."
@@ -152,7 +170,9 @@ async def test_uses_business_hours_tool_for_hours_questions() -> None:
     assert outcome == "hours" and first.tool_calls[0].name == "business_hours"
     history += [
         first.as_message(),
-        ToolResultMessage(tool_call_id=first.tool_calls[0].id, name="business_hours", content="Hoy: 9:00-18:00"),
+        ToolResultMessage(
+            tool_call_id=first.tool_calls[0].id, name="business_hours", content="Hoy: 9:00-18:00"
+        ),
     ]
     outcome, second = provider.decide(history, TOOLS)
     assert outcome == "answer" and second.text == "Hoy: 9:00-18:00"
@@ -176,7 +196,10 @@ async def test_previous_answered_turns_do_not_leak_into_the_current_one() -> Non
 def test_deterministic_and_built_from_settings() -> None:
     provider = build_provider(ProviderSettings(), None)
     assert isinstance(provider, ExtractiveProvider)
-    runs = {provider.decide(ask("Do you ship to Portugal by express courier?"))[1].model_dump_json() for _ in range(5)}
+    runs = {
+        provider.decide(ask("Do you ship to Portugal by express courier?"))[1].model_dump_json()
+        for _ in range(5)
+    }
     assert len(runs) == 1
     a = provider.decide([UserMessage(text="Do you sell parrots?")], TOOLS)[1]
     b = provider.decide([UserMessage(text="Do you sell parrots?")], TOOLS)[1]

@@ -77,7 +77,10 @@ def test_latency_distributions_are_seeded_and_non_negative() -> None:
         a = [latency.sample(random.Random(5)) for _ in range(3)]
         b = [latency.sample(random.Random(5)) for _ in range(3)]
         assert a == b and all(x >= 0 for x in a)
-    samples = [Latency(distribution="lognormal", mean_s=1.0, spread_s=0.3).sample(random.Random(i)) for i in range(400)]
+    samples = [
+        Latency(distribution="lognormal", mean_s=1.0, spread_s=0.3).sample(random.Random(i))
+        for i in range(400)
+    ]
     assert 0.9 < sum(samples) / len(samples) < 1.1
 
 
@@ -93,7 +96,9 @@ def test_parse_retry_after_forms() -> None:
 
 
 def test_retry_policy_decisions() -> None:
-    policy = RetryPolicy(max_attempts=4, base_delay_s=1, max_delay_s=3, max_retry_after_s=10, rng=random.Random(1))
+    policy = RetryPolicy(
+        max_attempts=4, base_delay_s=1, max_delay_s=3, max_retry_after_s=10, rng=random.Random(1)
+    )
     transient = TransientProviderError("x", status=500)
     delays = [policy.delay(n, transient) for n in (1, 2, 3)]
     assert [d is not None for d in delays] == [True, True, True]
@@ -124,12 +129,18 @@ def test_messages_and_settings_round_trip_through_json() -> None:
         SystemMessage(text="be brief"),
         UserMessage(text="hola"),
         ContextMessage(passages=[Passage(text="t", source="s", heading="h", score=0.5)]),
-        AssistantMessage(text="", tool_calls=[ToolCall(id="c1", name="search_knowledge", arguments={"query": "q"})]),
-        ToolResultMessage(tool_call_id="c1", name="search_knowledge", content="[]", passages=[Passage(text="p")]),
+        AssistantMessage(
+            text="", tool_calls=[ToolCall(id="c1", name="search_knowledge", arguments={"query": "q"})]
+        ),
+        ToolResultMessage(
+            tool_call_id="c1", name="search_knowledge", content="[]", passages=[Passage(text="p")]
+        ),
     ]
     raw = MessagesAdapter.dump_json(messages)
     assert MessagesAdapter.validate_json(raw) == messages
     assert [m["kind"] for m in json.loads(raw)] == ["system", "user", "context", "assistant", "tool"]
-    settings = ProviderSettings(provider="openai", model="gpt-4o", fallback=ProviderSettings(provider="extractive"))
+    settings = ProviderSettings(
+        provider="openai", model="gpt-4o", fallback=ProviderSettings(provider="extractive")
+    )
     assert ProviderSettings.model_validate_json(settings.model_dump_json()) == settings
     assert "key" not in settings.model_dump_json().lower()
