@@ -43,18 +43,28 @@ def result(entity: str, start: int, end: int, score: float, recognizer: EntityRe
     )
 
 
-class _RegexValidatedRecognizer(EntityRecognizer):
-    """Candidates from ``PATTERN``; kept when ``validate(candidate)`` is true."""
+class BaseRecognizer(EntityRecognizer):
+    """A recognizer of one entity type that needs no NLP artifacts."""
 
     ENTITY: ClassVar[str] = ""
-    PATTERN: ClassVar[re.Pattern[str]]
-    SCORE: ClassVar[float] = 0.9
 
     def __init__(self) -> None:
         super().__init__(supported_entities=[self.ENTITY], supported_language=REGISTRY_LANGUAGE)
 
     def load(self) -> None:
         """Nothing to load: patterns are compiled at import."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        raise NotImplementedError
+
+
+class _RegexValidatedRecognizer(BaseRecognizer):
+    """Candidates from ``PATTERN``; kept when ``validate(candidate)`` is true."""
+
+    PATTERN: ClassVar[re.Pattern[str]]
+    SCORE: ClassVar[float] = 0.9
 
     def validate(self, candidate: str) -> bool:
         raise NotImplementedError
@@ -133,17 +143,11 @@ class CreditCardRecognizer(_RegexValidatedRecognizer):
         return 12 <= len(number) <= 19 and card_brand(number) is not None and luhn_ok(number)
 
 
-class IbanRecognizer(EntityRecognizer):
+class IbanRecognizer(BaseRecognizer):
     """IBANs validated by ISO 7064 mod 97, trimmed to the longest valid prefix of the candidate."""
 
     ENTITY = "IBAN_CODE"
     PATTERN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){10,32}")
-
-    def __init__(self) -> None:
-        super().__init__(supported_entities=[self.ENTITY], supported_language=REGISTRY_LANGUAGE)
-
-    def load(self) -> None:
-        """Nothing to load."""
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -167,7 +171,7 @@ class IbanRecognizer(EntityRecognizer):
         return 0
 
 
-class PhoneRecognizer(EntityRecognizer):
+class PhoneRecognizer(BaseRecognizer):
     """Phone numbers in national or international format for ``PHONE_REGIONS`` (phonenumbers)."""
 
     ENTITY = "PHONE_NUMBER"
@@ -176,10 +180,7 @@ class PhoneRecognizer(EntityRecognizer):
 
     def __init__(self, regions: Sequence[str] = PHONE_REGIONS) -> None:
         self.regions = tuple(regions)
-        super().__init__(supported_entities=[self.ENTITY], supported_language=REGISTRY_LANGUAGE)
-
-    def load(self) -> None:
-        """Nothing to load."""
+        super().__init__()
 
     def is_phone(self, candidate: str) -> bool:
         digits = digits_of(candidate)
@@ -225,7 +226,7 @@ def _icao_check(value: str) -> bool:
 _IdCheck = Callable[[str], bool]
 
 
-class NationalIdRecognizer(EntityRecognizer):
+class NationalIdRecognizer(BaseRecognizer):
     """National and tax ids confirmed by their check digits (python-stdnum), any language.
 
     MX CURP and RFC, BR CPF and CNPJ, ES DNI/NIF and NIE, PT NIF, DE tax id (IdNr) and the
@@ -273,12 +274,6 @@ class NationalIdRecognizer(EntityRecognizer):
         ),
     )
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=[self.ENTITY], supported_language=REGISTRY_LANGUAGE)
-
-    def load(self) -> None:
-        """Nothing to load."""
-
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
@@ -317,7 +312,7 @@ _DE_STREET_SUFFIX = (
 )
 
 
-class StreetAddressRecognizer(EntityRecognizer):
+class StreetAddressRecognizer(BaseRecognizer):
     """Street addresses by street words and a house number, per language (best effort)."""
 
     ENTITY = "STREET_ADDRESS"
@@ -348,12 +343,6 @@ class StreetAddressRecognizer(EntityRecognizer):
         ),
     )
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=[self.ENTITY], supported_language=REGISTRY_LANGUAGE)
-
-    def load(self) -> None:
-        """Nothing to load."""
-
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
@@ -367,7 +356,7 @@ class StreetAddressRecognizer(EntityRecognizer):
         return found
 
 
-def structured_recognizers() -> list[EntityRecognizer]:
+def structured_recognizers() -> list[BaseRecognizer]:
     """The recognizers that run on every message whatever its language."""
     return [
         EmailRecognizer(),

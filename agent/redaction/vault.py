@@ -80,15 +80,23 @@ class Vault(Protocol):
         ...
 
 
+def canonical_value(entity_type: str, value: str) -> str:
+    """The form a value is stored and restored in: names and addresses as written (spacing
+    collapsed), e-mails as written, phones as ``+`` and digits, other identifiers as upper-case
+    letters and digits ("ES91 2100 …" and "es9121…" are one IBAN)."""
+    text = " ".join(unicodedata.normalize("NFC", value).split())
+    if entity_type in ("PERSON", "STREET_ADDRESS", "EMAIL_ADDRESS"):
+        return text
+    compact = "".join(ch for ch in text if ch.isalnum()).upper()
+    if entity_type == "PHONE_NUMBER" and text.startswith(("+", "00")):
+        return "+" + (compact[2:] if text.startswith("00") else compact)
+    return compact
+
+
 def normalize_value(entity_type: str, value: str) -> str:
-    """The form two mentions of one value share: folded words for names and addresses,
-    letters and digits only for identifiers ("+34 612-345-678" == "+34612345678")."""
-    folded = unicodedata.normalize("NFKC", value).casefold()
-    if entity_type in ("PERSON", "STREET_ADDRESS"):
-        return " ".join(folded.replace(",", " ").split())
-    if entity_type == "EMAIL_ADDRESS":
-        return folded.strip()
-    return "".join(ch for ch in folded if ch.isalnum())
+    """The key two mentions of one value share: the canonical value, case-folded (the same
+    rule as ``store.vault.normalize_value`` applied to the canonical value)."""
+    return " ".join(canonical_value(entity_type, value).casefold().split())
 
 
 def placeholder_for(entity_type: str, number: int) -> str:
@@ -134,7 +142,8 @@ class InMemoryVault:
                 return entry.item.placeholder
             number = conv.next_number.get(entity_type, 0) + 1
             conv.next_number[entity_type] = number
-            item = VaultItem(placeholder_for(entity_type, number), entity_type, SecretValue(value))
+            stored = SecretValue(canonical_value(entity_type, value))
+            item = VaultItem(placeholder_for(entity_type, number), entity_type, stored)
             conv.by_value[key] = _Entry(item, now + self.ttl)
             return item.placeholder
 
