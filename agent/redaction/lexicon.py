@@ -236,6 +236,11 @@ _BOOKING_CUES: tuple[str, ...] = (
     "table for",
 )
 STRONG_CUES: tuple[str, ...] = _IDENTITY_CUES + _BOOKING_CUES
+# German capitalises every noun ("für Massage"), so after these a capitalised word is a name only
+# if it is a census first name, follows a title, or is followed by another capitalised word.
+GERMAN_CUES: frozenset[str] = frozenset(
+    {"für", "fuer", "mit", "und", "ich bin", "bitte für", "termin für", "komme mit", "kommt mit"}
+)
 WEAK_CUES: tuple[str, ...] = (
     "soy",
     "sou",

@@ -15,6 +15,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from agent.redaction.lexicon import (
+    GERMAN_CUES,
     NAME_PARTICLES,
     NEVER_NAMES,
     NEVER_SURNAMES,
@@ -162,6 +163,7 @@ class CueNameRecognizer(_NameRecognizer):
                 k = self._next_token(text, tokens, by_start, match.end())
                 if k is None:
                     continue
+                titled_by = k
                 while k < len(tokens) and tokens[k].key in TITLES:
                     k += 1
                 if k >= len(tokens):
@@ -175,6 +177,13 @@ class CueNameRecognizer(_NameRecognizer):
                     (first.titled and first.key not in NEVER_NAMES) or first.key in first_names()
                 ):
                     continue
+                if (
+                    match.group().casefold() in GERMAN_CUES
+                    and k == titled_by
+                    and first.key not in first_names()
+                    and not _capital_follows(text, tokens, k, blocked)
+                ):
+                    continue
                 end = extend_name(text, tokens, k, blocked, lowercase_ok=first.lower, greedy=True)
                 found.append(result(PERSON, first.start, tokens[end - 1].end, self.SCORE, self))
         return found
@@ -184,6 +193,13 @@ class CueNameRecognizer(_NameRecognizer):
         while pos < len(text) and text[pos] in " ,:\t":
             pos += 1
         return by_start.get(pos)
+
+
+def _capital_follows(text: str, tokens: list[Token], k: int, blocked: Collection[str]) -> bool:
+    if k + 1 >= len(tokens) or not _joined(text, tokens[k], tokens[k + 1]):
+        return False
+    nxt = tokens[k + 1]
+    return nxt.titled and nxt.key not in NEVER_NAMES and nxt.key not in blocked
 
 
 class KnownNameRecognizer(_NameRecognizer):
