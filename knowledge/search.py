@@ -22,6 +22,7 @@ from store.db import Database
 W_HEADING, W_TEXT, W_PARTS = 0.6, 1.0, 0.3
 RRF_K = 60
 CANDIDATES = 50
+RERANK = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,53 +80,53 @@ def _lexical_sqlite(
 def _lexical_postgres(
     session: Session, tenant_id: int, query: str, terms: Sequence[str], limit: int
 ) -> list[tuple[int, float]]:
-    """GIN-backed candidates by ts_rank, re-ranked by BM25 with the tenant's own term statistics."""
+    """GIN-backed match set; document frequencies counted over it in SQL (exact, since every
+    chunk holding a query term matches), the best ``RERANK`` by ts_rank re-ranked by BM25."""
     lang = detect_language(query)
     raw = " | ".join(dict.fromkeys(w for w in words(query) if w.isalnum())) or "''"
+    params = {"terms": " | ".join(terms), "config": PG_CONFIG[lang], "raw": raw, "tenant": tenant_id}
+    matches = """WITH m AS MATERIALIZED (
+            SELECT c.id, c.search_heading, c.search_text, c.search_parts, c.search_vector,
+                   ts_rank(c.search_vector, q.q) AS rank
+            FROM kb_chunks AS c,
+                 (SELECT to_tsquery('simple', :terms)
+                         || to_tsquery(CAST(:config AS regconfig), :raw) AS q) AS q
+            WHERE c.tenant_id = :tenant AND c.search_vector @@ q.q)"""
     candidates = session.execute(
         text(
-            """SELECT c.id, c.search_heading, c.search_text, c.search_parts
-               FROM kb_chunks AS c,
-                    (SELECT to_tsquery('simple', :terms) || to_tsquery(CAST(:config AS regconfig), :raw)) AS q(q)
-               WHERE c.tenant_id = :tenant AND c.search_vector @@ q
-               ORDER BY ts_rank(c.search_vector, q) DESC, c.id LIMIT :limit"""
+            matches
+            + " SELECT id, search_heading, search_text, search_parts FROM m ORDER BY rank DESC, id LIMIT :cap"
         ),
-        {
-            "terms": " | ".join(terms),
-            "config": PG_CONFIG[lang],
-            "raw": raw,
-            "tenant": tenant_id,
-            "limit": limit * 4,
-        },
+        {**params, "cap": RERANK},
     ).all()
     if not candidates:
         return []
+    df_rows = session.execute(
+        text(
+            matches
+            + """ SELECT t.term, count(*) FROM m, unnest(CAST(:term_list AS text[])) AS t(term)
+            WHERE m.search_vector @@ to_tsquery('simple', t.term) GROUP BY t.term"""
+        ),
+        {**params, "term_list": list(terms)},
+    )
+    df = {str(term): int(n) for term, n in df_rows}
     total = (
         session.scalar(select(func.count()).select_from(KbChunk).where(KbChunk.tenant_id == tenant_id)) or 1
     )
-    df_rows = session.execute(
-        text(
-            """SELECT t.term, count(c.id) FROM unnest(CAST(:terms AS text[])) AS t(term)
-               LEFT JOIN kb_chunks AS c ON c.tenant_id = :tenant
-                    AND c.search_vector @@ to_tsquery('simple', t.term)
-               GROUP BY t.term"""
-        ),
-        {"terms": list(terms), "tenant": tenant_id},
-    )
-    idf = {term: math.log(1 + (total - n + 0.5) / (n + 0.5)) for term, n in df_rows}
-    fields = [(W_HEADING, 1), (W_TEXT, 2), (W_PARTS, 3)]
-    docs = [[Counter(str(row[i]).split()) for _, i in fields] for row in candidates]
-    avg = [max(1.0, sum(sum(d[f].values()) for d in docs) / len(docs)) for f in range(3)]
+    fields = (W_HEADING, W_TEXT, W_PARTS)
+    docs = [[Counter(str(field).split()) for field in row[1:4]] for row in candidates]
+    wanted = set(terms)
+    idf = {term: math.log(1 + (total - n + 0.5) / (n + 0.5)) for term, n in df.items()}
+    lengths = [[sum(field.values()) for field in doc] for doc in docs]
+    avg = [max(1.0, sum(length[f] for length in lengths) / len(lengths)) for f in range(3)]
     scored: list[tuple[int, float]] = []
-    for row, doc in zip(candidates, docs, strict=True):
+    for row, doc, length in zip(candidates, docs, lengths, strict=True):
         score = 0.0
-        for f, (weight, _) in enumerate(fields):
-            length = sum(doc[f].values())
-            norm = 1.2 * (0.25 + 0.75 * length / avg[f])
-            for term in terms:
-                tf = doc[f].get(term, 0)
-                if tf:
-                    score += weight * idf.get(term, 0.0) * tf * 2.2 / (tf + norm)
+        for f, weight in enumerate(fields):
+            norm = 1.2 * (0.25 + 0.75 * length[f] / avg[f])
+            for term in wanted.intersection(doc[f]):
+                tf = doc[f][term]
+                score += weight * idf.get(term, 0.0) * tf * 2.2 / (tf + norm)
         scored.append((int(row[0]), score))
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit]

@@ -100,9 +100,9 @@ def test_row_level_security_hides_other_tenants_chunks(postgres_db: Any, make_te
         with pytest.raises(Exception, match="row-level security"):
             session.execute(
                 text(
-                    "INSERT INTO kb_documents (id, tenant_id, title, source_name, format, language, content_hash,"
-                    " size_bytes, pages, chunk_count, created_at, updated_at) VALUES (1, :b, 'x', 'x', 'text', 'es',"
-                    " 'x', 1, 1, 0, now(), now())"
+                    "INSERT INTO kb_documents (id, tenant_id, title, source_name, format, language,"
+                    " content_hash, size_bytes, pages, chunk_count, created_at, updated_at)"
+                    " VALUES (1, :b, 'x', 'x', 'text', 'es', 'x', 1, 1, 0, now(), now())"
                 ),
                 {"b": b},
             )
