@@ -1,0 +1,96 @@
+"""Find or create the store's ``Contact`` for a WhatsApp sender, by phone id and/or BSUID.
+
+Meta is moving from phone-number ids (``wa_id``) to business-scoped user ids (``user_id``,
+stored as ``bsuid``); for a while a message may carry either or both. The BSUID is tried
+first (it survives a number change), then the ``wa_id``; whichever is missing on the found
+row is filled in, so later messages carrying only the other id find the same contact.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channels.errors import ChannelError
+from channels.events import ContactRef
+from store.crypto import Keyring
+from store.models import Contact
+from store.sealed import seal, unseal
+
+
+class UnknownContact(ChannelError):
+    """The event names no ``wa_id`` and no BSUID; it cannot be keyed."""
+
+
+def find_contact(session: Session, tenant_id: int, ref: ContactRef) -> Contact | None:
+    """The tenant's contact matching the BSUID, else the ``wa_id``; ``None`` when neither matches."""
+    if ref.bsuid:
+        found = session.scalar(
+            select(Contact).where(Contact.tenant_id == tenant_id, Contact.bsuid == ref.bsuid)
+        )
+        if found is not None:
+            return found
+    if ref.wa_id:
+        return session.scalar(
+            select(Contact).where(Contact.tenant_id == tenant_id, Contact.wa_id == ref.wa_id)
+        )
+    return None
+
+
+def _taken(session: Session, tenant_id: int, column: str, value: str, contact: Contact) -> bool:
+    attribute = Contact.wa_id if column == "wa_id" else Contact.bsuid
+    other = session.scalar(
+        select(Contact.id).where(Contact.tenant_id == tenant_id, attribute == value, Contact.id != contact.id)
+    )
+    return other is not None
+
+
+def resolve_contact(session: Session, keyring: Keyring, tenant_id: int, ref: ContactRef) -> Contact:
+    """The contact for ``ref``, created if new; missing ids and a changed profile name are filled in.
+
+    A ``wa_id`` found on a row with a *different* BSUID has been recycled: it moves to a new
+    contact. If the ``wa_id`` already belongs to another row while the BSUID matched (two
+    rows for one person), the rows are left for an operator to merge; the BSUID's row wins.
+    """
+    if not ref.known:
+        raise UnknownContact("the sender has neither a WhatsApp id nor a business-scoped id")
+    contact = find_contact(session, tenant_id, ref)
+    if contact is not None and ref.bsuid and contact.bsuid and contact.bsuid != ref.bsuid:
+        # The number now belongs to someone else (numbers are recycled): it moves to the new person.
+        contact.wa_id = None
+        session.flush()
+        contact = None
+    if contact is None:
+        contact = Contact(tenant_id=tenant_id, wa_id=ref.wa_id, bsuid=ref.bsuid)
+        if ref.profile_name:
+            seal(keyring, contact, "profile_name_ciphertext", ref.profile_name)
+        session.add(contact)
+        session.flush()
+        return contact
+    if ref.bsuid and contact.bsuid is None and not _taken(session, tenant_id, "bsuid", ref.bsuid, contact):
+        contact.bsuid = ref.bsuid
+    if (
+        ref.wa_id
+        and contact.wa_id != ref.wa_id
+        and not _taken(session, tenant_id, "wa_id", ref.wa_id, contact)
+    ):
+        # Found by BSUID with a new phone number (or none yet): the number follows the person.
+        contact.wa_id = ref.wa_id
+    if ref.profile_name and unseal(keyring, contact, "profile_name_ciphertext") != ref.profile_name:
+        seal(keyring, contact, "profile_name_ciphertext", ref.profile_name)
+    session.flush()
+    return contact
+
+
+def change_number(
+    session: Session, tenant_id: int, old_wa_id: str | None, new_wa_id: str | None
+) -> Contact | None:
+    """Apply a ``user_changed_number`` system event; returns the updated contact, if any."""
+    if not old_wa_id or not new_wa_id or old_wa_id == new_wa_id:
+        return None
+    contact = find_contact(session, tenant_id, ContactRef(wa_id=old_wa_id))
+    if contact is None or _taken(session, tenant_id, "wa_id", new_wa_id, contact):
+        return None
+    contact.wa_id = new_wa_id
+    session.flush()
+    return contact

@@ -1,0 +1,443 @@
+"""A local fake of the Graph API's messages endpoint, for tests, ``make demo`` and benchmarks.
+
+It serves ``POST /{version}/{phone_number_id}/messages`` on 127.0.0.1 (random port) from a
+background thread. It checks the bearer token against the tokens registered per number,
+validates the payload's shape like Meta does (``messaging_product``, ``to``, ``type`` text or
+template with the right nested fields, read receipts), records every accepted message and
+answers with a fresh ``wamid.``. It can be scripted to fail with Meta's real error codes, for
+the next N requests or for one recipient, and to add latency. It deduplicates nothing: the
+sender must.
+
+    with FakeGraph() as graph:
+        graph.register("1234", "token")
+        client = GraphClient(graph.base_url)
+
+Standalone: ``python -m channels.fake_graph --port 8089 --token 1234:token``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+
+VERSION = "v21.0"
+TEXT_LIMIT = 4096
+
+# code -> (HTTP status, message, details) as Meta answers them.
+ERRORS: dict[int, tuple[int, str, str]] = {
+    1: (500, "An unknown error occurred", "Please retry your request later."),
+    2: (503, "Service temporarily unavailable", "Please retry your request later."),
+    100: (400, "Invalid parameter", "A required parameter is missing or invalid."),
+    190: (401, "Error validating access token", "The access token is invalid or has expired."),
+    130429: (400, "Rate limit hit", "Cloud API message throughput has been reached."),
+    131000: (500, "Something went wrong", "Message failed to send because of an unknown error."),
+    131026: (400, "Message Undeliverable", "Unable to deliver message."),
+    131047: (
+        400,
+        "Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer last "
+        "replied to this number.",
+    ),
+    131050: (400, "Unable to deliver the message", "The user has stopped marketing messages."),
+    131056: (
+        400,
+        "(Business Account, Consumer Account) pair rate limit hit",
+        "Too many messages sent from the sender phone number to the same recipient phone number "
+        "in a short period of time.",
+    ),
+    132001: (404, "Template name does not exist in the translation", "Template does not exist."),
+}
+
+_PATH = re.compile(r"^/(v\d+\.\d+)/([0-9A-Za-z_-]{1,64})/messages/?$")
+
+
+class PayloadError(ValueError):
+    """A request body Meta would reject (code 100); the message names the field."""
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One accepted request, in arrival order."""
+
+    phone_number_id: str
+    wa_message_id: str
+    to: str = field(repr=False)
+    type: str
+    payload: dict[str, Any] = field(repr=False)
+    idempotency_key: str | None
+    at: float
+
+    @property
+    def text(self) -> str | None:
+        body = self.payload.get("text")
+        return cast(str, body.get("body")) if isinstance(body, dict) else None
+
+    @property
+    def template_name(self) -> str | None:
+        template = self.payload.get("template")
+        return cast(str, template.get("name")) if isinstance(template, dict) else None
+
+    @property
+    def template_parameters(self) -> list[str]:
+        template = self.payload.get("template")
+        if not isinstance(template, dict):
+            return []
+        params: list[str] = []
+        for component in cast(dict[str, Any], template).get("components") or []:
+            for parameter in component.get("parameters") or []:
+                params.append(parameter.get("text", ""))
+        return params
+
+
+@dataclass
+class Fault:
+    """A scripted failure: Meta error ``code`` for ``remaining`` matching requests (None: always)."""
+
+    code: int
+    remaining: int | None = 1
+    to: str | None = None
+    types: frozenset[str] | None = None
+    http_status: int | None = None
+
+    def matches(self, to: str, kind: str) -> bool:
+        if self.remaining is not None and self.remaining <= 0:
+            return False
+        return (self.to is None or self.to == to) and (self.types is None or kind in self.types)
+
+
+def error_body(code: int, http_status: int | None = None) -> tuple[int, dict[str, Any]]:
+    """Status and JSON body of a Graph API error with ``code``."""
+    status, message, details = ERRORS.get(code, (400, "Error", "Request failed."))
+    error: dict[str, Any] = {
+        "message": f"(#{code}) {message}",
+        "type": "OAuthException",
+        "code": code,
+        "error_data": {"messaging_product": "whatsapp", "details": details},
+        "fbtrace_id": "A" + secrets.token_urlsafe(15),
+    }
+    if code == 190:
+        error["error_subcode"] = 463
+    return http_status or status, {"error": error}
+
+
+def _check_text(payload: dict[str, Any]) -> None:
+    text = payload.get("text")
+    if not isinstance(text, dict):
+        raise PayloadError("text: object required")
+    body = cast(dict[str, Any], text).get("body")
+    if not isinstance(body, str) or not body.strip():
+        raise PayloadError("text.body: non-empty string required")
+    if len(body.encode("utf-16-le")) // 2 > TEXT_LIMIT:
+        raise PayloadError("text.body: longer than 4096 characters")
+
+
+def _check_template(payload: dict[str, Any]) -> None:
+    template = payload.get("template")
+    if not isinstance(template, dict):
+        raise PayloadError("template: object required")
+    template = cast(dict[str, Any], template)
+    if not isinstance(template.get("name"), str) or not template["name"]:
+        raise PayloadError("template.name: string required")
+    language = template.get("language")
+    if not isinstance(language, dict) or not isinstance(cast(dict[str, Any], language).get("code"), str):
+        raise PayloadError("template.language.code: string required")
+    components = template.get("components", [])
+    if not isinstance(components, list):
+        raise PayloadError("template.components: list required")
+    for component in cast(list[Any], components):
+        if not isinstance(component, dict) or not isinstance(component.get("type"), str):
+            raise PayloadError("template.components[].type: string required")
+        for parameter in component.get("parameters", []):
+            if not isinstance(parameter, dict) or parameter.get("type") != "text":
+                raise PayloadError("template parameter: type 'text' required")
+            value = parameter.get("text")
+            if not isinstance(value, str) or not value or re.search(r"[\n\t]| {5,}", value):
+                raise PayloadError("template parameter: text without newlines, tabs or 5 spaces required")
+
+
+def validate_payload(payload: Any) -> tuple[str, str]:
+    """``(kind, to)`` of a valid send request (kind ``read`` for read receipts)."""
+    if not isinstance(payload, dict):
+        raise PayloadError("body: JSON object required")
+    payload = cast(dict[str, Any], payload)
+    if payload.get("messaging_product") != "whatsapp":
+        raise PayloadError("messaging_product: must be 'whatsapp'")
+    if payload.get("status") == "read":
+        if not isinstance(payload.get("message_id"), str):
+            raise PayloadError("message_id: string required")
+        return "read", ""
+    to = payload.get("to")
+    if not isinstance(to, str) or not to.strip():
+        raise PayloadError("to: string required")
+    if payload.get("recipient_type", "individual") != "individual":
+        raise PayloadError("recipient_type: must be 'individual'")
+    kind = payload.get("type", "text")
+    if kind == "text":
+        _check_text(payload)
+    elif kind == "template":
+        _check_template(payload)
+    else:
+        raise PayloadError("type: only 'text' and 'template' are supported by the fake")
+    callback = payload.get("biz_opaque_callback_data")
+    if callback is not None and (not isinstance(callback, str) or len(callback) > 512):
+        raise PayloadError("biz_opaque_callback_data: string of at most 512 characters")
+    return kind, to
+
+
+def new_wamid() -> str:
+    return "wamid." + base64.b64encode(b"\x15\x02\x00\x11" + secrets.token_bytes(24)).decode()
+
+
+class FakeGraph:
+    """The fake Graph API. Thread-safe; start with ``with FakeGraph() as graph`` or :meth:`start`."""
+
+    def __init__(self, *, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.latency = latency
+        self._host, self._port = host, port
+        self._lock = threading.Lock()
+        self._tokens: dict[str, set[str]] = {}
+        self._templates: dict[str, set[str]] = {}
+        self._faults: list[Fault] = []
+        self._sent: list[SentMessage] = []
+        self._requests = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"FakeGraph({self.base_url if self._server else 'stopped'})"
+
+    # --- scripting --------------------------------------------------------------------------
+
+    def register(self, phone_number_id: str, token: str) -> None:
+        """Accept ``token`` for ``phone_number_id`` (several tokens per number are allowed)."""
+        with self._lock:
+            self._tokens.setdefault(phone_number_id, set()).add(token)
+
+    def register_templates(self, phone_number_id: str, names: Iterable[str]) -> None:
+        """Once called for a number, templates not listed fail with 132001."""
+        with self._lock:
+            self._templates.setdefault(phone_number_id, set()).update(names)
+
+    def fail_next(self, code: int, times: int = 1, *, http_status: int | None = None) -> None:
+        """The next ``times`` valid requests fail with Meta error ``code``."""
+        with self._lock:
+            self._faults.append(Fault(code, times, http_status=http_status))
+
+    def fail_for(
+        self,
+        to: str,
+        code: int,
+        *,
+        times: int | None = None,
+        types: Iterable[str] | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        """Requests to ``to`` (optionally only of ``types``, e.g. ``{"text"}``) fail with ``code``.
+
+        ``fail_for(to, 131047, types={"text"})`` simulates a closed 24-hour window: texts
+        fail, templates pass.
+        """
+        kinds = frozenset(types) if types is not None else None
+        with self._lock:
+            self._faults.append(Fault(code, times, to=to, types=kinds, http_status=http_status))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def reset(self) -> None:
+        """Forget faults, sent messages and the request count (tokens stay)."""
+        with self._lock:
+            self._faults.clear()
+            self._sent.clear()
+            self._requests = 0
+
+    @property
+    def sent(self) -> list[SentMessage]:
+        """A snapshot of the accepted messages, in order."""
+        with self._lock:
+            return list(self._sent)
+
+    @property
+    def requests(self) -> int:
+        """How many requests arrived (accepted or not)."""
+        with self._lock:
+            return self._requests
+
+    def sent_to(self, to: str) -> list[SentMessage]:
+        return [m for m in self.sent if m.to == to]
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[SentMessage]:
+        """Wait until at least ``count`` messages were accepted; returns the snapshot."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sent = self.sent
+            if len(sent) >= count:
+                return sent
+            time.sleep(0.005)
+        raise TimeoutError(f"fake Graph API got {len(self.sent)} messages, expected {count}")
+
+    # --- the endpoint, as a plain function ---------------------------------------------------
+
+    def handle(
+        self, method: str, path: str, authorization: str | None, body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one request: ``(HTTP status, JSON body)``."""
+        with self._lock:
+            self._requests += 1
+        if self.latency > 0:
+            time.sleep(self.latency)
+        match = _PATH.match(path.split("?", 1)[0])
+        if method != "POST" or match is None:
+            return error_body(100, 404)
+        pnid = match.group(2)
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        with self._lock:
+            tokens = self._tokens.get(pnid)
+            known = tokens is not None
+            authorised = bool(token) and tokens is not None and token in tokens
+        if not authorised:
+            return error_body(190) if known or not token else error_body(100, 400)
+        try:
+            payload = json.loads(body)
+            kind, to = validate_payload(payload)
+        except (ValueError, RecursionError) as exc:
+            status, error = error_body(100)
+            error["error"]["error_data"]["details"] = (
+                str(exc) if isinstance(exc, PayloadError) else "invalid JSON"
+            )
+            return status, error
+        payload = cast(dict[str, Any], payload)
+        if kind == "read":
+            return 200, {"success": True}
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(to, kind):
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                    self._faults = [f for f in self._faults if f.remaining is None or f.remaining > 0]
+                    return error_body(fault.code, fault.http_status)
+            names = self._templates.get(pnid)
+            if kind == "template" and names is not None and payload["template"]["name"] not in names:
+                return error_body(132001)
+            message = SentMessage(
+                phone_number_id=pnid,
+                wa_message_id=new_wamid(),
+                to=to,
+                type=kind,
+                payload=payload,
+                idempotency_key=payload.get("biz_opaque_callback_data"),
+                at=time.time(),
+            )
+            self._sent.append(message)
+        wa_id = re.sub(r"\D", "", to) or to
+        return 200, {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": wa_id}],
+            "messages": [{"id": message.wa_message_id, "message_status": "accepted"}],
+        }
+
+    # --- the server ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` (the server must be running)."""
+        if self._server is None:
+            raise RuntimeError("the fake Graph API is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        """The ``GraphClient`` base URL: ``http://127.0.0.1:<port>/v21.0``."""
+        return f"{self.url}/{VERSION}"
+
+    def start(self) -> FakeGraph:
+        if self._server is not None:
+            return self
+        server = _Server((self._host, self._port), _handler_for(self))
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-graph", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> FakeGraph:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+
+def _handler_for(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "FakeGraph/1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            status, data = fake.handle(self.command, self.path, self.headers.get("Authorization"), body)
+            out = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def do_POST(self) -> None:
+            self._answer()
+
+        def do_GET(self) -> None:
+            self._answer()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silent: the fake never logs requests."""
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake in the foreground: ``--token PHONE_NUMBER_ID:TOKEN`` (repeatable)."""
+    parser = argparse.ArgumentParser(description="Fake WhatsApp Graph API on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--token", action="append", default=[], metavar="PHONE_NUMBER_ID:TOKEN")
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    graph = FakeGraph(latency=args.latency, port=args.port)
+    for spec in args.token:
+        pnid, _, token = str(spec).partition(":")
+        graph.register(pnid, token)
+    graph.start()
+    print(f"fake Graph API on {graph.base_url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        graph.stop()
+
+
+if __name__ == "__main__":
+    main()
