@@ -180,6 +180,8 @@ class Conversation(Base):
     )
     mode: Mapped[str] = mapped_column(String(8), default="bot")
     epoch: Mapped[int] = mapped_column(Integer, default=0)
+    lease_fence: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Highest lease fencing token seen; a worker's writes must carry it (see ``workers.drain``)."""
     assigned_agent_id: Mapped[int | None] = mapped_column(
         Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
@@ -208,6 +210,8 @@ class Message(Base):
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = _created()
+    turn_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The turn that consumed an inbound message; NULL means pending in the mailbox."""
 
 
 class OutboxItem(Base):
@@ -272,6 +276,37 @@ class VaultEntry(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class Turn(Base):
+    """One worker run over a conversation's pending messages; ``id`` is conversation + first message."""
+
+    __tablename__ = "turns"
+    encrypted_columns = ("handoff_summary_ciphertext",)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = _tenant()
+    conversation_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    epoch: Mapped[int] = mapped_column(Integer)
+    fence: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    handoff_summary_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    started_at: Mapped[datetime] = _created()
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WorkerLease(Base):
+    """A lease held in the database when there is no Redis (embedded default)."""
+
+    __tablename__ = "worker_leases"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    fence: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 TENANT_TABLES = (
     "users",
     "channels",
@@ -282,4 +317,5 @@ TENANT_TABLES = (
     "outbox",
     "audit_log",
     "vault_entries",
+    "turns",
 )

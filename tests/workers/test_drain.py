@@ -1,0 +1,196 @@
+"""The mailbox and the drain, called directly (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from store.models import Conversation, Message, OutboxItem
+from store.models import Turn as TurnRow
+from tests.workers.conftest import World, make_ctx, pump
+from workers import mailbox
+from workers.drain import drain, drain_and_reschedule
+from workers.errors import RetryTurnLater
+from workers.outbox import send_item
+from workers.takeover import hand_back, take_over
+from workers.testing import FailingRunner, HandoffRunner, SimulatedRunner, simulated_reply
+from workers.turns import Turn, TurnResult, turn_id_for
+
+
+def append(world: World, cid: int, wa_id: str, text: str = "hola") -> mailbox.Appended:
+    return mailbox.append_inbound(world.db, world.tenant_id, cid, wa_message_id=wa_id, text=text)
+
+
+def outbox_rows(world: World, cid: int) -> list[OutboxItem]:
+    with world.db.tenant_session(world.tenant_id) as session:
+        return list(session.scalars(select(OutboxItem).where(OutboxItem.conversation_id == cid)))
+
+
+def test_duplicate_inbound_message_is_stored_once_and_answered_once(world: World) -> None:
+    cid = world.conversation()
+    first = append(world, cid, "wamid.A")
+    again = append(world, cid, "wamid.A")
+    assert not first.duplicate and again.duplicate and again.message_id == first.message_id
+    assert [m.id for m in mailbox.pending(world.db, world.tenant_id, cid)] == [first.message_id]
+    world.ctx.enqueue.drain(world.tenant_id, cid)
+    world.ctx.enqueue.drain(world.tenant_id, cid)  # the webhook was delivered twice
+    pump(world.ctx)
+    assert len(world.sender.sent) == 1
+    assert world.sender.sent[0].idempotency_key == f"reply:{turn_id_for(cid, first.message_id)}"
+
+
+def test_burst_of_five_becomes_one_turn(any_db: Any, make_tenant: Any) -> None:
+    tenant_id = make_tenant(any_db, "burst")
+    runner = SimulatedRunner()
+    ctx = make_ctx(any_db, runner=runner, debounce=0.4)
+    world = World(any_db, tenant_id, ctx, runner, ctx.sender, ctx.enqueue)  # type: ignore[arg-type]
+    cid = world.conversation()
+    for i in range(5):
+        append(world, cid, f"wamid.{i}", f"part {i}")
+        time.sleep(0.05)
+    report = drain(ctx, tenant_id, cid)
+    assert report.status == "drained" and report.turns == 1
+    assert len(runner.calls) == 1 and runner.calls[0].texts == tuple(f"part {i}" for i in range(5))
+    pump(ctx)
+    assert [s.text for s in world.sender.sent] == [simulated_reply(runner.calls[0])]
+    assert mailbox.pending(any_db, tenant_id, cid) == []
+    ctx.close()
+
+
+def test_messages_during_a_turn_become_the_next_turn(world: World) -> None:
+    cid = world.conversation()
+    append(world, cid, "wamid.1", "first")
+
+    class AppendingRunner(SimulatedRunner):
+        def run_turn(self, turn: Turn) -> TurnResult:
+            if len(self.calls) == 0:
+                append(world, cid, "wamid.2", "second")
+            return super().run_turn(turn)
+
+    world.ctx.runner = runner = AppendingRunner()
+    assert drain(world.ctx, world.tenant_id, cid).turns == 2
+    assert [c.texts for c in runner.calls] == [("first",), ("second",)]
+
+
+def test_human_mode_consumes_messages_without_a_reply(world: World) -> None:
+    cid = world.conversation()
+    change = take_over(world.db, world.tenant_id, cid, None)
+    assert change.mode == "human" and change.epoch == 1
+    append(world, cid, "wamid.1")
+    assert drain(world.ctx, world.tenant_id, cid).status == "drained"
+    assert world.runner.calls == [] and outbox_rows(world, cid) == []
+    assert mailbox.pending(world.db, world.tenant_id, cid) == []
+    back = hand_back(world.db, world.tenant_id, cid, None)
+    assert back.mode == "bot" and back.epoch == 2
+    append(world, cid, "wamid.2", "back to the bot")
+    drain(world.ctx, world.tenant_id, cid)
+    assert [c.texts for c in world.runner.calls] == [("back to the bot",)]
+
+
+def test_stale_lease_holder_cannot_write(world: World) -> None:
+    cid = world.conversation()
+    msg = append(world, cid, "wamid.1")
+    turn = Turn(world.tenant_id, cid, turn_id_for(cid, msg.message_id), 0, (msg.message_id,), ("hola",))
+    assert mailbox.register_fence(world.db, world.tenant_id, cid, 7) is None
+    assert mailbox.start_turn(world.db, turn, 7) == 1
+    # the lease expired; a newer holder registered fence 8
+    assert mailbox.register_fence(world.db, world.tenant_id, cid, 8) is None
+    assert mailbox.register_fence(world.db, world.tenant_id, cid, 7) == 8
+    assert mailbox.commit_turn(world.db, turn, 7, TurnResult(reply="stale")).status == "lost"
+    assert outbox_rows(world, cid) == []
+    assert mailbox.start_turn(world.db, turn, 7) is None
+    committed = mailbox.commit_turn(world.db, turn, 8, TurnResult(reply="fresh"))
+    assert committed.status == "replied" and len(outbox_rows(world, cid)) == 1
+    # a second commit of the same turn finds its messages consumed: nothing doubled
+    assert mailbox.commit_turn(world.db, turn, 8, TurnResult(reply="again")).status == "lost"
+    assert len(outbox_rows(world, cid)) == 1
+
+
+def test_takeover_during_a_run_drops_the_reply(world: World) -> None:
+    cid = world.conversation()
+    append(world, cid, "wamid.1")
+
+    class TakeoverRunner:
+        def run_turn(self, turn: Turn) -> TurnResult:
+            take_over(world.db, world.tenant_id, cid, None)
+            return TurnResult(reply="too late")
+
+    world.ctx.runner = TakeoverRunner()
+    drain(world.ctx, world.tenant_id, cid)
+    assert outbox_rows(world, cid) == []
+    assert mailbox.pending(world.db, world.tenant_id, cid) == []
+    with world.db.tenant_session(world.tenant_id) as session:
+        assert session.scalar(select(TurnRow.status)) == "preempted"
+
+
+def test_handoff_turns_the_conversation_over_and_sends_the_notice(world: World) -> None:
+    cid = world.conversation()
+    append(world, cid, "wamid.1", "I want a person")
+    world.ctx.runner = HandoffRunner()
+    world.ctx.enqueue.drain(world.tenant_id, cid)
+    pump(world.ctx)
+    state = mailbox.state(world.db, world.tenant_id, cid)
+    assert (state.mode, state.epoch) == ("human", 1)
+    assert [s.text for s in world.sender.sent] == ["A person will answer you shortly."]
+    assert world.ctx.metrics.value("frontdesk_handoffs_total", tenant=str(world.tenant_id)) == 1
+    with world.db.tenant_session(world.tenant_id) as session:
+        turn = session.scalar(select(TurnRow))
+        assert turn is not None and turn.status == "handoff" and turn.handoff_summary_ciphertext
+        assert "person" not in turn.handoff_summary_ciphertext  # sealed
+
+
+def test_failing_turn_is_retried_then_handed_to_a_human(world: World) -> None:
+    cid = world.conversation()
+    append(world, cid, "wamid.1")
+    world.ctx.runner = runner = FailingRunner()
+    for attempt in range(1, 4):
+        report = drain_and_reschedule(world.ctx, world.tenant_id, cid)
+        assert report.status == "retry" and runner.calls == attempt
+    assert len(world.enqueue.drains) == 3 and all(d[2] > 0 for d in world.enqueue.drains)
+    assert mailbox.pending(world.db, world.tenant_id, cid) != []
+    assert drain(world.ctx, world.tenant_id, cid).status == "drained"  # 4th: gives up
+    assert runner.calls == 3
+    assert mailbox.state(world.db, world.tenant_id, cid).mode == "human"
+    assert mailbox.pending(world.db, world.tenant_id, cid) == []
+
+
+def test_provider_429_slows_only_that_tenant(world: World, make_tenant: Any) -> None:
+    cid = world.conversation()
+    append(world, cid, "wamid.1")
+    world.ctx.runner = FailingRunner(RetryTurnLater(retry_after=30), failures=1)
+    report = drain(world.ctx, world.tenant_id, cid)
+    assert report.status == "retry" and report.retry_in == 30
+    assert drain(world.ctx, world.tenant_id, cid).status == "deferred"  # cooling down
+    other = make_tenant(world.db, "other")
+    wait = world.ctx.fairness.try_acquire(world.tenant_id)
+    assert isinstance(wait, float) and 25 < wait <= 30
+    assert not isinstance(world.ctx.fairness.try_acquire(other), float)
+    with world.db.tenant_session(world.tenant_id) as session:
+        assert session.scalar(select(TurnRow.attempts)) == 0  # a 429 uses up no attempt
+
+
+def test_drain_when_lease_is_held_leaves_the_work_to_the_holder(world: World) -> None:
+    cid = world.conversation()
+    append(world, cid, "wamid.1")
+    lease = world.ctx.leases.acquire(f"conv:{cid}", 5)
+    assert lease is not None
+    assert drain(world.ctx, world.tenant_id, cid).status == "busy"
+    world.ctx.leases.release(lease)
+    assert drain(world.ctx, world.tenant_id, cid).turns == 1
+
+
+def test_conversation_row_keeps_mode_epoch_and_fence(world: World) -> None:
+    cid = world.conversation()
+    append(world, cid, "wamid.1")
+    drain(world.ctx, world.tenant_id, cid)
+    with world.db.tenant_session(world.tenant_id) as session:
+        conv = session.get(Conversation, cid)
+        assert conv is not None and conv.mode == "bot" and conv.epoch == 0 and conv.lease_fence >= 1
+        message = session.scalar(select(Message).where(Message.wa_message_id == "wamid.1"))
+        assert message is not None and message.turn_id == turn_id_for(cid, message.id)
+    item = outbox_rows(world, cid)[0]
+    assert send_item(world.db, world.sender, world.tenant_id, item.id).status == "sent"
+    assert send_item(world.db, world.sender, world.tenant_id, item.id).status == "skipped"
+    assert len(world.sender.sent) == 1

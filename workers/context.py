@@ -1,0 +1,103 @@
+"""Everything a worker needs, built once per process and handed to the plain functions."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from store.db import Database
+from workers.fairness import Fairness, FairnessPolicy
+from workers.lease import LeaseKeeper, LeaseManager
+from workers.metrics import WorkerMetrics
+from workers.outbox import OutboundSender, SendPolicy
+from workers.turns import TurnRunner
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Tunables of the workers; :meth:`from_env` reads ``FRONTDESK_*`` variables."""
+
+    broker_url: str = "sqla+sqlite:///var/broker.db"
+    redis_url: str | None = None
+    """Leases and fairness; None keeps them in the database and the process (embedded)."""
+    debounce: float = 1.5
+    """A turn starts once the newest pending message is this old (a burst becomes one turn)."""
+    max_debounce: float = 6.0
+    """…but a stream of messages never delays a turn longer than this."""
+    lease_ttl: float = 30.0
+    turn_deadline: float = 120.0
+    max_turn_attempts: int = 3
+    batch_limit: int = 50
+    sweep_interval: float = 15.0
+    sweep_min_age: float = 10.0
+    """The sweeper re-enqueues mailboxes whose pending messages are older than this."""
+    shutdown_grace: float = 150.0
+    metrics_port: int | None = None
+    send: SendPolicy = field(default_factory=SendPolicy)
+    fairness: FairnessPolicy = field(default_factory=FairnessPolicy)
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Above the longest task: debounce + turn deadline + margin (the broker redelivers after)."""
+        return int(self.max_debounce + self.turn_deadline + 2 * self.lease_ttl + 60)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> WorkerConfig:
+        env = dict(os.environ if environ is None else environ)
+
+        def number(name: str, default: float) -> float:
+            raw = env.get(f"FRONTDESK_WORKER_{name}")
+            return default if raw in (None, "") else float(raw)
+
+        broker = env.get("FRONTDESK_BROKER_URL") or cls.broker_url
+        redis_url = env.get("FRONTDESK_REDIS_URL") or (broker if broker.startswith("redis") else None)
+        port = env.get("FRONTDESK_METRICS_PORT")
+        return cls(
+            broker_url=broker,
+            redis_url=redis_url,
+            debounce=number("DEBOUNCE", cls.debounce),
+            max_debounce=number("MAX_DEBOUNCE", cls.max_debounce),
+            lease_ttl=number("LEASE_TTL", cls.lease_ttl),
+            turn_deadline=number("TURN_DEADLINE", cls.turn_deadline),
+            sweep_interval=number("SWEEP_INTERVAL", cls.sweep_interval),
+            sweep_min_age=number("SWEEP_MIN_AGE", cls.sweep_min_age),
+            shutdown_grace=number("SHUTDOWN_GRACE", cls.shutdown_grace),
+            metrics_port=int(port) if port else None,
+            fairness=FairnessPolicy(
+                tenant_concurrency=int(number("TENANT_CONCURRENCY", FairnessPolicy.tenant_concurrency)),
+                tenant_rate=number("TENANT_RATE", FairnessPolicy.tenant_rate),
+            ),
+        )
+
+
+class Enqueuer(Protocol):
+    """How the plain functions ask for more work (Celery in a worker, a list in tests)."""
+
+    def drain(self, tenant_id: int, conversation_id: int, countdown: float = 0.0) -> None: ...
+
+    def send(self, tenant_id: int, outbox_id: int, countdown: float = 0.0) -> None: ...
+
+
+@dataclass
+class WorkerContext:
+    db: Database
+    runner: TurnRunner
+    sender: OutboundSender
+    leases: LeaseManager
+    fairness: Fairness
+    enqueue: Enqueuer
+    config: WorkerConfig = field(default_factory=WorkerConfig)
+    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
+    keeper: LeaseKeeper | None = None
+    shutdown: threading.Event = field(default_factory=threading.Event)
+    """Set on SIGTERM: drains stop between turns and hand their mailbox on."""
+
+    def __post_init__(self) -> None:
+        if self.keeper is None:
+            self.keeper = LeaseKeeper(self.leases, interval=max(0.05, self.config.lease_ttl / 3))
+
+    def close(self) -> None:
+        if self.keeper is not None:
+            self.keeper.close()

@@ -1,0 +1,223 @@
+"""Fairness between tenants and WhatsApp's sending limits.
+
+Per tenant: a concurrency cap (a semaphore of expiring holders, so a dead worker's slot
+frees itself), a token bucket of turn starts, and a cooldown set when the tenant's model
+provider answers 429 — which slows that tenant only. Per business number and per recipient:
+token buckets for sends. Production keeps all of it in Redis (Lua, Redis's own clock); the
+embedded default keeps it in the process (one worker process).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class FairnessPolicy:
+    tenant_concurrency: int = 20
+    """Turns of one tenant in flight at once, across all workers."""
+    tenant_rate: float = 20.0
+    """Turn starts per second per tenant (sustained)."""
+    tenant_burst: float = 60.0
+    slot_ttl: float = 180.0
+    """A slot of a dead worker is free again after this (above the turn deadline)."""
+    number_rate: float = 80.0
+    """Sends per second per business number (WhatsApp Cloud API's default throughput)."""
+    number_burst: float = 80.0
+    recipient_rate: float = 1 / 6
+    """Sends per second to one customer (pair rate limit), after a burst of ``recipient_burst``."""
+    recipient_burst: float = 10.0
+    overrides: dict[int, tuple[int, float]] = field(default_factory=dict[int, tuple[int, float]])
+    """Per-tenant (concurrency, rate) for tenants that paid for more."""
+
+    def for_tenant(self, tenant_id: int) -> tuple[int, float]:
+        return self.overrides.get(tenant_id, (self.tenant_concurrency, self.tenant_rate))
+
+
+@dataclass(frozen=True)
+class Permit:
+    tenant_id: int
+    token: str
+
+
+class Fairness(Protocol):
+    def try_acquire(self, tenant_id: int) -> Permit | float:
+        """A slot for one turn, or how many seconds to wait before asking again."""
+        ...
+
+    def release(self, permit: Permit) -> None: ...
+
+    def penalize(self, tenant_id: int, seconds: float) -> None:
+        """The tenant's provider said 429: no new turns for that tenant for ``seconds``."""
+        ...
+
+    def admit_send(self, tenant_id: int, channel_id: int | None, recipient: str) -> float:
+        """0 to send now, else seconds to wait (per-number and per-recipient buckets)."""
+        ...
+
+
+_BUCKETS = """
+-- KEYS: bucket hashes; ARGV: now_ms, then rate, burst per key. Takes one token from each,
+-- or none and returns the wait in ms.
+local now = tonumber(ARGV[1])
+local wait, state = 0, {}
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local b = redis.call('hmget', key, 'tokens', 'ts')
+  local tokens = tonumber(b[1]) or burst
+  local ts = tonumber(b[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
+  if tokens < 1 then wait = math.max(wait, math.ceil((1 - tokens) / rate * 1000)) end
+  state[i] = {tokens, rate, burst}
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  redis.call('hset', key, 'tokens', state[i][1] - 1, 'ts', now)
+  redis.call('pexpire', key, math.ceil(state[i][3] / state[i][2] * 1000) + 1000)
+end
+return 0
+"""
+
+_ACQUIRE = """
+-- KEYS: semaphore zset, bucket hash, cooldown; ARGV: token, limit, slot ttl ms, rate, burst
+local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cool = redis.call('pttl', KEYS[3])
+if cool > 0 then return -cool end
+redis.call('zremrangebyscore', KEYS[1], '-inf', now)
+if redis.call('zcard', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+local rate, burst = tonumber(ARGV[4]), tonumber(ARGV[5])
+local b = redis.call('hmget', KEYS[2], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
+if tokens < 1 then return -math.ceil((1 - tokens) / rate * 1000) end
+redis.call('hset', KEYS[2], 'tokens', tokens - 1, 'ts', now)
+redis.call('pexpire', KEYS[2], math.ceil(burst / rate * 1000) + 1000)
+redis.call('zadd', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('pexpire', KEYS[1], tonumber(ARGV[3]) + 1000)
+return 1
+"""
+
+BUSY_RETRY = 0.5
+"""Seconds to wait when the tenant is at its concurrency cap (jittered by the caller)."""
+
+
+class RedisFairness:
+    def __init__(self, client: Any, policy: FairnessPolicy | None = None, prefix: str = "frontdesk:") -> None:
+        self.client = client
+        self.policy = policy or FairnessPolicy()
+        self.prefix = prefix
+        self._acquire = client.register_script(_ACQUIRE)
+        self._buckets = client.register_script(_BUCKETS)
+
+    def _k(self, *parts: object) -> str:
+        return self.prefix + ":".join(str(p) for p in parts)
+
+    def try_acquire(self, tenant_id: int) -> Permit | float:
+        limit, rate = self.policy.for_tenant(tenant_id)
+        token = secrets.token_hex(8)
+        keys = [self._k("sem", tenant_id), self._k("bucket", tenant_id), self._k("cool", tenant_id)]
+        args = [token, limit, int(self.policy.slot_ttl * 1000), rate, max(self.policy.tenant_burst, 1)]
+        answer = int(self._acquire(keys=keys, args=args))
+        if answer == 1:
+            return Permit(tenant_id, token)
+        return BUSY_RETRY if answer == 0 else -answer / 1000
+
+    def release(self, permit: Permit) -> None:
+        self.client.zrem(self._k("sem", permit.tenant_id), permit.token)
+
+    def penalize(self, tenant_id: int, seconds: float) -> None:
+        self.client.set(self._k("cool", tenant_id), "1", px=max(1, int(seconds * 1000)))
+
+    def in_flight(self, tenant_id: int) -> int:
+        key = self._k("sem", tenant_id)
+        self.client.zremrangebyscore(key, "-inf", int(time.time() * 1000))
+        return int(self.client.zcard(key))
+
+    def admit_send(self, tenant_id: int, channel_id: int | None, recipient: str) -> float:
+        p = self.policy
+        keys = [self._k("send", "number", channel_id or f"t{tenant_id}"), self._k("send", "to", recipient)]
+        seconds, micros = self.client.time()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        args = [now_ms, p.number_rate, p.number_burst, p.recipient_rate, p.recipient_burst]
+        return int(self._buckets(keys=keys, args=args)) / 1000
+
+
+class _Bucket:
+    __slots__ = ("burst", "rate", "tokens", "ts")
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst, self.tokens, self.ts = rate, burst, burst, time.monotonic()
+
+    def wait(self, now: float) -> float:
+        self.tokens = min(self.burst, self.tokens + (now - self.ts) * self.rate)
+        self.ts = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+
+class LocalFairness:
+    """The same rules inside one process (embedded default, tests)."""
+
+    def __init__(self, policy: FairnessPolicy | None = None) -> None:
+        self.policy = policy or FairnessPolicy()
+        self._lock = threading.Lock()
+        self._holders: dict[int, set[str]] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._cool: dict[int, float] = {}
+
+    def _bucket(self, key: str, rate: float, burst: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(rate, burst)
+        return bucket
+
+    def try_acquire(self, tenant_id: int) -> Permit | float:
+        limit, rate = self.policy.for_tenant(tenant_id)
+        now = time.monotonic()
+        with self._lock:
+            cool = self._cool.get(tenant_id, 0.0) - now
+            if cool > 0:
+                return cool
+            holders = self._holders.setdefault(tenant_id, set())
+            if len(holders) >= limit:
+                return BUSY_RETRY
+            bucket = self._bucket(f"t{tenant_id}", rate, max(self.policy.tenant_burst, 1))
+            wait = bucket.wait(now)
+            if wait > 0:
+                return wait
+            bucket.tokens -= 1
+            token = secrets.token_hex(8)
+            holders.add(token)
+            return Permit(tenant_id, token)
+
+    def release(self, permit: Permit) -> None:
+        with self._lock:
+            self._holders.get(permit.tenant_id, set()).discard(permit.token)
+
+    def penalize(self, tenant_id: int, seconds: float) -> None:
+        with self._lock:
+            self._cool[tenant_id] = time.monotonic() + seconds
+
+    def in_flight(self, tenant_id: int) -> int:
+        with self._lock:
+            return len(self._holders.get(tenant_id, set()))
+
+    def admit_send(self, tenant_id: int, channel_id: int | None, recipient: str) -> float:
+        p = self.policy
+        now = time.monotonic()
+        with self._lock:
+            buckets = [
+                self._bucket(f"n{channel_id or tenant_id}", p.number_rate, p.number_burst),
+                self._bucket(f"r{recipient}", p.recipient_rate, p.recipient_burst),
+            ]
+            wait = max(b.wait(now) for b in buckets)
+            if wait > 0:
+                return wait
+            for b in buckets:
+                b.tokens -= 1
+            return 0.0

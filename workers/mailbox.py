@@ -1,0 +1,358 @@
+"""The conversation mailbox in the database, and the fenced writes that close a turn.
+
+An inbound message is pending while its ``turn_id`` is NULL. A turn consumes its messages
+in the same transaction that writes its reply to the outbox, so a worker that dies mid-turn
+leaves the messages pending and the next holder runs the same turn again (same turn id,
+same idempotency key). Every write of a worker carries its lease's fencing token and is
+conditional on ``conversations.lease_fence`` still being that token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.crypto import Keyring
+from store.db import Database
+from store.errors import NotFound
+from store.models import Contact, Conversation, Message, utcnow
+from store.models import Turn as TurnRow
+from store.sealed import seal, unseal
+from workers._sql import insert_ignore, rowcount
+from workers.outbox import insert_outbox
+from workers.turns import Turn, TurnResult
+
+
+@dataclass(frozen=True)
+class Appended:
+    """The stored message; ``duplicate`` when WhatsApp had delivered it before."""
+
+    message_id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    id: int
+    created_at: datetime
+    text: str
+
+    def __repr__(self) -> str:
+        return f"PendingMessage(id={self.id})"
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    tenant_id: int
+    conversation_id: int
+    mode: str
+    epoch: int
+    lease_fence: int
+
+
+def append_inbound_in(
+    session: Session,
+    keyring: Keyring,
+    tenant_id: int,
+    conversation_id: int,
+    *,
+    wa_message_id: str,
+    text: str,
+    kind: str = "text",
+    received_at: datetime | None = None,
+) -> Appended:
+    """Store an inbound message in the mailbox (body sealed); a repeated WhatsApp id is ignored."""
+    at = received_at or utcnow()
+    row = Message(
+        tenant_id=tenant_id,
+        conversation_id=conversation_id,
+        direction="in",
+        author="customer",
+        kind=kind,
+        wa_message_id=wa_message_id,
+        status="received",
+        created_at=at,
+    )
+    seal(keyring, row, "body_ciphertext", text)
+    values = {column.key: getattr(row, column.key) for column in Message.__table__.columns}
+    if insert_ignore(session, Message.__table__, values):  # type: ignore[arg-type]
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(last_customer_message_at=at, updated_at=at)
+        )
+        return Appended(row.id, duplicate=False)
+    existing = session.scalar(
+        select(Message.id).where(Message.tenant_id == tenant_id, Message.wa_message_id == wa_message_id)
+    )
+    if existing is None:  # the id belongs to no message this tenant can see
+        raise NotFound("message id conflict")
+    return Appended(existing, duplicate=True)
+
+
+def append_inbound(
+    db: Database,
+    tenant_id: int,
+    conversation_id: int,
+    *,
+    wa_message_id: str,
+    text: str,
+    kind: str = "text",
+    received_at: datetime | None = None,
+) -> Appended:
+    """:func:`append_inbound_in` in its own tenant transaction."""
+    with db.tenant_session(tenant_id) as session:
+        return append_inbound_in(
+            session,
+            db.keyring,
+            tenant_id,
+            conversation_id,
+            wa_message_id=wa_message_id,
+            text=text,
+            kind=kind,
+            received_at=received_at,
+        )
+
+
+def _pending_filter(conversation_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Message.conversation_id == conversation_id,
+        Message.direction == "in",
+        Message.turn_id.is_(None),
+    )
+
+
+def pending(db: Database, tenant_id: int, conversation_id: int, limit: int = 50) -> list[PendingMessage]:
+    """The mailbox's pending messages, oldest first, decrypted."""
+    with db.tenant_session(tenant_id) as session:
+        rows = session.scalars(
+            select(Message)
+            .where(*_pending_filter(conversation_id))
+            .order_by(Message.created_at, Message.id)
+            .limit(limit)
+        ).all()
+        return [
+            PendingMessage(m.id, m.created_at, unseal(db.keyring, m, "body_ciphertext") or "") for m in rows
+        ]
+
+
+def newest_pending_at(db: Database, tenant_id: int, conversation_id: int) -> datetime | None:
+    """When the newest pending message arrived (for the debounce), or None when empty."""
+    with db.tenant_session(tenant_id) as session:
+        return session.scalar(
+            select(Message.created_at)
+            .where(*_pending_filter(conversation_id))
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        )
+
+
+def state(db: Database, tenant_id: int, conversation_id: int) -> ConversationState:
+    with db.tenant_session(tenant_id) as session:
+        row = session.execute(
+            select(Conversation.mode, Conversation.epoch, Conversation.lease_fence).where(
+                Conversation.id == conversation_id
+            )
+        ).one_or_none()
+    if row is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    return ConversationState(tenant_id, conversation_id, row.mode, row.epoch, row.lease_fence)
+
+
+def recipient(session: Session, conversation_id: int) -> tuple[str | None, int | None]:
+    """The customer's WhatsApp id and the conversation's channel."""
+    row = session.execute(
+        select(Contact.wa_id, Conversation.channel_id)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(Conversation.id == conversation_id)
+    ).one_or_none()
+    return (None, None) if row is None else (row.wa_id, row.channel_id)
+
+
+def register_fence(db: Database, tenant_id: int, conversation_id: int, fence: int) -> int | None:
+    """Record a new lease holder's token; older holders' writes fail from now on.
+
+    Returns None on success, or the larger fence the database has already seen (the lease
+    counter was reset: take a new fence above it with :meth:`LeaseManager.advance`).
+    """
+    with db.tenant_session(tenant_id) as session:
+        done = session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.lease_fence <= fence)
+            .values(lease_fence=fence)
+        )
+        if rowcount(done) == 1:
+            return None
+        seen = session.scalar(select(Conversation.lease_fence).where(Conversation.id == conversation_id))
+    if seen is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    return int(seen)
+
+
+def _holds(session: Session, conversation_id: int, fence: int, **where_extra: object) -> int:
+    """Lock the conversation row if we still hold its fence (and the extra conditions)."""
+    conditions = [Conversation.id == conversation_id, Conversation.lease_fence == fence]
+    conditions += [getattr(Conversation, name) == value for name, value in where_extra.items()]
+    return rowcount(session.execute(update(Conversation).where(*conditions).values(lease_fence=fence)))
+
+
+def start_turn(db: Database, turn: Turn, fence: int) -> int | None:
+    """Record the start of a turn (or of a retry of it); its attempt number, None if fenced off."""
+    with db.tenant_session(turn.tenant_id) as session:
+        if not _holds(session, turn.conversation_id, fence):
+            return None
+        row = session.get(TurnRow, turn.turn_id)
+        if row is None:
+            session.add(
+                TurnRow(
+                    id=turn.turn_id,
+                    tenant_id=turn.tenant_id,
+                    conversation_id=turn.conversation_id,
+                    status="running",
+                    epoch=turn.epoch,
+                    fence=fence,
+                    attempts=1,
+                    message_count=len(turn.message_ids),
+                    started_at=utcnow(),
+                )
+            )
+            return 1
+        row.attempts += 1
+        row.status, row.epoch, row.fence = "running", turn.epoch, fence
+        row.message_count, row.started_at = len(turn.message_ids), utcnow()
+        return row.attempts
+
+
+class _Conflict(Exception):
+    """Another holder consumed these messages first; roll the transaction back."""
+
+
+def _consume(session: Session, turn: Turn) -> None:
+    claimed = session.execute(
+        update(Message)
+        .where(*_pending_filter(turn.conversation_id), Message.id.in_(turn.message_ids))
+        .values(turn_id=turn.turn_id)
+    )
+    if rowcount(claimed) != len(turn.message_ids):
+        raise _Conflict
+
+
+def _finish(session: Session, keyring: Keyring, turn: Turn, status: str, **values: object) -> None:
+    row = session.get(TurnRow, turn.turn_id)
+    if row is None:
+        row = TurnRow(
+            id=turn.turn_id,
+            tenant_id=turn.tenant_id,
+            conversation_id=turn.conversation_id,
+            epoch=turn.epoch,
+            message_count=len(turn.message_ids),
+            started_at=utcnow(),
+        )
+        session.add(row)
+    summary = values.pop("handoff_summary", None)
+    if isinstance(summary, str):
+        seal(keyring, row, "handoff_summary_ciphertext", summary)
+    row.status, row.finished_at = status, utcnow()
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
+CommitStatus = Literal["replied", "handoff", "silent", "preempted", "lost"]
+
+
+@dataclass(frozen=True)
+class Committed:
+    status: CommitStatus
+    outbox_id: int | None = None
+
+
+def reply_key(turn_id: str) -> str:
+    """The outbox idempotency key of a turn's reply (one per turn, whatever the retries)."""
+    return f"reply:{turn_id}"
+
+
+def commit_turn(db: Database, turn: Turn, fence: int, result: TurnResult) -> Committed:
+    """Consume the turn's messages and, if the conversation is still the bot's at the turn's
+    epoch, put the reply in the outbox: one transaction, conditional on fence, epoch and mode.
+
+    A handoff turns the conversation over to humans (epoch + 1); its notice, if any, goes out
+    as a ``system`` message at the new epoch. ``preempted``: a human took over during the run,
+    so the reply was dropped. ``lost``: another worker holds the lease; nothing was written.
+    """
+    try:
+        with db.tenant_session(turn.tenant_id) as session:
+            cid = turn.conversation_id
+            if _holds(session, cid, fence, epoch=turn.epoch, mode="bot"):
+                outbox_id: int | None = None
+                if result.handoff:
+                    session.execute(
+                        update(Conversation)
+                        .where(Conversation.id == cid)
+                        .values(mode="human", epoch=turn.epoch + 1, updated_at=utcnow())
+                    )
+                _consume(session, turn)
+                if result.reply:
+                    outbox_id = insert_outbox(
+                        session,
+                        db.keyring,
+                        tenant_id=turn.tenant_id,
+                        conversation_id=cid,
+                        epoch=turn.epoch + 1 if result.handoff else turn.epoch,
+                        author="system" if result.handoff else "bot",
+                        text=result.reply,
+                        idempotency_key=reply_key(turn.turn_id),
+                    )
+                status: CommitStatus = (
+                    "handoff" if result.handoff else "replied" if result.reply else "silent"
+                )
+                _finish(session, db.keyring, turn, status, handoff_summary=result.handoff_summary)
+                return Committed(status, outbox_id)
+            if not _holds(session, cid, fence):
+                return Committed("lost")
+            _consume(session, turn)
+            _finish(session, db.keyring, turn, "preempted")
+            return Committed("preempted")
+    except (_Conflict, IntegrityError):
+        return Committed("lost")
+
+
+def close_without_reply(db: Database, turn: Turn, fence: int, status: str, **values: object) -> bool:
+    """Consume the turn's messages without a reply (``human`` mode, ``failed`` → handoff).
+
+    With ``handoff=True`` the conversation is handed to humans (epoch + 1) in the same write.
+    """
+    handoff = bool(values.pop("handoff", False))
+    try:
+        with db.tenant_session(turn.tenant_id) as session:
+            if not _holds(session, turn.conversation_id, fence):
+                return False
+            if handoff:
+                session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == turn.conversation_id, Conversation.mode == "bot")
+                    .values(mode="human", epoch=Conversation.epoch + 1, updated_at=utcnow())
+                )
+            _consume(session, turn)
+            _finish(session, db.keyring, turn, status, **values)
+            return True
+    except _Conflict:
+        return False
+
+
+def note_turn_error(db: Database, turn: Turn, fence: int, error: str, *, count: bool = True) -> None:
+    """Remember why a turn attempt failed (the messages stay pending for the retry).
+
+    ``count=False`` (the provider's 429) does not use up one of the turn's attempts.
+    """
+    values: dict[str, object] = {"status": "retrying", "last_error": error[:200]}
+    if not count:
+        values["attempts"] = TurnRow.attempts - 1
+    with db.tenant_session(turn.tenant_id) as session:
+        session.execute(
+            update(TurnRow).where(TurnRow.id == turn.turn_id, TurnRow.fence == fence).values(**values)
+        )

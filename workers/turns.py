@@ -1,0 +1,60 @@
+"""What a worker hands the agent for one turn, and what it gets back."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Everything the agent needs for one turn; ``texts`` are decrypted, in arrival order.
+
+    ``turn_id`` is stable across retries of the same turn (conversation + first message id),
+    so the graph may use it as its run id. ``deadline`` is a :func:`time.monotonic` instant the
+    runner should respect (the threads pool cannot cancel a running turn).
+    """
+
+    tenant_id: int
+    conversation_id: int
+    turn_id: str
+    epoch: int
+    message_ids: tuple[int, ...]
+    texts: tuple[str, ...]
+    deadline: float = field(default_factory=lambda: time.monotonic() + 120.0)
+    attempt: int = 1
+
+    def __repr__(self) -> str:  # never print message bodies
+        return (
+            f"Turn(tenant_id={self.tenant_id}, conversation_id={self.conversation_id}, "
+            f"turn_id={self.turn_id!r}, epoch={self.epoch}, messages={len(self.message_ids)})"
+        )
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (never negative)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """The outcome of a turn: a reply, a handoff to a human, or both (a handoff notice)."""
+
+    reply: str | None = None
+    handoff: bool = False
+    handoff_summary: str | None = None
+    citations: list[str] = field(default_factory=list[str])
+
+    def __repr__(self) -> str:
+        return f"TurnResult(reply={'…' if self.reply else None}, handoff={self.handoff})"
+
+
+class TurnRunner(Protocol):
+    """Runs the agent graph for one turn. Raise :class:`workers.errors.RetryTurnLater` on 429."""
+
+    def run_turn(self, turn: Turn) -> TurnResult: ...
+
+
+def turn_id_for(conversation_id: int, first_message_id: int) -> str:
+    """The turn's id: the same for every retry of the turn that starts at that message."""
+    return f"{conversation_id}-{first_message_id}"
