@@ -88,12 +88,20 @@ DURATION_WORDS = _folded(
     beleza tranquilo claro genau passt super alles gerne"""
 )
 
+# Labels customers put before an identifier.
+LABEL_WORDS = _folded(
+    """id iban bic swift cpf cnpj dni nie nif rfc curp cuit cuil rg nss ssn tel tlf telf telefone teléfono
+    telefon handy móvil movil celular mobile phone whatsapp mail email e-mail correo ausweis
+    ausweisnummer personalausweis steuer-id steuernummer kreditkarte karte visa mastercard amex
+    maestro passport pasaporte passaporte reisepass"""
+)
+
 STOP_WORDS: frozenset[str] = frozenset(
     fold(w) for w in (*_EN_STOP, *_ES_STOP, *_PT_STOP, *_DE_STOP)
-) | _folded("i'm im i've i'll it's that's ich bin soy sou")
+) | _folded("i'm im i've i'll i'd it's that's we're we'll you're ich bin soy sou")
 
 NEVER_NAMES: frozenset[str] = (
-    WEEKDAYS | MONTHS | GREETINGS | CALENDAR_WORDS | COMMON_WORDS | DURATION_WORDS | STOP_WORDS
+    WEEKDAYS | MONTHS | GREETINGS | CALENDAR_WORDS | COMMON_WORDS | DURATION_WORDS | LABEL_WORDS | STOP_WORDS
 )
 
 NEVER_SURNAMES: frozenset[str] = frozenset(

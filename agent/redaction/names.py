@@ -290,8 +290,10 @@ def capitalised_runs(
 
 
 def unexplained_capitals(tokens: list[Token], blocked: Collection[str], covered: Collection[int]) -> bool:
-    """True when a non-initial capitalised word is not explained by any list or earlier finding."""
-    return any(t.titled and name_like(t, blocked) and t.start not in covered for t in tokens)
+    """True when a capitalised word (not an acronym) is explained by no list and no earlier finding."""
+    return any(
+        t.titled and not t.text.isupper() and name_like(t, blocked) and t.start not in covered for t in tokens
+    )
 
 
 class SpacyPersonRecognizer(EntityRecognizer):

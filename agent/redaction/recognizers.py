@@ -44,7 +44,12 @@ def result(entity: str, start: int, end: int, score: float, recognizer: EntityRe
 
 
 class BaseRecognizer(EntityRecognizer):
-    """A recognizer of one entity type that needs no NLP artifacts."""
+    """A recognizer of one entity type that needs no NLP artifacts.
+
+    Class names must differ from presidio's own: its registry loader looks recognizer classes
+    up by name among all ``EntityRecognizer`` subclasses, so a ``PhoneRecognizer`` here would
+    break every default ``AnalyzerEngine`` in the process.
+    """
 
     ENTITY: ClassVar[str] = ""
 
@@ -80,7 +85,7 @@ class _RegexValidatedRecognizer(BaseRecognizer):
         return [result(self.ENTITY, s, e, self.SCORE, self) for s, e in self.spans(text)]
 
 
-class EmailRecognizer(_RegexValidatedRecognizer):
+class EmailAddressRecognizer(_RegexValidatedRecognizer):
     """E-mail addresses (no public-suffix lookup, so nothing is fetched)."""
 
     ENTITY = "EMAIL_ADDRESS"
@@ -132,7 +137,7 @@ def card_brand(number: str) -> str | None:
     return None
 
 
-class CreditCardRecognizer(_RegexValidatedRecognizer):
+class PaymentCardRecognizer(_RegexValidatedRecognizer):
     """Payment cards: 12–19 digits in groups, a known brand range and a valid Luhn digit."""
 
     ENTITY = "CREDIT_CARD"
@@ -143,7 +148,7 @@ class CreditCardRecognizer(_RegexValidatedRecognizer):
         return 12 <= len(number) <= 19 and card_brand(number) is not None and luhn_ok(number)
 
 
-class IbanRecognizer(BaseRecognizer):
+class IbanCodeRecognizer(BaseRecognizer):
     """IBANs validated by ISO 7064 mod 97, trimmed to the longest valid prefix of the candidate."""
 
     ENTITY = "IBAN_CODE"
@@ -171,7 +176,7 @@ class IbanRecognizer(BaseRecognizer):
         return 0
 
 
-class PhoneRecognizer(BaseRecognizer):
+class PhoneNumberRecognizer(BaseRecognizer):
     """Phone numbers in national or international format for ``PHONE_REGIONS`` (phonenumbers)."""
 
     ENTITY = "PHONE_NUMBER"
@@ -359,10 +364,10 @@ class StreetAddressRecognizer(BaseRecognizer):
 def structured_recognizers() -> list[BaseRecognizer]:
     """The recognizers that run on every message whatever its language."""
     return [
-        EmailRecognizer(),
+        EmailAddressRecognizer(),
         NationalIdRecognizer(),
-        CreditCardRecognizer(),
-        IbanRecognizer(),
-        PhoneRecognizer(),
+        PaymentCardRecognizer(),
+        IbanCodeRecognizer(),
+        PhoneNumberRecognizer(),
         StreetAddressRecognizer(),
     ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from agent.redaction.recognizers import (
-    CreditCardRecognizer,
-    IbanRecognizer,
+    IbanCodeRecognizer,
     NationalIdRecognizer,
-    PhoneRecognizer,
+    PaymentCardRecognizer,
+    PhoneNumberRecognizer,
     card_brand,
     luhn_ok,
 )
@@ -71,19 +71,19 @@ def test_cards_by_brand_and_luhn(number: str) -> None:
     assert card_brand(digits) is not None
     spaced = " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
     for text in (f"tarjeta {digits} gracias", f"card {spaced}, thanks"):
-        hits = CreditCardRecognizer().analyze(text, [], None)
+        hits = PaymentCardRecognizer().analyze(text, [], None)
         assert len(hits) == 1
 
 
 def test_card_with_bad_luhn_is_not_a_card() -> None:
-    assert CreditCardRecognizer().analyze("ref 4111111111111112", [], None) == []
+    assert PaymentCardRecognizer().analyze("ref 4111111111111112", [], None) == []
 
 
 def test_visa_19_digits() -> None:
     base = "411111111111111111"
     number = next(base + str(d) for d in range(10) if luhn_ok(base + str(d)))
     assert card_brand(number) == "visa"
-    assert CreditCardRecognizer().analyze(f"visa {number}", [], None)
+    assert PaymentCardRecognizer().analyze(f"visa {number}", [], None)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_visa_19_digits() -> None:
     ],
 )
 def test_iban_followed_by_a_word(text: str) -> None:
-    hits = IbanRecognizer().analyze(text, [], None)
+    hits = IbanCodeRecognizer().analyze(text, [], None)
     assert len(hits) == 1
     found = text[hits[0].start : hits[0].end]
     assert found.split()[-1].isalnum() and not found.endswith((" mañana", " yesterday", " danke"))
@@ -132,7 +132,7 @@ def test_wrong_check_digit_is_not_an_id(text: str) -> None:
 
 def test_phone_recognizer_skips_dates_times_prices() -> None:
     text = "el 12/05/2025 a las 10:30, cuesta 1.250,00 € o 45,50€; 2025-05-12; 90 min; ref 12.05.2025"
-    assert PhoneRecognizer().analyze(text, [], None) == []
+    assert PhoneNumberRecognizer().analyze(text, [], None) == []
 
 
 @pytest.mark.parametrize(
@@ -187,3 +187,43 @@ def test_known_names_from_profile_and_earlier_turns(redactor: Redactor) -> None:
     assert covered(redactor, ctx, "oriana va a venir en mi lugar", "oriana")
     redactor.redact("me llamo zhiwei", ctx)  # learnt in turn 1
     assert covered(redactor, ctx, "zhiwei llega tarde", "zhiwei")
+
+
+def test_class_names_do_not_shadow_presidio_recognizers() -> None:
+    """Presidio's registry finds recognizer classes by name among all subclasses."""
+    from presidio_analyzer.recognizer_registry.recognizers_loader_utils import RecognizerListLoader
+
+    import agent.redaction.names
+    import agent.redaction.recognizers
+
+    for name in (
+        "EmailRecognizer",
+        "CreditCardRecognizer",
+        "IbanRecognizer",
+        "PhoneRecognizer",
+        "SpacyRecognizer",
+    ):
+        assert RecognizerListLoader.get_existing_recognizer_cls(name).__module__.startswith(
+            "presidio_analyzer"
+        )
+    ours = {
+        c.__name__
+        for m in (agent.redaction.names, agent.redaction.recognizers)
+        for c in vars(m).values()
+        if isinstance(c, type) and c.__name__.endswith("Recognizer") and c.__module__ == m.__name__
+    }
+    presidio = {
+        c.__name__
+        for c in RecognizerListLoader.get_all_existing_recognizers()
+        if c.__module__.startswith("presidio_analyzer")
+    }
+    assert ours and not ours & presidio
+
+
+def test_recognizers_are_hosted_in_a_presidio_analyzer(shared_redactor: Redactor) -> None:
+    """The same recognizers answer through presidio's AnalyzerEngine (built offline, no download)."""
+    results = shared_redactor.analyzer.analyze(
+        "Mi DNI es 12345678Z y mi IBAN ES91 2100 0418 4502 0005 1332 gracias", language="en"
+    )
+    assert {r.entity_type for r in results} >= {"NATIONAL_ID", "IBAN_CODE"}
+    assert not any(r.entity_type == "DATE_TIME" for r in results)
