@@ -448,11 +448,68 @@ def _stemmer(lang: Lang) -> Any:
     return snowballstemmer.stemmer(_STEMMER_NAMES[lang])
 
 
+_PLACEHOLDER = re.compile(r"<[A-Za-z_]+_\d+>")
+_EXTRA_STOPWORDS = frozenset(
+    [
+        "soy",
+        "eres",
+        "somos",
+        "sou",
+        "somos",
+        "bin",
+        "bist",
+        "sind",
+        "im",
+        "hola",
+        "hello",
+        "hi",
+        "ola",
+        "hallo",
+        "oi",
+    ]
+)
+PRICE_TERM = "§price"
+_PRICE_CUES = frozenset(
+    [
+        "cuesta",
+        "cuestan",
+        "precio",
+        "precios",
+        "vale",
+        "valen",
+        "tarifa",
+        "tarifas",
+        "cuanto",
+        "cost",
+        "costs",
+        "price",
+        "prices",
+        "much",
+        "kostet",
+        "kosten",
+        "preis",
+        "preise",
+        "custa",
+        "custam",
+        "preco",
+        "precos",
+        "quanto",
+        "valor",
+    ]
+)
+_PRICE_IN_TEXT = re.compile(r"\d\s?(?:€|eur\b|euros?\b|\$|usd\b|reais\b)|(?:€|\$|r\$)\s?\d", re.IGNORECASE)
+
+
+def asks_price(text: str) -> bool:
+    """Whether a question asks how much something costs."""
+    return any(w in _PRICE_CUES for w in _WORD.findall(fold(text)))
+
+
 def terms(text: str, lang: Lang) -> list[str]:
-    """Content terms: words without stopwords, stemmed, accent-folded."""
-    stops = _STOPWORDS[lang]
+    """Content terms: words without stopwords or placeholders, stemmed, accent-folded."""
+    stops = _STOPWORDS[lang] | _EXTRA_STOPWORDS
     out: list[str] = []
-    for word in _WORD.findall(text.lower().replace("ß", "ss")):
+    for word in _WORD.findall(_PLACEHOLDER.sub(" ", text).lower().replace("ß", "ss")):
         folded = fold(word)
         if folded in stops or (len(folded) < 2 and not folded.isdigit()):
             continue
@@ -514,9 +571,13 @@ def _read_turn(messages: Sequence[Message]) -> _Turn:
 def rank(question: str, passages: Sequence[Passage], lang: Lang) -> list[Scored]:
     """Passages by share of the question's terms they contain (ties: retrieval score, order)."""
     q = set(terms(question, lang))
+    if asks_price(question):  # "how much is X": the price is the point, not the words
+        q = (q - set(terms(" ".join(_PRICE_CUES), lang))) | {PRICE_TERM}
     scored: list[Scored] = []
     for i, p in enumerate(passages):
         have = set(terms(f"{p.heading} {p.text}", lang))
+        if _PRICE_IN_TEXT.search(p.text):
+            have.add(PRICE_TERM)
         coverage = len(q & have) / len(q) if q else 0.0
         scored.append(Scored(p, coverage, i))
     return sorted(scored, key=lambda s: (-s.coverage, -s.passage.score, s.index))

@@ -1,0 +1,52 @@
+"""Per-run context: tenant-bound services and the customer's raw text, never checkpointed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.llm.base import Provider
+from agent.redaction.redactor import Redactor
+from agent.tenant import TenantProfile
+from agent.tools.base import ToolContext
+from agent.tracing.base import TurnTrace
+
+
+@dataclass
+class TurnOutput:
+    """What the turn produced for the outside world (restored values: never checkpointed)."""
+
+    reply: str | None = None
+    """The reply for the customer, placeholders restored."""
+    handoff: bool = False
+    handoff_reason: str | None = None
+    summary: str | None = None
+    """A short summary for the human agent, placeholders restored."""
+    citations: list[str] = field(default_factory=list[str])
+    blocked: list[str] = field(default_factory=list[str])
+    """Why the guard replaced the model's reply, if it did."""
+    language: str = "en"
+    cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Everything a node may use, bound to one tenant and one conversation."""
+
+    tenant_id: int
+    tenant_slug: str
+    conversation_id: int
+    profile: TenantProfile
+    incoming: list[str]
+    """The customer's messages of this turn, as received (personal data: never put in state)."""
+    known_names: tuple[str, ...] = ()
+    redactor: Redactor
+    provider: Provider
+    tools: ToolContext
+    trace: TurnTrace
+    output: TurnOutput
+    alert: Callable[[str, dict[str, Any]], None] = lambda _kind, _detail: None
+    """Operator alerts (invalid key, provider down)."""

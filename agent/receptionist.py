@@ -1,0 +1,225 @@
+"""Runs one receptionist turn for a tenant's conversation: the entry point workers and the CLI use.
+
+It loads the tenant's settings, provider and key (decrypted just for the call), binds the
+tools and the knowledge search to that tenant, opens the turn's trace, and runs the graph
+on the conversation's checkpoint thread. A thread paused for a human is first resumed with
+what the human did, once the conversation has been handed back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from langgraph.types import Command
+
+from agent.checkpoints import CheckpointStore
+from agent.graphs.receptionist.context import Context, TurnOutput
+from agent.graphs.receptionist.graph import build_graph, thread_id
+from agent.llm.base import Provider, ProviderEvent
+from agent.llm.factory import build_provider
+from agent.llm.types import Passage, Price, ProviderSettings
+from agent.redaction.redactor import RedactionContext, Redactor
+from agent.redaction.vault import ConversationKey
+from agent.tenant import TenantProfile
+from agent.tools.base import ToolContext
+from agent.tracing.base import NoopTracer, Tracer, TurnInfo
+from knowledge import search as knowledge_search
+from store.db import Database
+from store.errors import NotFound
+from store.repo import providers, tenants
+
+DEFAULT_MODELS = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-3-5-haiku-latest",
+    "gemini": "gemini-2.0-flash",
+    "openai-compatible": "llama3.1",
+    "extractive": "extractive",
+}
+
+AlertSink = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """The customer's new messages of one conversation (a burst is several)."""
+
+    tenant_id: int
+    conversation_id: int
+    turn_id: str
+    texts: Sequence[str]
+    customer_id: str | None = None
+    """WhatsApp id (or business-scoped id): hashed before it reaches a trace."""
+    profile_name: str | None = None
+    known_names: Sequence[str] = ()
+    human_messages: Sequence[str] = field(default_factory=tuple[str, ...])
+    """What human agents wrote since the handoff, to resume a paused thread with."""
+
+    def __repr__(self) -> str:
+        return (
+            f"TurnRequest(tenant_id={self.tenant_id}, conversation_id={self.conversation_id}, "
+            f"turn_id={self.turn_id!r}, texts=<{len(self.texts)}>)"
+        )
+
+
+class Receptionist:
+    """Builds each tenant's run from the store; share one per process."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        redactor: Redactor,
+        checkpoints: CheckpointStore,
+        tracer: Tracer | None = None,
+        provider_factory: Callable[[ProviderSettings, str | None, str | None], Provider] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        alert: AlertSink = lambda _kind, _detail: None,
+    ) -> None:
+        self.db = db
+        self.redactor = redactor
+        self.checkpoints = checkpoints
+        self.tracer: Tracer = tracer or NoopTracer()
+        self._provider_factory = provider_factory or self._default_provider
+        self._now = now
+        self._alert = alert
+
+    def _default_provider(
+        self, settings: ProviderSettings, key: str | None, fallback_key: str | None
+    ) -> Provider:
+        def on_event(event: ProviderEvent) -> None:
+            if event.kind in ("invalid_key", "gave_up"):
+                self._alert(f"provider_{event.kind}", {"provider": event.provider, "status": event.status})
+
+        return build_provider(settings, key, fallback_api_key=fallback_key, events=on_event)
+
+    # --- what a turn needs from the store ------------------------------------------------
+
+    def profile(self, tenant_id: int) -> tuple[str, TenantProfile]:
+        with self.db.app_session() as session:
+            tenant = tenants.get(session, tenant_id)
+            return tenant.slug, TenantProfile.from_settings(tenant.name, tenant.settings)
+
+    def provider(self, tenant_id: int) -> Provider:
+        """The tenant's provider with its key, decrypted only for this run."""
+        with self.db.tenant_session(tenant_id) as session:
+            try:
+                primary = providers.get(session, self.db.keyring, tenant_id)
+            except NotFound:
+                primary = providers.ProviderConfig("extractive", None, None, None)
+            try:
+                fallback = providers.get(session, self.db.keyring, tenant_id, "fallback")
+            except NotFound:
+                fallback = None
+        settings = _settings(primary)
+        if fallback is not None:
+            settings = settings.model_copy(update={"fallback": _settings(fallback)})
+        key = primary.api_key.reveal() if primary.api_key else None
+        fallback_key = fallback.api_key.reveal() if fallback and fallback.api_key else None
+        return self._provider_factory(settings, key, fallback_key)
+
+    def search_for(self, tenant_id: int) -> Callable[[str, int], list[Passage]]:
+        """Knowledge search bound to one tenant: tools cannot name another."""
+
+        def search(query: str, k: int) -> list[Passage]:
+            hits = knowledge_search(self.db, tenant_id, query, k)
+            return [Passage(text=h.text, source=h.source, heading=h.heading, score=h.score) for h in hits]
+
+        return search
+
+    def user_hash(self, customer_id: str | None) -> str:
+        """A keyed hash of the customer's id for traces: stable, not reversible."""
+        key = hashlib.sha256(("frontdesk trace user|" + self.db.keyring.newest_id).encode()).digest()
+        digest = self.db.keyring.blind_index(f"trace-user:{customer_id or '-'}")
+        return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()[:32]
+
+    # --- running -------------------------------------------------------------------------
+
+    def run(self, request: TurnRequest) -> TurnOutput:
+        """Run a turn from synchronous code (a Celery thread, the CLI)."""
+        return asyncio.run(self.arun(request))
+
+    async def arun(self, request: TurnRequest) -> TurnOutput:
+        """Run one turn through the graph and return what to send."""
+        slug, profile = self.profile(request.tenant_id)
+        provider = self.provider(request.tenant_id)
+        output = TurnOutput()
+        names = tuple(n for n in (request.profile_name, *request.known_names) if n)
+        info = TurnInfo(
+            tenant_id=request.tenant_id,
+            tenant_slug=slug,
+            conversation_id=request.conversation_id,
+            turn_id=request.turn_id,
+            user_hash=self.user_hash(request.customer_id),
+        )
+        config: Any = {"configurable": {"thread_id": thread_id(request.tenant_id, request.conversation_id)}}
+        try:
+            with self.tracer.turn(info) as trace:
+                context = Context(
+                    tenant_id=request.tenant_id,
+                    tenant_slug=slug,
+                    conversation_id=request.conversation_id,
+                    profile=profile,
+                    incoming=list(request.texts),
+                    known_names=names,
+                    redactor=self.redactor,
+                    provider=provider,
+                    tools=ToolContext(
+                        request.tenant_id, profile, self.search_for(request.tenant_id), self._now
+                    ),
+                    trace=trace,
+                    output=output,
+                    alert=self._alert,
+                )
+                async with self.checkpoints.saver() as saver:
+                    graph = build_graph(saver)
+                    snapshot = await graph.aget_state(config)
+                    if snapshot.interrupts:
+                        handback = {"messages": self._redact_all(request, names, request.human_messages)}
+                        await graph.ainvoke(
+                            Command(resume=handback), config, context=context, durability="exit"
+                        )
+                    await graph.ainvoke(
+                        {"turn_id": request.turn_id}, config, context=context, durability="exit"
+                    )
+                trace.finish(
+                    output={
+                        "handoff": output.handoff,
+                        "blocked": output.blocked,
+                        "language": output.language,
+                    },
+                    metadata={"cost_usd": output.cost_usd},
+                )
+        finally:
+            self.tracer.flush()
+            await provider.aclose()
+        return output
+
+    def _redact_all(self, request: TurnRequest, names: tuple[str, ...], texts: Sequence[str]) -> list[str]:
+        context = RedactionContext(
+            conversation=ConversationKey(request.tenant_id, request.conversation_id), known_names=names
+        )
+        return [self.redactor.redact(text, context).text for text in texts]
+
+    async def is_paused(self, tenant_id: int, conversation_id: int) -> bool:
+        """Whether the conversation's thread waits for a human's handback."""
+        config: Any = {"configurable": {"thread_id": thread_id(tenant_id, conversation_id)}}
+        async with self.checkpoints.saver() as saver:
+            return bool((await build_graph(saver).aget_state(config)).interrupts)
+
+
+def _settings(config: providers.ProviderConfig) -> ProviderSettings:
+    prices = {name: Price.model_validate(price) for name, price in (config.prices or {}).items()}
+    return ProviderSettings.model_validate(
+        {
+            "provider": config.provider,
+            "model": config.model or DEFAULT_MODELS[config.provider],
+            "base_url": config.base_url,
+            "prices": prices,
+        }
+    )

@@ -1,0 +1,83 @@
+"""A tenant's receptionist settings, read from ``tenants.settings`` (non-secret JSON).
+
+Operators set them through the API or the CLI; every field has a sensible default, and the
+customer-facing wording can be overridden per language.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Lang = Literal["es", "pt", "de", "en"]
+LANGS: tuple[Lang, ...] = ("es", "pt", "de", "en")
+
+DEFAULT_DISCLOSURE: dict[Lang, str] = {
+    "en": "Hi! I'm {business}'s AI assistant. Write \"agent\" at any time to talk to a person.",
+    "es": '¡Hola! Soy el asistente de IA de {business}. Escribe "agente" cuando quieras hablar con una persona.',
+    "pt": 'Olá! Sou o assistente de IA de {business}. Escreva "atendente" a qualquer momento para falar com uma pessoa.',
+    "de": 'Hallo! Ich bin der KI-Assistent von {business}. Schreiben Sie jederzeit "Mitarbeiter", um mit einem Menschen zu sprechen.',
+}
+DEFAULT_HANDOFF: dict[Lang, str] = {
+    "en": "I'm passing you to a member of our team; they will reply here shortly.",
+    "es": "Te paso con una persona de nuestro equipo; te responderá por aquí en breve.",
+    "pt": "Vou passar você para uma pessoa da nossa equipe; ela responderá aqui em breve.",
+    "de": "Ich verbinde Sie mit jemandem aus unserem Team; Sie bekommen hier in Kürze eine Antwort.",
+}
+DEFAULT_FALLBACK: dict[Lang, str] = {
+    "en": "Sorry, I can't help with that here. Would you like me to pass you to a person?",
+    "es": "Lo siento, no puedo ayudarte con eso por aquí. ¿Quieres que te pase con una persona?",
+    "pt": "Desculpe, não posso ajudar com isso por aqui. Quer que eu passe você para uma pessoa?",
+    "de": "Entschuldigung, dabei kann ich hier nicht helfen. Soll ich Sie mit einem Menschen verbinden?",
+}
+DEFAULT_HANDOFF_KEYWORDS = (
+    "complaint", "lawyer", "legal action", "emergency", "urgent",
+    "queja", "reclamación", "abogado", "denuncia", "emergencia", "urgencia",
+    "reclamação", "advogado", "processo judicial", "emergência", "urgência",
+    "beschwerde", "anwalt", "klage", "notfall", "dringend",
+)  # fmt: skip
+
+
+class TenantProfile(BaseModel):
+    """How one business's receptionist behaves."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    business_name: str = "our business"
+    persona: str = "a friendly, concise receptionist"
+    tone: str = "warm and professional"
+    rules: list[str] = Field(default_factory=list[str])
+    """Extra instructions from the business ("never quote prices for surgery", …)."""
+    default_language: Lang = "es"
+    timezone: str = "UTC"
+    opening_hours: dict[str, list[tuple[str, str]]] = Field(default_factory=dict[str, list[tuple[str, str]]])
+    """Weekday (mon…sun) → list of (open, close) as HH:MM, in the tenant's timezone."""
+    holidays: list[str] = Field(default_factory=list[str])
+    """Closed days as YYYY-MM-DD."""
+    handoff_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_HANDOFF_KEYWORDS))
+    max_misses: int = 2
+    """Turns in a row without a knowledge hit before a human is asked in."""
+    business_words: list[str] = Field(default_factory=list[str])
+    """Service and product words the redactor must never take for names."""
+    messages: dict[str, dict[str, str]] = Field(default_factory=dict[str, dict[str, str]])
+    """Wording overrides: ``{"disclosure": {"es": "…"}, "handoff": {…}, "fallback": {…}}``."""
+    max_reply_chars: int = 1000
+
+    @classmethod
+    def from_settings(cls, name: str, settings: dict[str, Any] | None) -> TenantProfile:
+        data = dict(settings or {})
+        data.setdefault("business_name", name)
+        return cls.model_validate(data)
+
+    def wording(self, kind: Literal["disclosure", "handoff", "fallback"], lang: str) -> str:
+        """Customer-facing text of ``kind`` in ``lang`` (the tenant's wording first)."""
+        defaults = {
+            "disclosure": DEFAULT_DISCLOSURE,
+            "handoff": DEFAULT_HANDOFF,
+            "fallback": DEFAULT_FALLBACK,
+        }[kind]
+        own = self.messages.get(kind, {})
+        language: Lang = lang if lang in LANGS else self.default_language  # type: ignore[assignment]
+        text = own.get(language) or defaults[language]
+        return text.replace("{business}", self.business_name)
