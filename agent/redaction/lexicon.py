@@ -109,6 +109,11 @@ NEVER_SURNAMES: frozenset[str] = frozenset(
 )
 """Words that cannot continue a capitalised name even mid-sentence (unlike "Bueno", "Mas")."""
 
+GERMAN_DETERMINERS = _folded(
+    """der die das den dem des ein eine einen einem einer eines mein meine meinen meinem meiner
+    dein deine sein seine ihr ihre ihren ihrem unser unsere euer eure kein keine"""
+)
+
 NAME_PARTICLES = _folded("de da do das dos del la van von der den ter al el bin ben ibn di du le mac mc")
 TITLES = _folded(
     """mr mrs ms miss mx dr doctor sr sra srta señor señora señorita don doña dona senhor senhora

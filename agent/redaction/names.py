@@ -16,6 +16,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from agent.redaction.lexicon import (
     GERMAN_CUES,
+    GERMAN_DETERMINERS,
     NAME_PARTICLES,
     NEVER_NAMES,
     NEVER_SURNAMES,
@@ -281,8 +282,11 @@ def capitalised_runs(
                     j, words = j + 2, words + 1
                 else:
                     break
+            first = i
+            if i > 0 and tokens[i - 1].key in GERMAN_DETERMINERS:
+                first, words = i + 1, words - 1  # "mein Mann Thomas Müller": Mann is a noun
             if words >= 2:
-                runs.append((tok.start, tokens[j - 1].end))
+                runs.append((tokens[first].start, tokens[j - 1].end))
             i = j
         else:
             i += 1

@@ -205,7 +205,10 @@ class Redactor:
         if self._ner is not None and lang != "de" and unexplained_capitals(tokens, blocked, covered):
             with self._ner_lock:
                 ner_results = self._ner.analyze(text, [], None)
-            results.extend(r for r in ner_results if not _all_blocked(text[r.start : r.end], blocked))
+            for hit in ner_results:
+                cleaned = _trim_ner_span(text, hit, blocked, lowercase_ok=lang == "en")
+                if cleaned is not None:
+                    results.append(cleaned)
         return results, lang
 
     def find(
@@ -288,9 +291,18 @@ def _same_person(value: str, people: Sequence[tuple[frozenset[str], str]]) -> st
     return matches.pop() if len(matches) == 1 else None
 
 
-def _all_blocked(span_text: str, blocked: frozenset[str]) -> bool:
-    words = [fold(w) for w in span_text.split()]
-    return all(w in blocked or w in NEVER_NAMES for w in words)
+def _trim_ner_span(
+    text: str, hit: RecognizerResult, blocked: frozenset[str], *, lowercase_ok: bool
+) -> RecognizerResult | None:
+    """Drop list words at the edges of an NER name ("unhas amanhã" → nothing); outside English,
+    keep it only if a capitalised word is left (English NER guesses wildly on es/pt/de)."""
+    words = [
+        t for t in tokenize(text[hit.start : hit.end]) if t.key not in blocked and t.key not in NEVER_NAMES
+    ]
+    if not words or not (lowercase_ok or any(t.titled for t in words)):
+        return None
+    hit.start, hit.end = hit.start + words[0].start, hit.start + words[-1].end
+    return hit
 
 
 def _covered_token_starts(tokens: Sequence[Any], results: Sequence[RecognizerResult]) -> set[int]:

@@ -145,6 +145,9 @@ def test_phone_recognizer_skips_dates_times_prices() -> None:
         "Hi! Can I book a haircut on Tuesday 21 May at 11am? Is it still $40? It takes 45 minutes.",
         "Perfecto, nos vemos el Lunes. Saludos!",
         "Moin, Termin am Montag um 14 Uhr passt. Viele Grüße",
+        "Olá, dá para fazer as unhas amanhã às 15h? Leva 1h.",
+        "I'm running late, sorry! Be there at 4:15",
+        "Ich bin leider krank und muss den Termin am Mittwoch absagen.",
     ],
 )
 def test_booking_messages_stay_intact(redactor: Redactor, ctx: RedactionContext, text: str) -> None:
@@ -227,3 +230,8 @@ def test_recognizers_are_hosted_in_a_presidio_analyzer(shared_redactor: Redactor
     )
     assert {r.entity_type for r in results} >= {"NATIONAL_ID", "IBAN_CODE"}
     assert not any(r.entity_type == "DATE_TIME" for r in results)
+
+
+def test_german_nouns_before_a_name_stay(redactor: Redactor, ctx: RedactionContext) -> None:
+    red = redactor.redact("Guten Tag, mein Mann Thomas Müller hat um 14:30 einen Termin", ctx)
+    assert red.text == "Guten Tag, mein Mann <PERSON_1> hat um 14:30 einen Termin"
