@@ -118,8 +118,8 @@ def choose_template(
 ) -> Template | None:
     """An approved template for ``purpose`` in the customer's language, or ``None``.
 
-    Language preference: exact code (``es_MX``), same base language (``es``, ``es_ES``), then
-    the same two steps for the tenant's default language. Within a step the registry's order
+    Language preference: exact code (``es_AR``), the plain base language (``es``), any regional
+    sibling (``es_MX``), then the same three steps for the tenant's default language. Within a step the registry's order
     wins. ``max_params``: only templates needing at most that many body parameters (the
     caller passes the first ``body_params`` of its values). Marketing templates are skipped
     unless ``allow_marketing`` (service follow-ups must not be marketing).
@@ -135,10 +135,11 @@ def choose_template(
     for wanted in (_lang(language), _lang(default_language)):
         if not wanted:
             continue
-        for exact in (True, False):
+        # Exact code, then the plain base language, then any regional sibling.
+        for candidates in ((wanted,), (_base(wanted),), None):
             for template in usable:
                 code = _lang(template.language)
-                if (code == wanted) if exact else (_base(code) == _base(wanted)):
+                if code in candidates if candidates else _base(code) == _base(wanted):
                     return template
     return None
 
