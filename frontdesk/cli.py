@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.exc import OperationalError
 
+import knowledge.cli as knowledge_cli
 from frontdesk import demo as demo_module
 from frontdesk.settings import secure_write
 from frontdesk.wiring import load_keyring, load_settings, open_database
@@ -34,6 +35,9 @@ keys_app = typer.Typer(help="Master encryption keys.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+simulator_app = typer.Typer(help="The local model simulator (OpenAI, Anthropic and Gemini wire APIs).")
+app.add_typer(simulator_app, name="simulator")
+app.add_typer(knowledge_cli.app, name="kb", help="Per-tenant knowledge bases: add, list, remove, search.")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -203,7 +207,48 @@ def demo() -> None:
     demo_module.run()
 
 
+@app.command()
+@clear_errors
+def chat(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    from_: Annotated[str, typer.Option("--from", help="The customer's WhatsApp id.")] = "34600000000",
+    name: Annotated[str | None, typer.Option(help="The customer's WhatsApp profile name.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per input line.")] = False,
+) -> None:
+    """Try a tenant's receptionist: customer messages on standard input, replies on output."""
+    from frontdesk import services
+    from frontdesk.chat import ChatSession, run_chat
+
+    db = ready_database()
+    receptionist = services.receptionist(load_settings(), db)
+    session = ChatSession.open(db, receptionist, tenant, from_, name)
+    run_chat(session, sys.stdin, sys.stdout, as_json=as_json)
+
+
+@app.command()
+def redact(
+    lang: Annotated[str, typer.Option(help="auto, es, pt, de or en.")] = "auto",
+) -> None:
+    """Redact messages from standard input (one per line) into JSON lines."""
+    from agent.redaction.cli import run_redact_stream
+
+    raise typer.Exit(code=run_redact_stream(lang, sys.stdin, sys.stdout))
+
+
+@simulator_app.command("serve")
+def simulator_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback only by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    script: Annotated[str | None, typer.Option(help="A JSON or YAML simulator script.")] = None,
+) -> None:
+    """Serve the wire simulator in the foreground."""
+    from agent.llm.simulator import serve
+
+    serve(host, port, script)
+
+
 def main() -> None:
+    knowledge_cli.database_factory = ready_database
     app()
 
 

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     """Owner connection for migrations and key rotation; defaults to ``database_url``."""
     broker_url: str = f"sqla+sqlite:///{VAR_DIR}/broker.db"
     """Celery broker: Redis in production, a file-backed broker needing no server by default."""
+    checkpoint_url: str | None = None
+    """Where graph checkpoints live; defaults to ``var/checkpoints.db`` (SQLite) or the database."""
     master_keys: SecretStr | None = None
     """Encryption keys, newest first: ``id2:base64key,id1:base64key`` (32-byte keys)."""
     key_file: Path = Field(default=VAR_DIR / "master.key")
@@ -42,3 +44,24 @@ def secure_write(path: Path, content: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(content)
     os.chmod(path, 0o600)
+
+
+class LangfuseSettings(BaseSettings):
+    """The global Langfuse project, from Langfuse's own ``LANGFUSE_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="LANGFUSE_", extra="ignore")
+
+    public_key: str | None = None
+    secret_key: SecretStr | None = None
+    base_url: str | None = None
+    host: str | None = None
+    tracing_environment: str | None = None
+    release: str | None = None
+
+    @property
+    def url(self) -> str:
+        return self.base_url or self.host or "https://cloud.langfuse.com"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.public_key and self.secret_key)

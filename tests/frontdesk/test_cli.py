@@ -28,7 +28,7 @@ def run(*args, stdin=None):
     return CliRunner().invoke(app, list(args), input=stdin)
 
 
-COUNTS = "SELECT count(*) FROM tenants UNION ALL SELECT count(*) FROM provider_settings UNION ALL SELECT count(*) FROM users"  # noqa: E501
+COUNTS = "SELECT count(*) FROM tenants UNION ALL SELECT count(*) FROM provider_settings UNION ALL SELECT count(*) FROM users"
 
 
 def rows(path, sql):

@@ -1,0 +1,171 @@
+"""``frontdesk chat``: an operator tries a tenant's receptionist from the terminal.
+
+Each input line is one customer message, run through the same graph the workers run. Lines
+starting with ``/`` are operator commands: ``/human TEXT`` (a human agent's reply),
+``/handback`` (return the conversation to the bot).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TextIO
+
+from sqlalchemy import select
+
+from agent.receptionist import Receptionist, TurnRequest
+from store.db import Database
+from store.models import Contact, Conversation, Message, utcnow
+from store.repo import tenants
+from store.sealed import seal, unseal
+from workers.takeover import hand_back, take_over
+
+
+@dataclass
+class ChatSession:
+    """One operator's conversation with one tenant's receptionist."""
+
+    db: Database
+    receptionist: Receptionist
+    tenant_id: int
+    conversation_id: int
+    wa_id: str
+    profile_name: str | None
+
+    @classmethod
+    def open(
+        cls, db: Database, receptionist: Receptionist, slug: str, wa_id: str, profile_name: str | None
+    ) -> ChatSession:
+        with db.admin_session() as session:
+            tenant_id = tenants.get_by_slug(session, slug).id
+        with db.tenant_session(tenant_id) as session:
+            contact = session.scalar(
+                select(Contact).where(Contact.tenant_id == tenant_id, Contact.wa_id == wa_id)
+            )
+            if contact is None:
+                contact = Contact(tenant_id=tenant_id, wa_id=wa_id)
+                seal(db.keyring, contact, "profile_name_ciphertext", profile_name)
+                session.add(contact)
+                session.flush()
+            elif profile_name is None:
+                profile_name = unseal(db.keyring, contact, "profile_name_ciphertext")
+            conversation = session.scalar(
+                select(Conversation)
+                .where(Conversation.contact_id == contact.id)
+                .order_by(Conversation.created_at.desc())
+            )
+            if conversation is None:
+                conversation = Conversation(tenant_id=tenant_id, contact_id=contact.id)
+                session.add(conversation)
+                session.flush()
+            return cls(db, receptionist, tenant_id, conversation.id, wa_id, profile_name)
+
+    def _record(self, direction: str, author: str, text: str) -> int:
+        with self.db.tenant_session(self.tenant_id) as session:
+            message = Message(
+                tenant_id=self.tenant_id,
+                conversation_id=self.conversation_id,
+                direction=direction,
+                author=author,
+                status="received" if direction == "in" else "sent",
+            )
+            seal(self.db.keyring, message, "body_ciphertext", text)
+            session.add(message)
+            if author == "customer":
+                conversation = session.get(Conversation, self.conversation_id)
+                if conversation is not None:
+                    conversation.last_customer_message_at = utcnow()
+            return message.id
+
+    def mode(self) -> str:
+        with self.db.tenant_session(self.tenant_id) as session:
+            conversation = session.get(Conversation, self.conversation_id)
+            return conversation.mode if conversation else "bot"
+
+    def _human_messages(self) -> list[str]:
+        """What human agents wrote since the bot last spoke (to resume the paused graph with)."""
+        with self.db.tenant_session(self.tenant_id) as session:
+            rows = list(
+                session.scalars(
+                    select(Message)
+                    .where(Message.conversation_id == self.conversation_id)
+                    .order_by(Message.created_at.desc())
+                    .limit(50)
+                )
+            )
+        texts: list[str] = []
+        for row in rows:
+            if row.author == "bot":
+                break
+            if row.author == "agent":
+                texts.append(unseal(self.db.keyring, row, "body_ciphertext") or "")
+        return list(reversed(texts))
+
+    def handle(self, line: str) -> dict[str, object]:
+        """One input line in, one result out (the ``--json`` shape)."""
+        if line.startswith("/handback"):
+            hand_back(self.db, self.tenant_id, self.conversation_id, None)
+            return {"reply": None, "handoff": False, "mode": "bot", "citations": []}
+        if line.startswith("/human "):
+            if self.mode() != "human":
+                take_over(self.db, self.tenant_id, self.conversation_id, None)
+            self._record("out", "agent", line.removeprefix("/human ").strip())
+            return {"reply": None, "handoff": False, "mode": "human", "citations": []}
+        message_id = self._record("in", "customer", line)
+        if self.mode() == "human":
+            return {"reply": None, "handoff": False, "mode": "human", "citations": []}
+        output = self.receptionist.run(
+            TurnRequest(
+                self.tenant_id,
+                self.conversation_id,
+                f"chat-{self.conversation_id}-{message_id}",
+                [line],
+                customer_id=self.wa_id,
+                profile_name=self.profile_name,
+                human_messages=self._human_messages(),
+            )
+        )
+        if output.reply:
+            self._record("out", "bot", output.reply)
+        if output.handoff:
+            take_over(self.db, self.tenant_id, self.conversation_id, None)
+        return {
+            "reply": output.reply,
+            "handoff": output.handoff,
+            "mode": "human" if output.handoff else "bot",
+            "citations": output.citations,
+        }
+
+
+def _lines(stdin: TextIO, interactive: bool) -> Iterator[str]:
+    while True:
+        if interactive:
+            sys.stderr.write("customer> ")
+            sys.stderr.flush()
+        line = stdin.readline()
+        if not line:
+            return
+        if line.strip():
+            yield line.strip()
+
+
+def run_chat(chat: ChatSession, stdin: TextIO, stdout: TextIO, *, as_json: bool) -> None:
+    """Read customer lines, print the bot's replies."""
+    interactive = stdin.isatty() and not as_json
+    for line in _lines(stdin, interactive):
+        result = chat.handle(line)
+        if as_json:
+            stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        elif result["reply"] is not None:
+            stdout.write(f"bot> {result['reply']}\n")
+            if result["citations"]:
+                stdout.write(f"     (sources: {'; '.join(map(str, result['citations']))})\n")  # pyright: ignore[reportArgumentType]
+        else:
+            stdout.write(f"[the conversation is {result['mode']}'s; the bot stays quiet]\n")
+        if result["handoff"]:
+            stdout.write(
+                "" if as_json else "[handed to a human: type /human TEXT to answer, /handback to return]\n"
+            )
+        stdout.flush()
