@@ -18,7 +18,7 @@ from sqlalchemy import select
 from agent.receptionist import Receptionist, TurnRequest
 from store.db import Database
 from store.models import Contact, Conversation, Message, utcnow
-from store.repo import tenants
+from store.repo import conversations, tenants
 from store.sealed import seal, unseal
 from workers.takeover import hand_back, take_over
 
@@ -85,23 +85,8 @@ class ChatSession:
             return conversation.mode if conversation else "bot"
 
     def _human_messages(self) -> list[str]:
-        """What human agents wrote since the bot last spoke (to resume the paused graph with)."""
         with self.db.tenant_session(self.tenant_id) as session:
-            rows = list(
-                session.scalars(
-                    select(Message)
-                    .where(Message.conversation_id == self.conversation_id)
-                    .order_by(Message.created_at.desc())
-                    .limit(50)
-                )
-            )
-        texts: list[str] = []
-        for row in rows:
-            if row.author == "bot":
-                break
-            if row.author == "agent":
-                texts.append(unseal(self.db.keyring, row, "body_ciphertext") or "")
-        return list(reversed(texts))
+            return conversations.human_replies_since_bot(session, self.db.keyring, self.conversation_id)
 
     def handle(self, line: str) -> dict[str, object]:
         """One input line in, one result out (the ``--json`` shape)."""

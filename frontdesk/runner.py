@@ -1,0 +1,37 @@
+"""The workers' turn runner: a worker's turn, run through the receptionist graph."""
+
+from __future__ import annotations
+
+from agent.receptionist import Receptionist, TurnRequest
+from store.repo import conversations
+from workers.turns import Turn, TurnResult
+
+
+class GraphTurnRunner:
+    """Adapts :class:`agent.receptionist.Receptionist` to :class:`workers.turns.TurnRunner`."""
+
+    def __init__(self, receptionist: Receptionist) -> None:
+        self.receptionist = receptionist
+
+    def run_turn(self, turn: Turn) -> TurnResult:
+        db = self.receptionist.db
+        with db.tenant_session(turn.tenant_id) as session:
+            customer, name = conversations.customer_of(session, db.keyring, turn.conversation_id)
+            human = conversations.human_replies_since_bot(session, db.keyring, turn.conversation_id)
+        output = self.receptionist.run(
+            TurnRequest(
+                turn.tenant_id,
+                turn.conversation_id,
+                turn.turn_id,
+                list(turn.texts),
+                customer_id=customer,
+                profile_name=name,
+                human_messages=human,
+            )
+        )
+        return TurnResult(
+            reply=output.reply,
+            handoff=output.handoff,
+            handoff_summary=output.summary,
+            citations=list(output.citations),
+        )
