@@ -1,0 +1,12 @@
+"""The WhatsApp Cloud API protocol: pure protocol code on top of :mod:`store`.
+
+* :mod:`channels.signature` - ``X-Hub-Signature-256`` and the GET handshake;
+* :mod:`channels.webhook` - raw body -> :class:`channels.events.WebhookBatch` of typed events;
+* :mod:`channels.status` - delivery-status precedence for out-of-order callbacks;
+* :mod:`channels.graph` - ``GraphClient`` (send text/template, mark read), ``split_for_whatsapp``;
+* :mod:`channels.errors` - ``MalformedWebhook`` and the ``SendError`` family;
+* :mod:`channels.window` - 24-hour window, template registry and choice, ``plan_outbound``;
+* :mod:`channels.optout` - STOP/BAJA/SAIR... commands, consent record, localised texts;
+* :mod:`channels.contacts` - find or create contacts by ``wa_id`` and/or BSUID;
+* :mod:`channels.fake_graph` - a local fake Graph API for tests, demo and benchmarks.
+"""

@@ -395,6 +395,7 @@ def _handler_for(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "FakeGraph/1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes on keep-alive
 
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

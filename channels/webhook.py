@@ -110,15 +110,16 @@ def _entries(data: Json) -> list[tuple[str | None, list[Json]]]:
     return result
 
 
-def phone_number_ids(body: bytes | WebhookBatch) -> list[str]:
+def phone_number_ids(body: bytes | Json | WebhookBatch) -> list[str]:
     """The business numbers (``metadata.phone_number_id``) a webhook addresses, before any check.
 
-    Use it on the raw body to find the channel whose app secret verifies the signature.
+    Use it on the raw body (or on :func:`decode`'s result, to decode once and then call
+    :func:`parse_payload`) to find the channel whose app secret verifies the signature.
     Template and account updates carry none: route those by :func:`waba_ids`.
     """
     if isinstance(body, WebhookBatch):
         return body.phone_number_ids
-    data = decode(body)
+    data = decode(body) if isinstance(body, bytes) else body
     if data.get("object") != WABA_OBJECT:
         return []
     found: dict[str, None] = {}
@@ -131,11 +132,11 @@ def phone_number_ids(body: bytes | WebhookBatch) -> list[str]:
     return list(found)
 
 
-def waba_ids(body: bytes | WebhookBatch) -> list[str]:
+def waba_ids(body: bytes | Json | WebhookBatch) -> list[str]:
     """The WhatsApp Business Account ids (``entry[].id``) of a webhook."""
     if isinstance(body, WebhookBatch):
         return body.waba_ids
-    data = decode(body)
+    data = decode(body) if isinstance(body, bytes) else body
     if data.get("object") != WABA_OBJECT:
         return []
     return list(dict.fromkeys(w for w, _ in _entries(data) if w))
@@ -380,6 +381,8 @@ def _content(msg: Json) -> _Content:
                 item = cast(Json, item)
                 lines.append(f"{_str(item, 'quantity') or '?'} × {_str(item, 'product_retailer_id') or '?'}")
         return _Content(kind, text=_join("[order]", ", ".join(lines), _str(body, "text")))
+    if kind == "request_welcome":  # the customer opened the chat for the first time
+        return _Content(kind, text="[conversation opened]")
     return _Content(kind, text="[unsupported message]", needs_polite_reply=True)
 
 

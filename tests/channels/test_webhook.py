@@ -172,3 +172,17 @@ def test_bad_timestamps_do_not_fail() -> None:
 def test_parse_payload_accepts_decoded_json() -> None:
     data = json.loads(body(change("1", {"messages": [text("wamid.p")]})))
     assert parse_payload(data).events[0].kind == "inbound"
+
+
+def test_request_welcome_is_answered_normally() -> None:
+    welcome = {"from": "1", "id": "wamid.w", "timestamp": "1", "type": "request_welcome"}
+    (event,) = parse_webhook(body(change("1", {"messages": [welcome]}))).events
+    assert isinstance(event, InboundMessage) and event.expects_reply and not event.needs_polite_reply
+
+
+def test_route_from_decoded_json_then_parse_once() -> None:
+    from channels.webhook import decode, waba_ids
+
+    data = decode(body(change("42", {"messages": [text("wamid.once")]}), waba="w9"))
+    assert phone_number_ids(data) == ["42"] and waba_ids(data) == ["w9"]
+    assert parse_payload(data).events[0].phone_number_id == "42"
