@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from store.errors import FrontdeskError, UserError
 
 
@@ -42,6 +44,18 @@ class SendError(ChannelError):
         self.retry_after = retry_after
         self.fbtrace_id = fbtrace_id
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Keep the attributes across pickling (Celery results, process pools)."""
+        kwargs = {
+            "code": self.code,
+            "http_status": self.http_status,
+            "subcode": self.subcode,
+            "retryable": self.retryable,
+            "retry_after": self.retry_after,
+            "fbtrace_id": self.fbtrace_id,
+        }
+        return (_rebuild, (type(self), self.args[0], kwargs))
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.args[0]!r}, code={self.code}, http_status={self.http_status}, "
@@ -79,3 +93,7 @@ class TransientSendError(SendError):
 
 class PermanentSendError(SendError):
     """Any other rejection: invalid parameters, unknown recipient, template problems."""
+
+
+def _rebuild(cls: type[SendError], message: str, kwargs: dict[str, Any]) -> SendError:
+    return cls(message, **kwargs)

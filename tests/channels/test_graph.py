@@ -322,3 +322,21 @@ def test_split_counts_emoji_as_two_and_never_breaks_them() -> None:
     assert "".join(pieces) == text
     assert all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in pieces)
     assert len(pieces) == 2
+
+
+def test_send_errors_survive_pickling() -> None:
+    import pickle
+
+    error = PairRateLimited(
+        "WhatsApp send failed", code=131056, http_status=400, retry_after=6.0, fbtrace_id="A1"
+    )
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is PairRateLimited
+    assert (again.code, again.http_status, again.retryable, again.retry_after, again.fbtrace_id) == (
+        131056,
+        400,
+        True,
+        6.0,
+        "A1",
+    )
+    assert str(again) == str(error)
