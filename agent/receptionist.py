@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,12 +25,14 @@ from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
 from agent.llm.factory import build_provider
 from agent.llm.types import Passage, Price, ProviderSettings
+from agent.redaction.lexicon import fold
 from agent.redaction.redactor import RedactionContext, Redactor
 from agent.redaction.vault import ConversationKey
 from agent.tenant import TenantProfile
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from knowledge import search as knowledge_search
+from knowledge.vocabulary import business_vocabulary
 from store.db import Database
 from store.errors import NotFound
 from store.repo import providers, tenants
@@ -42,6 +45,7 @@ DEFAULT_MODELS = {
     "extractive": "extractive",
 }
 
+VOCABULARY_TTL_S = 60.0
 AlertSink = Callable[[str, dict[str, Any]], None]
 
 
@@ -88,6 +92,7 @@ class Receptionist:
         self._provider_factory = provider_factory or self._default_provider
         self._now = now
         self._alert = alert
+        self._vocabulary: dict[int, tuple[float, frozenset[str]]] = {}
 
     def _default_provider(
         self, settings: ProviderSettings, key: str | None, fallback_key: str | None
@@ -132,6 +137,15 @@ class Receptionist:
 
         return search
 
+    def business_words(self, tenant_id: int, profile: TenantProfile) -> frozenset[str]:
+        """The tenant's own words (knowledge vocabulary and settings), cached for a minute."""
+        cached = self._vocabulary.get(tenant_id)
+        if cached is None or time.monotonic() - cached[0] > VOCABULARY_TTL_S:
+            cached = (time.monotonic(), business_vocabulary(self.db, tenant_id))
+            self._vocabulary[tenant_id] = cached
+        configured = frozenset(fold(w) for phrase in profile.business_words for w in phrase.split())
+        return cached[1] | configured
+
     def user_hash(self, customer_id: str | None) -> str:
         """A keyed hash of the customer's id for traces: stable, not reversible."""
         key = hashlib.sha256(("frontdesk trace user|" + self.db.keyring.newest_id).encode()).digest()
@@ -167,6 +181,7 @@ class Receptionist:
                     profile=profile,
                     incoming=list(request.texts),
                     known_names=names,
+                    business_words=self.business_words(request.tenant_id, profile),
                     redactor=self.redactor,
                     provider=provider,
                     tools=ToolContext(

@@ -57,12 +57,13 @@ class RedactionContext:
 
     ``known_names``: WhatsApp profile name, contact record, staff the customer may name…
     (names already redacted earlier in the conversation are added from the vault).
-    ``business_words``: the tenant's service, product and brand words, never redacted.
+    ``business_words``: the tenant's service, product and brand words, never redacted (a
+    ``frozenset`` is taken as words already folded, e.g. the tenant's knowledge vocabulary).
     """
 
     conversation: ConversationKey
     known_names: tuple[str, ...] = ()
-    business_words: tuple[str, ...] = ()
+    business_words: tuple[str, ...] | frozenset[str] = ()
     language: LanguageChoice = "auto"
 
     def __repr__(self) -> str:
@@ -189,7 +190,10 @@ class Redactor:
     ) -> tuple[list[RecognizerResult], Language]:
         """Presidio results for ``text`` (overlaps not yet resolved) and the language used."""
         lang: Language = detect_language(text) if language == "auto" else language
-        blocked = self._business | frozenset(fold(w) for p in business_words for w in p.split())
+        if isinstance(business_words, frozenset):  # already folded words (a tenant's vocabulary)
+            blocked = self._business | business_words
+        else:
+            blocked = self._business | frozenset(fold(w) for p in business_words for w in p.split())
         results: list[RecognizerResult] = []
         for recognizer in self._structured:
             results.extend(recognizer.analyze(text, [], None))

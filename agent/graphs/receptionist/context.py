@@ -43,6 +43,8 @@ class Context:
     incoming: list[str]
     """The customer's messages of this turn, as received (personal data: never put in state)."""
     known_names: tuple[str, ...] = ()
+    business_words: frozenset[str] = frozenset()
+    """Folded words of the business (its knowledge vocabulary and configured words)."""
     redactor: Redactor
     provider: Provider
     tools: ToolContext

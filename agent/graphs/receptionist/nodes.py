@@ -60,7 +60,7 @@ def redact(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         redaction = RedactionContext(
             conversation=_conversation(ctx),
             known_names=ctx.known_names,
-            business_words=tuple(ctx.profile.business_words),
+            business_words=ctx.business_words,
         )
         redacted = [ctx.redactor.redact(text, redaction) for text in ctx.incoming]
         turn_text = "\n".join(r.text for r in redacted)

@@ -21,6 +21,10 @@ CLINIC_KB = """# Clínica Sonrisa
 - Empaste: 60 €
 - Blanqueamiento: 250 €
 
+## Pagos
+
+Aceptamos tarjeta y Bizum. Trabajamos con Sanitas y Adeslas.
+
 ## Horario
 
 Abrimos de lunes a viernes de 9:00 a 19:00 y los sábados de 10:00 a 14:00.

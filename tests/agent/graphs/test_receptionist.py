@@ -156,3 +156,12 @@ def test_checkpoints_hold_only_redacted_text(sim, clinic, receptionist, turn, sq
     raw = (tmp_path / "checkpoints.db").read_bytes()
     for value in ("María", "Garc", "maria.garcia", "34612345678"):
         assert value.encode() not in raw
+
+
+def test_the_business_own_words_are_not_taken_for_names(sim, clinic, receptionist, turn, sqlite_db):
+    use_provider(sqlite_db, clinic, sim)
+    sim.add_rule(".*", reply="Sí, aceptamos Bizum.")
+    receptionist.run(turn(clinic, "Soy María García. ¿Aceptáis Bizum? ¿Trabajáis con Sanitas?"))
+    body = sent_bodies(sim)
+    assert "Bizum" in body and "Sanitas" in body
+    assert "María" not in body and "García" not in body
