@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -115,6 +116,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = _created()
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    can_read_bodies: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """Analysts see message bodies only with this grant (agents and supervisors always do)."""
 
 
 class Channel(Base):
@@ -131,6 +134,8 @@ class Channel(Base):
     app_secret_ciphertext: Mapped[str] = mapped_column(Text)
     access_token_ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
+    waba_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    """The WhatsApp Business Account: routes template and account webhooks (no number in them)."""
 
 
 class ProviderSetting(Base):
@@ -212,6 +217,9 @@ class Message(Base):
     created_at: Mapped[datetime] = _created()
     turn_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The turn that consumed an inbound message; NULL means pending in the mailbox."""
+    media_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    """WhatsApp media id of an image, audio, video, document or sticker (valid 7 days)."""
+    media_mime_type: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class OutboxItem(Base):
@@ -235,6 +243,8 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = _created()
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
+    """``text``, or ``template``: the body is JSON ``{"name", "language", "params"}``."""
 
 
 class AuditEntry(Base):
@@ -307,6 +317,77 @@ class WorkerLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class MessageTemplate(Base):
+    """A WhatsApp template of the tenant's registry (what may be sent outside the 24 h window)."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", "language"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    name: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32), default="UTILITY")
+    status: Mapped[str] = mapped_column(String(32), default="PENDING")
+    body_params: Mapped[int] = mapped_column(Integer, default=0)
+    purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    meta_template_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class ConversationNote(Base):
+    """An internal note of the team on a conversation (never sent to the customer)."""
+
+    __tablename__ = "conversation_notes"
+    encrypted_columns = ("body_ciphertext",)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    conversation_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    body_ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+
+
+class WebhookEvent(Base):
+    """A webhook item kept for the record but not turned into a message (edits, calls, templates…).
+
+    ``details`` holds metadata only; the item as Meta sent it is sealed in ``payload_ciphertext``.
+    """
+
+    __tablename__ = "webhook_events"
+    encrypted_columns = ("payload_ciphertext",)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    channel_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("channels.id", ondelete="SET NULL"), nullable=True
+    )
+    field: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    wa_message_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = _created()
+
+
+class EvalResult(Base):
+    """One score of an evaluation run over a tenant's scenarios (metadata only)."""
+
+    __tablename__ = "eval_results"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    run_name: Mapped[str] = mapped_column(String(200), index=True)
+    scenario: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    trace_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
 TENANT_TABLES = (
     "users",
     "channels",
@@ -318,4 +399,8 @@ TENANT_TABLES = (
     "audit_log",
     "vault_entries",
     "turns",
+    "message_templates",
+    "conversation_notes",
+    "webhook_events",
+    "eval_results",
 )

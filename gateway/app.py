@@ -1,0 +1,140 @@
+"""The FastAPI app: the WhatsApp webhook and the REST API, hardened.
+
+``create_app(services)`` is all the composition root calls. Run it with uvicorn's own access
+log off (``access_log=False``): this app logs requests itself without query strings, which
+can carry Meta's verify token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import api_admin, api_analytics, api_conversations, webhook
+from gateway.deps import ClientGuard
+from gateway.security import BodyLimit, SecureHeaders
+from gateway.services import GatewayServices
+from knowledge.errors import DocumentTooLarge
+from store.errors import Conflict, NotFound, UserError
+
+log = logging.getLogger("frontdesk.gateway")
+access = logging.getLogger("frontdesk.gateway.access")
+
+DESCRIPTION = """Frontdesk's gateway: the WhatsApp Cloud API webhook and the operators' API.
+
+Authenticate with `Authorization: Bearer <token>` (tokens from `frontdesk users create` or
+`POST /api/users`). Roles: **admin** (configuration, users, audit), **supervisor** (every
+conversation, assignment), **agent** (own and unassigned conversations), **analyst** (runs,
+traces, evals; message bodies only with the `can_read_bodies` grant).
+"""
+
+
+class AccessLog:
+    """One line per request: method, path without the query, status, milliseconds."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            access.info(
+                "%s %s %d %.1fms",
+                scope.get("method"),
+                scope.get("path"),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def _error(status: int, detail: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def not_found(_request: Request, exc: Exception) -> JSONResponse:
+        return _error(404, str(exc) or "not found")
+
+    async def conflict(_request: Request, exc: Exception) -> JSONResponse:
+        return _error(409, str(exc))
+
+    async def too_large(_request: Request, exc: Exception) -> JSONResponse:
+        return _error(413, str(exc))
+
+    async def user_error(_request: Request, exc: Exception) -> JSONResponse:
+        return _error(400, str(exc))
+
+    async def invalid(_request: Request, exc: Exception) -> JSONResponse:
+        # Never echo the input back: it may hold a secret (an app secret, an API key).
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        return _error(422, [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in errors])
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return _error(500, "internal error")
+
+    app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(Conflict, conflict)
+    app.add_exception_handler(DocumentTooLarge, too_large)
+    app.add_exception_handler(UserError, user_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def create_app(services: GatewayServices) -> FastAPI:
+    """The gateway app for ``services`` (database, wake-ups, clock, settings)."""
+    settings = services.settings
+    app = FastAPI(
+        title="Frontdesk gateway",
+        version="1",
+        description=DESCRIPTION,
+        docs_url="/docs" if settings.docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs else None,
+    )
+    app.state.services = services
+    app.state.client_guard = ClientGuard(
+        settings.client_failure_limit, settings.client_window_seconds, settings.lockout_seconds
+    )
+    app.include_router(webhook.router)
+    app.include_router(api_admin.router)
+    app.include_router(api_conversations.router)
+    app.include_router(api_analytics.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    _install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            allow_credentials=False,
+            max_age=600,
+        )
+    app.add_middleware(BodyLimit, webhook_max=settings.webhook_max_bytes, api_max=settings.api_max_bytes)
+    app.add_middleware(SecureHeaders)
+    app.add_middleware(AccessLog)
+    return app
