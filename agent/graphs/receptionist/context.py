@@ -27,6 +27,9 @@ class TurnOutput:
     blocked: list[str] = field(default_factory=list[str])
     """Why the guard replaced the model's reply, if it did."""
     language: str = "en"
+    """The customer's language."""
+    reply_language: str | None = None
+    """The language the reply was detected in (evals compare it with ``language``)."""
     cost_usd: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0

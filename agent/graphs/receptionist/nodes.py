@@ -237,6 +237,7 @@ def guard(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     reply = _trim(reply, WHATSAPP_LIMIT)
     ctx.output.reply = ctx.redactor.restore(reply, _conversation(ctx)).text
     ctx.output.citations = list(state.get("citations", [])) or _sources(state)
+    ctx.output.reply_language = detect_language(reply, language)
     ctx.output.blocked = blocked
     return {
         "reply": reply,
