@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,6 +23,12 @@ class WorkerConfig:
     broker_url: str = "sqla+sqlite:///var/broker.db"
     redis_url: str | None = None
     """Leases and fairness; None keeps them in the database and the process (embedded)."""
+    redis_prefix: str = "frontdesk:"
+    """Prefix of the leases' and fairness keys in Redis."""
+    broker_prefix: str | None = None
+    """Prefix of the broker's keys in Redis (several deployments or test runs on one Redis)."""
+    ready_file: str | None = None
+    """Touched when the worker is ready (readiness probes, tests)."""
     debounce: float = 1.5
     """A turn starts once the newest pending message is this old (a burst becomes one turn)."""
     max_debounce: float = 6.0
@@ -57,6 +64,9 @@ class WorkerConfig:
         return cls(
             broker_url=broker,
             redis_url=redis_url,
+            redis_prefix=env.get("FRONTDESK_REDIS_PREFIX") or cls.redis_prefix,
+            broker_prefix=env.get("FRONTDESK_BROKER_PREFIX") or None,
+            ready_file=env.get("FRONTDESK_WORKER_READY_FILE") or None,
             debounce=number("DEBOUNCE", cls.debounce),
             max_debounce=number("MAX_DEBOUNCE", cls.max_debounce),
             lease_ttl=number("LEASE_TTL", cls.lease_ttl),
@@ -93,6 +103,8 @@ class WorkerContext:
     keeper: LeaseKeeper | None = None
     shutdown: threading.Event = field(default_factory=threading.Event)
     """Set on SIGTERM: drains stop between turns and hand their mailbox on."""
+    maintenance: Callable[[], int] | None = None
+    """The hourly schedule's job (checkpoint pruning, later retention); returns rows removed."""
 
     def __post_init__(self) -> None:
         if self.keeper is None:

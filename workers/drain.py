@@ -22,7 +22,7 @@ from workers.context import WorkerContext
 from workers.errors import RetryTurnLater
 from workers.fairness import Permit
 from workers.lease import Lease, LeaseKeeper
-from workers.turns import Turn, TurnResult, turn_id_for
+from workers.turns import Turn, TurnResult
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +53,19 @@ def drain(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> DrainRepo
             return DrainReport("busy", turns)
         keeper = ctx.keeper
         assert keeper is not None
+        knocked = True
         try:
             report = _drain_held(ctx, keeper, lease, tenant_id, conversation_id)
         finally:
             keeper.untrack(lease)
             try:
-                ctx.leases.release(lease)
+                knocked = ctx.leases.release(lease)
             except Exception as exc:  # it expires on its own
                 log.warning("lease release failed: %s", type(exc).__name__)
         turns += report.turns
-        if (
-            report.status != "drained"
-            or mailbox.newest_pending_at(ctx.db, tenant_id, conversation_id) is None
-        ):
+        if report.status != "drained" or not knocked:
+            return replace(report, turns=turns)
+        if mailbox.newest_pending_at(ctx.db, tenant_id, conversation_id) is None:
             return replace(report, turns=turns)
     ctx.enqueue.drain(tenant_id, conversation_id)
     return DrainReport("drained", turns)
@@ -82,35 +82,14 @@ def drain_and_reschedule(ctx: WorkerContext, tenant_id: int, conversation_id: in
     return report
 
 
-def _register(
-    ctx: WorkerContext, keeper: LeaseKeeper, lease: Lease, tenant_id: int, cid: int
-) -> Lease | None:
-    seen = mailbox.register_fence(ctx.db, tenant_id, cid, lease.fence)
-    if seen is None:
-        return lease
+def _advance(ctx: WorkerContext, keeper: LeaseKeeper, lease: Lease, seen: int) -> Lease | None:
+    """The database saw a larger fence than ours. If we still hold the lease (the token
+    matches), nobody took it since we did, so the counter was reset: take one above it."""
     log.warning("lease fence %d below the database's %d; advancing", lease.fence, seen)
     advanced = ctx.leases.advance(lease, seen)
-    if advanced is None:
-        return None
-    keeper.update(lease, advanced)
-    if mailbox.register_fence(ctx.db, tenant_id, cid, advanced.fence) is not None:
-        return None
+    if advanced is not None:
+        keeper.update(lease, advanced)
     return advanced
-
-
-def _debounce(ctx: WorkerContext, tenant_id: int, cid: int) -> bool:
-    """Wait until the newest pending message is ``debounce`` old; False when the mailbox is empty."""
-    cfg = ctx.config
-    give_up_at = time.monotonic() + cfg.max_debounce
-    while True:
-        newest = mailbox.newest_pending_at(ctx.db, tenant_id, cid)
-        if newest is None:
-            return False
-        age = (utcnow() - newest).total_seconds()
-        wait = min(cfg.debounce - age, give_up_at - time.monotonic())
-        if wait <= 0 or ctx.shutdown.is_set():
-            return True
-        ctx.shutdown.wait(wait)
 
 
 def _drain_held(
@@ -118,58 +97,59 @@ def _drain_held(
 ) -> DrainReport:
     cfg = ctx.config
     lost = keeper.track(lease, cfg.lease_ttl, time.monotonic() + cfg.max_debounce + cfg.turn_deadline)
-    registered = _register(ctx, keeper, lease, tenant_id, cid)
-    if registered is None:
-        return DrainReport("lost")
-    lease = registered
-    turns = 0
+    settle_until = time.monotonic() + cfg.max_debounce
+    turns, advanced = 0, False
     while True:
         if ctx.shutdown.is_set():
             has_more = mailbox.newest_pending_at(ctx.db, tenant_id, cid) is not None
             return DrainReport("shutdown" if has_more else "drained", turns)
-        if not _debounce(ctx, tenant_id, cid):
-            return DrainReport("drained", turns)
-        messages = mailbox.pending(ctx.db, tenant_id, cid, cfg.batch_limit)
-        if not messages:
-            return DrainReport("drained", turns)
-        conversation = mailbox.state(ctx.db, tenant_id, cid)
-        deadline = time.monotonic() + cfg.turn_deadline
-        turn = Turn(
-            tenant_id=tenant_id,
-            conversation_id=cid,
-            turn_id=turn_id_for(cid, messages[0].id),
-            epoch=conversation.epoch,
-            message_ids=tuple(m.id for m in messages),
-            texts=tuple(m.text for m in messages),
-            deadline=deadline,
-        )
-        if conversation.mode != "bot":
-            if not mailbox.close_without_reply(ctx.db, turn, lease.fence, "human"):
-                return DrainReport("lost", turns)
-            continue
+        if lost.is_set():
+            return DrainReport("lost", turns)
         permit = ctx.fairness.try_acquire(tenant_id)
         if not isinstance(permit, Permit):
+            if mailbox.newest_pending_at(ctx.db, tenant_id, cid) is None:
+                return DrainReport("drained", turns)
             ctx.metrics.deferred.labels(str(tenant_id)).inc()
             return DrainReport("deferred", turns, retry_in=permit)
-        keeper.track(lease, cfg.lease_ttl, deadline + cfg.lease_ttl)
+        used = False
         try:
-            outcome = _run_one(ctx, lease, turn, messages[0].created_at)
+            deadline = time.monotonic() + cfg.turn_deadline
+            settle = cfg.debounce if time.monotonic() < settle_until else 0.0
+            opened = mailbox.open_turn(
+                ctx.db, tenant_id, cid, lease.fence, settle=settle, limit=cfg.batch_limit, deadline=deadline
+            )
+            if opened.seen_fence is not None:
+                next_lease = None if advanced else _advance(ctx, keeper, lease, opened.seen_fence)
+                if next_lease is None:
+                    return DrainReport("lost", turns)
+                lease, advanced = next_lease, True
+                continue
+            if opened.wait > 0:
+                ctx.shutdown.wait(opened.wait)
+                continue
+            turn = opened.turn
+            if turn is None:
+                return DrainReport("drained", turns)
+            if opened.mode != "bot":
+                if not mailbox.close_without_reply(ctx.db, turn, lease.fence, "human"):
+                    return DrainReport("lost", turns)
+                continue
+            used = True
+            keeper.track(lease, cfg.lease_ttl, deadline + cfg.lease_ttl)
+            assert opened.oldest_at is not None
+            outcome = _run_one(ctx, lease, turn, opened.oldest_at)
         finally:
-            ctx.fairness.release(permit)
-        if outcome is not None:
+            ctx.fairness.release(permit, used=used)
+        if isinstance(outcome, DrainReport):
             return replace(outcome, turns=turns)
         turns += 1
-        if lost.is_set():
-            log.info("lease lost after a turn; stopping this drain")
-            return DrainReport("lost", turns)
+        if not outcome:
+            return DrainReport("drained", turns)
 
 
-def _run_one(ctx: WorkerContext, lease: Lease, turn: Turn, oldest_at: datetime) -> DrainReport | None:
-    """Run and commit one turn; None to go on draining, else the report to stop with."""
-    cfg, tenant = ctx.config, str(turn.tenant_id)
-    attempt = mailbox.start_turn(ctx.db, turn, lease.fence)
-    if attempt is None:
-        return DrainReport("lost")
+def _run_one(ctx: WorkerContext, lease: Lease, turn: Turn, oldest_at: datetime) -> DrainReport | bool:
+    """Run and commit one turn; whether more messages are pending, or the report to stop with."""
+    cfg, tenant, attempt = ctx.config, str(turn.tenant_id), turn.attempt
     if attempt > cfg.max_turn_attempts:
         ctx.metrics.failures.labels(tenant, "turn_gave_up").inc()
         ctx.metrics.handoffs.labels(tenant).inc()
@@ -181,8 +161,7 @@ def _run_one(ctx: WorkerContext, lease: Lease, turn: Turn, oldest_at: datetime) 
             handoff=True,
             handoff_summary="The assistant could not answer.",
         )
-        return None if closed else DrainReport("lost")
-    turn = replace(turn, attempt=attempt)
+        return True if closed else DrainReport("lost")
     try:
         with ctx.metrics.turn_running(turn.tenant_id):
             result: TurnResult = ctx.runner.run_turn(turn)
@@ -205,4 +184,4 @@ def _run_one(ctx: WorkerContext, lease: Lease, turn: Turn, oldest_at: datetime) 
     if committed.outbox_id is not None:
         ctx.metrics.reply_seconds.labels(tenant).observe((utcnow() - oldest_at).total_seconds())
         ctx.enqueue.send(turn.tenant_id, committed.outbox_id)
-    return None
+    return committed.has_more

@@ -49,7 +49,9 @@ class Fairness(Protocol):
         """A slot for one turn, or how many seconds to wait before asking again."""
         ...
 
-    def release(self, permit: Permit) -> None: ...
+    def release(self, permit: Permit, *, used: bool = True) -> None:
+        """Free the slot; ``used=False`` also gives the rate token back (nothing ran)."""
+        ...
 
     def penalize(self, tenant_id: int, seconds: float) -> None:
         """The tenant's provider said 429: no new turns for that tenant for ``seconds``."""
@@ -128,8 +130,12 @@ class RedisFairness:
             return Permit(tenant_id, token)
         return BUSY_RETRY if answer == 0 else -answer / 1000
 
-    def release(self, permit: Permit) -> None:
-        self.client.zrem(self._k("sem", permit.tenant_id), permit.token)
+    def release(self, permit: Permit, *, used: bool = True) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrem(self._k("sem", permit.tenant_id), permit.token)
+        if not used:
+            pipe.hincrbyfloat(self._k("bucket", permit.tenant_id), "tokens", 1)
+        pipe.execute()
 
     def penalize(self, tenant_id: int, seconds: float) -> None:
         self.client.set(self._k("cool", tenant_id), "1", px=max(1, int(seconds * 1000)))
@@ -195,9 +201,12 @@ class LocalFairness:
             holders.add(token)
             return Permit(tenant_id, token)
 
-    def release(self, permit: Permit) -> None:
+    def release(self, permit: Permit, *, used: bool = True) -> None:
         with self._lock:
             self._holders.get(permit.tenant_id, set()).discard(permit.token)
+            bucket = self._buckets.get(f"t{permit.tenant_id}")
+            if not used and bucket is not None:
+                bucket.tokens = min(bucket.burst, bucket.tokens + 1)
 
     def penalize(self, tenant_id: int, seconds: float) -> None:
         with self._lock:

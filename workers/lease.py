@@ -48,7 +48,8 @@ class LeaseManager(Protocol):
         ...
 
     def release(self, lease: Lease) -> bool:
-        """Give the lease up if we still hold it."""
+        """Give the lease up; True when someone knocked while we held it, or we cannot tell
+        (the holder must then look at its mailbox once more)."""
         ...
 
     def is_held(self, key: str) -> bool:
@@ -61,7 +62,10 @@ class LeaseManager(Protocol):
 
 
 _ACQUIRE = """
-if redis.call('exists', KEYS[1]) == 1 then return 0 end
+if redis.call('exists', KEYS[1]) == 1 then
+  redis.call('set', KEYS[3], '1', 'PX', ARGV[2])
+  return 0
+end
 local fence = redis.call('incr', KEYS[2])
 redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return fence
@@ -71,8 +75,9 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[
 return 0
 """
 _RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
+local knocked = redis.call('del', KEYS[2])
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+return knocked
 """
 _ADVANCE = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -97,16 +102,22 @@ class RedisLeases:
     def _key(self, key: str) -> str:
         return f"{self.prefix}lease:{key}"
 
+    def _knock(self, key: str) -> str:
+        return f"{self.prefix}knock:{key}"
+
     def acquire(self, key: str, ttl: float) -> Lease | None:
+        """Take the lease; when it is held, leave a knock for the holder instead."""
         token = secrets.token_hex(16)
-        fence = int(self._acquire(keys=[self._key(key), self._fence_key], args=[token, _ms(ttl)]))
+        keys = [self._key(key), self._fence_key, self._knock(key)]
+        fence = int(self._acquire(keys=keys, args=[token, _ms(ttl)]))
         return Lease(key, token, fence) if fence else None
 
     def renew(self, lease: Lease, ttl: float) -> bool:
         return bool(self._renew(keys=[self._key(lease.key)], args=[lease.token, _ms(ttl)]))
 
     def release(self, lease: Lease) -> bool:
-        return bool(self._release(keys=[self._key(lease.key)], args=[lease.token]))
+        keys = [self._key(lease.key), self._knock(lease.key)]
+        return bool(self._release(keys=keys, args=[lease.token]))
 
     def is_held(self, key: str) -> bool:
         return bool(self.client.exists(self._key(key)))
@@ -160,7 +171,8 @@ class DatabaseLeases:
         return self._update_if_ours(lease, expires_at=utcnow() + timedelta(seconds=ttl))
 
     def release(self, lease: Lease) -> bool:
-        return self._update_if_ours(lease, expires_at=utcnow() - timedelta(seconds=1))
+        self._update_if_ours(lease, expires_at=utcnow() - timedelta(seconds=1))
+        return True  # no knocks here: always look at the mailbox once more
 
     def is_held(self, key: str) -> bool:
         with self.db.app_session() as session:

@@ -9,7 +9,7 @@ conditional on ``conversations.lease_fence`` still being that token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -25,7 +25,7 @@ from store.models import Turn as TurnRow
 from store.sealed import seal, unseal
 from workers._sql import insert_ignore, rowcount
 from workers.outbox import insert_outbox
-from workers.turns import Turn, TurnResult
+from workers.turns import Turn, TurnResult, turn_id_for
 
 
 @dataclass(frozen=True)
@@ -201,35 +201,111 @@ def _holds(session: Session, conversation_id: int, fence: int, **where_extra: ob
     return rowcount(session.execute(update(Conversation).where(*conditions).values(lease_fence=fence)))
 
 
+def _upsert_turn(session: Session, turn: Turn, fence: int) -> int:
+    row = session.get(TurnRow, turn.turn_id)
+    if row is None:
+        session.add(
+            TurnRow(
+                id=turn.turn_id,
+                tenant_id=turn.tenant_id,
+                conversation_id=turn.conversation_id,
+                status="running",
+                epoch=turn.epoch,
+                fence=fence,
+                attempts=1,
+                message_count=len(turn.message_ids),
+                started_at=utcnow(),
+            )
+        )
+        return 1
+    row.attempts += 1
+    row.status, row.epoch, row.fence = "running", turn.epoch, fence
+    row.message_count, row.started_at = len(turn.message_ids), utcnow()
+    return row.attempts
+
+
 def start_turn(db: Database, turn: Turn, fence: int) -> int | None:
     """Record the start of a turn (or of a retry of it); its attempt number, None if fenced off."""
     with db.tenant_session(turn.tenant_id) as session:
         if not _holds(session, turn.conversation_id, fence):
             return None
-        row = session.get(TurnRow, turn.turn_id)
+        return _upsert_turn(session, turn, fence)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What :func:`open_turn` found.
+
+    ``turn`` is set when there is a turn to run (mode ``bot``: recorded as started, with its
+    attempt number) or to close for the human (mode ``human``: not recorded). ``wait`` > 0:
+    the newest message is younger than the debounce. ``seen_fence``: a newer holder (or a
+    reset counter) owns the conversation; nothing was read.
+    """
+
+    turn: Turn | None = None
+    mode: str = "bot"
+    wait: float = 0.0
+    oldest_at: datetime | None = None
+    seen_fence: int | None = None
+
+
+def open_turn(
+    db: Database,
+    tenant_id: int,
+    conversation_id: int,
+    fence: int,
+    *,
+    settle: float = 0.0,
+    limit: int = 50,
+    deadline: float = 0.0,
+) -> Opened:
+    """Register the fence, read the conversation and its pending messages, and start the turn:
+    one transaction (the hot path of a drain)."""
+    with db.tenant_session(tenant_id) as session:
+        row = session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.lease_fence <= fence)
+            .values(lease_fence=fence)
+            .returning(Conversation.mode, Conversation.epoch)
+        ).one_or_none()
         if row is None:
-            session.add(
-                TurnRow(
-                    id=turn.turn_id,
-                    tenant_id=turn.tenant_id,
-                    conversation_id=turn.conversation_id,
-                    status="running",
-                    epoch=turn.epoch,
-                    fence=fence,
-                    attempts=1,
-                    message_count=len(turn.message_ids),
-                    started_at=utcnow(),
-                )
-            )
-            return 1
-        row.attempts += 1
-        row.status, row.epoch, row.fence = "running", turn.epoch, fence
-        row.message_count, row.started_at = len(turn.message_ids), utcnow()
-        return row.attempts
+            seen = session.scalar(select(Conversation.lease_fence).where(Conversation.id == conversation_id))
+            if seen is None:
+                raise NotFound(f"no conversation {conversation_id}")
+            return Opened(seen_fence=int(seen))
+        mode, epoch = str(row[0]), int(row[1])
+        messages = session.scalars(
+            select(Message)
+            .where(*_pending_filter(conversation_id))
+            .order_by(Message.created_at, Message.id)
+            .limit(limit)
+        ).all()
+        if not messages:
+            return Opened(mode=mode)
+        age = (utcnow() - messages[-1].created_at).total_seconds()
+        if mode == "bot" and len(messages) < limit and age < settle:
+            return Opened(mode=mode, wait=settle - age)
+        turn = Turn(
+            tenant_id=tenant_id,
+            conversation_id=conversation_id,
+            turn_id=turn_id_for(conversation_id, messages[0].id),
+            epoch=epoch,
+            message_ids=tuple(m.id for m in messages),
+            texts=tuple(unseal(db.keyring, m, "body_ciphertext") or "" for m in messages),
+            deadline=deadline,
+        )
+        if mode == "bot":
+            turn = replace(turn, attempt=_upsert_turn(session, turn, fence))
+        return Opened(turn=turn, mode=mode, oldest_at=messages[0].created_at)
 
 
 class _Conflict(Exception):
     """Another holder consumed these messages first; roll the transaction back."""
+
+
+def _has_pending(session: Session, conversation_id: int) -> bool:
+    found = session.scalar(select(Message.id).where(*_pending_filter(conversation_id)).limit(1))
+    return found is not None
 
 
 def _consume(session: Session, turn: Turn) -> None:
@@ -269,6 +345,8 @@ CommitStatus = Literal["replied", "handoff", "silent", "preempted", "lost"]
 class Committed:
     status: CommitStatus
     outbox_id: int | None = None
+    has_more: bool = False
+    """Messages arrived during the turn (read in the same transaction)."""
 
 
 def reply_key(turn_id: str) -> str:
@@ -311,12 +389,12 @@ def commit_turn(db: Database, turn: Turn, fence: int, result: TurnResult) -> Com
                     "handoff" if result.handoff else "replied" if result.reply else "silent"
                 )
                 _finish(session, db.keyring, turn, status, handoff_summary=result.handoff_summary)
-                return Committed(status, outbox_id)
+                return Committed(status, outbox_id, _has_pending(session, cid))
             if not _holds(session, cid, fence):
                 return Committed("lost")
             _consume(session, turn)
             _finish(session, db.keyring, turn, "preempted")
-            return Committed("preempted")
+            return Committed("preempted", None, _has_pending(session, cid))
     except (_Conflict, IntegrityError):
         return Committed("lost")
 

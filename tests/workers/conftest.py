@@ -108,3 +108,15 @@ def pump(ctx: WorkerContext, rounds: int = 20) -> None:
             drain_and_reschedule(ctx, tenant_id, conversation_id)
         for tenant_id, outbox_id, _ in sends:
             send_item(ctx.db, ctx.sender, tenant_id, outbox_id, policy=ctx.config.send)
+
+
+@pytest.fixture
+def cluster(postgres_admin_url: str, redis_url: str, tmp_path: Any) -> Iterator[Any]:
+    """Real workers against the real PostgreSQL and Redis; call ``cluster.start()`` first."""
+    from tests.workers.cluster import Cluster
+
+    c = Cluster(postgres_admin_url, redis_url, tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()

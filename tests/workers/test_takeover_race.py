@@ -1,0 +1,87 @@
+"""The human wins: 1,000 randomized takeovers against in-flight runs and sends.
+
+Each conversation gets a message; a drain runs it with a simulated model latency and sends
+the reply inline, while a takeover lands at a random moment. A bot message must never be
+sent (its send must never end) after the takeover was acknowledged.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.workers.conftest import make_conversations, make_ctx
+from workers import mailbox
+from workers.drain import drain
+from workers.outbox import SendPolicy, send_item
+from workers.takeover import take_over
+from workers.testing import RecordingSender, SimulatedRunner
+
+TAKEOVERS = 1000
+
+
+@dataclass
+class InlineSends:
+    """Sends each reply right away, in the drain's thread (the tightest race)."""
+
+    ctx: Any = None
+    outcomes: list[str] = field(default_factory=list[str])
+
+    def drain(self, tenant_id: int, conversation_id: int, countdown: float = 0.0) -> None:
+        pass
+
+    def send(self, tenant_id: int, outbox_id: int, countdown: float = 0.0) -> None:
+        policy = SendPolicy(send_timeout=10)
+        outcome = send_item(self.ctx.db, self.ctx.sender, tenant_id, outbox_id, policy=policy)
+        self.outcomes.append(outcome.status)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_name", ["sqlite", "postgres"])
+def test_no_bot_message_after_takeover_is_acknowledged(
+    db_name: str, request: pytest.FixtureRequest, make_tenant: Any
+) -> None:
+    db = request.getfixturevalue(f"{db_name}_db")
+    tenant_id = make_tenant(db, "race")
+    runner = SimulatedRunner(0.0, 0.03)
+    sender = RecordingSender(0.0, 0.01)
+    ctx = make_ctx(db, runner=runner, sender=sender)
+    inline = InlineSends(ctx)
+    ctx.enqueue = inline
+    conversations = make_conversations(db, tenant_id, TAKEOVERS)
+    for n, cid in enumerate(conversations):
+        mailbox.append_inbound(db, tenant_id, cid, wa_message_id=f"wamid.{n}", text=f"question {n}")
+    acknowledged: dict[int, float] = {}
+
+    def run(cid: int) -> None:
+        drain(ctx, tenant_id, cid)
+
+    def takeover(cid: int) -> None:
+        time.sleep(random.uniform(0.0, 0.05))
+        take_over(db, tenant_id, cid, None, wait=15)
+        acknowledged[cid] = time.monotonic()
+
+    rng = random.Random(7)
+    jobs = [(run, cid) for cid in conversations] + [(takeover, cid) for cid in conversations]
+    rng.shuffle(jobs)
+    with ThreadPoolExecutor(max_workers=48) as pool:
+        for future in [pool.submit(job, cid) for job, cid in jobs]:
+            future.result()
+    ctx.close()
+
+    assert len(acknowledged) == TAKEOVERS
+    late = [s for s in sender.sent if s.finished > acknowledged[s.conversation_id]]
+    assert late == []
+    # the race was real: some replies went out before their takeover, some were stopped
+    replied = {s.conversation_id for s in sender.sent}
+    print("replied", len(replied), "sent", len(sender.sent))
+    assert len(replied) > 20, len(replied)
+    assert TAKEOVERS - len(replied) > 20
+    assert len(sender.sent) == len(replied)  # never twice
+    for cid in conversations:
+        assert mailbox.state(db, tenant_id, cid).mode == "human"

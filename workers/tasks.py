@@ -1,0 +1,127 @@
+"""Thin Celery tasks: each body calls a plain function of ``workers`` with the process's context.
+
+Celery messages are only wake-ups; losing or repeating one is harmless (the sweeper wakes
+stranded mailboxes, and leases, fences and outbox claims make repeats no-ops).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from typing import Any
+
+from celery import Celery, signals
+
+from workers import runtime
+from workers.celery_app import (
+    DRAIN_TASK,
+    OUTBOX_QUEUE,
+    PRUNE_TASK,
+    QUEUES,
+    SEND_TASK,
+    SWEEP_TASK,
+    TURNS_QUEUE,
+)
+from workers.context import WorkerConfig, WorkerContext
+from workers.drain import drain_and_reschedule
+from workers.outbox import send_item
+from workers.sweeper import sweep
+
+log = logging.getLogger(__name__)
+
+
+class CeleryEnqueuer:
+    """Wake-ups through the broker; what the gateway uses after appending a message."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def drain(self, tenant_id: int, conversation_id: int, countdown: float = 0.0) -> None:
+        self.app.send_task(
+            DRAIN_TASK, args=[tenant_id, conversation_id], countdown=countdown or None, queue=TURNS_QUEUE
+        )
+
+    def send(self, tenant_id: int, outbox_id: int, countdown: float = 0.0) -> None:
+        self.app.send_task(
+            SEND_TASK, args=[tenant_id, outbox_id], countdown=countdown or None, queue=OUTBOX_QUEUE
+        )
+
+
+def wake(app: Celery, tenant_id: int, conversation_id: int) -> None:
+    """Ask a worker to drain the conversation's mailbox (call after appending a message)."""
+    CeleryEnqueuer(app).drain(tenant_id, conversation_id)
+
+
+def _context(app: Celery, config: WorkerConfig) -> WorkerContext:
+    return runtime.context(config, CeleryEnqueuer(app))
+
+
+def send_once(ctx: WorkerContext, tenant_id: int, outbox_id: int) -> str:
+    """One send attempt; a retry or a pacing wait is re-enqueued with its countdown."""
+    outcome = send_item(ctx.db, ctx.sender, tenant_id, outbox_id, policy=ctx.config.send, pacer=ctx.fairness)
+    ctx.metrics.sends.labels(str(tenant_id), outcome.status).inc()
+    if outcome.status == "failed":
+        ctx.metrics.failures.labels(str(tenant_id), f"send:{outcome.error}").inc()
+    if outcome.status == "retry" and outcome.retry_in is not None:
+        ctx.enqueue.send(tenant_id, outbox_id, countdown=outcome.retry_in + random.uniform(0, 0.05))
+    return outcome.status
+
+
+def queue_depths(app: Celery) -> dict[str, int]:
+    """Messages waiting in each queue (Redis broker only)."""
+    with app.connection_for_read() as connection:
+        client = getattr(connection.default_channel, "client", None)
+        if client is None:
+            return {}
+        return {queue: int(client.llen(queue)) for queue in QUEUES}
+
+
+def register(app: Celery, config: WorkerConfig) -> None:
+    """Define the tasks on ``app`` and hook the worker's start and shutdown."""
+
+    def drain_task(tenant_id: int, conversation_id: int) -> str:
+        return drain_and_reschedule(_context(app, config), tenant_id, conversation_id).status
+
+    def send_task(tenant_id: int, outbox_id: int) -> str:
+        return send_once(_context(app, config), tenant_id, outbox_id)
+
+    def sweep_task() -> dict[str, int]:
+        report = sweep(_context(app, config))
+        return {"drains": report.drains, "sends": report.sends}
+
+    def prune_task() -> int:
+        ctx = _context(app, config)
+        return ctx.maintenance() if ctx.maintenance is not None else 0
+
+    for name, function in (
+        (DRAIN_TASK, drain_task),
+        (SEND_TASK, send_task),
+        (SWEEP_TASK, sweep_task),
+        (PRUNE_TASK, prune_task),
+    ):
+        app.task(name=name, ignore_result=True)(function)
+
+    def on_ready(sender: Any = None, **_: Any) -> None:
+        if getattr(sender, "app", None) is not app:
+            return
+        ctx = _context(app, config)
+        if config.metrics_port:
+            from prometheus_client import start_http_server
+
+            if config.broker_url.startswith("redis"):
+                ctx.metrics.watch_queues(lambda: queue_depths(app))
+            start_http_server(config.metrics_port, registry=ctx.metrics.registry)
+        if config.ready_file:
+            with open(config.ready_file, "w") as handle:
+                handle.write(str(os.getpid()))
+
+    def on_shutting_down(**_: Any) -> None:
+        ctx = runtime.current()
+        if ctx is not None:
+            ctx.shutdown.set()  # drains stop between turns and re-enqueue their mailbox
+
+    signals.worker_ready.connect(on_ready, weak=False, dispatch_uid=f"frontdesk-ready-{id(app)}")
+    signals.worker_shutting_down.connect(
+        on_shutting_down, weak=False, dispatch_uid=f"frontdesk-shutdown-{id(app)}"
+    )
