@@ -2,6 +2,8 @@
 
 It answers ``POST /api/public/otel/v1/traces`` (protobuf, gzip or not) like Langfuse does,
 ``POST /api/public/scores`` and ``GET /api/public/projects``, on 127.0.0.1 and a free port.
+For eval exports it also answers the dataset endpoints the SDK calls
+(``POST /api/public/v2/datasets``, ``POST /api/public/dataset-items``) and records them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import base64
 import gzip
 import json
 import threading
+import uuid
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +26,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 TRACES_PATH = "/api/public/otel/v1/traces"
+DATASETS_PATH = "/api/public/v2/datasets"
+DATASET_ITEMS_PATH = "/api/public/dataset-items"
+_STAMP = "2026-01-01T00:00:00.000Z"
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class OtlpCapture:
         self.spans: list[CapturedSpan] = []
         self.scores: list[dict[str, Any]] = []
         self.bodies: list[bytes] = []
+        self.datasets: list[dict[str, Any]] = []
+        self.dataset_items: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -98,6 +106,9 @@ class OtlpCapture:
                         loaded = json.loads(body)
                         capture.scores.extend(loaded if isinstance(loaded, list) else [loaded])
                     self._answer(200, b"{}", "application/json")
+                elif self.path.startswith((DATASETS_PATH, DATASET_ITEMS_PATH)):
+                    reply = capture._record_dataset(self.path, body)
+                    self._answer(200, json.dumps(reply).encode(), "application/json")
                 else:
                     self._answer(404, b"{}", "application/json")
 
@@ -146,6 +157,37 @@ class OtlpCapture:
         with self._lock:
             self.bodies.append(body)
             self.spans.extend(captured)
+
+    def _record_dataset(self, path: str, body: bytes) -> dict[str, Any]:
+        """Record a dataset or dataset item and answer as Langfuse does."""
+        data: dict[str, Any] = json.loads(body or b"{}")
+        with self._lock:
+            self.bodies.append(body)
+            if path.startswith(DATASET_ITEMS_PATH):
+                self.dataset_items.append(data)
+                return {
+                    "id": data.get("id") or str(uuid.uuid4()),
+                    "status": data.get("status") or "ACTIVE",
+                    "input": data.get("input"),
+                    "expectedOutput": data.get("expectedOutput"),
+                    "metadata": data.get("metadata"),
+                    "sourceTraceId": data.get("sourceTraceId"),
+                    "sourceObservationId": data.get("sourceObservationId"),
+                    "datasetId": f"ds-{data.get('datasetName')}",
+                    "datasetName": data.get("datasetName"),
+                    "createdAt": _STAMP,
+                    "updatedAt": _STAMP,
+                }
+            self.datasets.append(data)
+            return {
+                "id": f"ds-{data.get('name')}",
+                "name": data.get("name"),
+                "description": data.get("description"),
+                "metadata": data.get("metadata"),
+                "projectId": "p",
+                "createdAt": _STAMP,
+                "updatedAt": _STAMP,
+            }
 
     def all_text(self) -> str:
         """Everything received, as text, for scanning for personal data."""

@@ -1,0 +1,194 @@
+"""``frontdesk eval``: run a suite and write ``results.json`` and ``report.html``; list suites.
+
+Exit codes: 0 when every required scenario passed, 1 when one failed, 2 for a usage error
+(unknown suite, bad YAML, missing key), always with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from evals.environment import REAL_PROVIDERS, OperatorKey
+from evals.scenarios import EvalConfigError, load_suite, suite_names
+
+app = typer.Typer(
+    help="Evaluate receptionists against scenario suites (simulator or a real provider).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+PROVIDER_CHOICES = ("simulator", *REAL_PROVIDERS)
+KEY_VARIABLES = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+}
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"frontdesk eval: error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def operator_key(provider: str, env: dict[str, str] | None = None) -> OperatorKey:
+    """The operator's key for a real provider, from the environment (never from a file)."""
+    env = dict(os.environ) if env is None else env
+    names = ("FRONTDESK_EVAL_API_KEY", *KEY_VARIABLES[provider])
+    for name in names:
+        if env.get(name, "").strip():
+            return OperatorKey(env[name].strip())
+    raise EvalConfigError(f"the {provider} provider needs a key: set {' or '.join(names)}")
+
+
+def _pct(value: float | None) -> str:
+    return "   –" if value is None else f"{value * 100:4.0f}%"
+
+
+def print_summary(doc: dict[str, Any], report: Path, results: Path) -> None:
+    """A short per-family summary on stdout."""
+    s, k = doc["summary"], str(doc["k"])
+    typer.echo(
+        f"suite {doc['suite']} · provider {doc['provider']} ({doc['model']}) · k={k} · "
+        f"{s['scenarios']} scenarios in {doc['duration_s']:.1f}s"
+    )
+    typer.echo(f"{'family':<15}{'passed':>9}{'pass^1':>8}{'pass^' + k:>8}  failing")
+    for name, f in doc["families"].items():
+        failing = [x["id"] for x in doc["scenarios"] if x["family"] == name and x["status"] == "failed"]
+        passed = f"{f['passed']}/{f['scenarios'] - f['skipped']}"
+        typer.echo(
+            f"{name:<15}{passed:>9}{_pct(f['pass_hat_k'].get('1')):>8}"
+            f"{_pct(f['pass_hat_k'].get(k)):>8}  {', '.join(failing)}"
+        )
+    passed = f"{s['passed']}/{s['scenarios'] - s['skipped']}"
+    typer.echo(
+        f"{'all':<15}{passed:>9}{_pct(s['pass_hat_k'].get('1')):>8}"
+        f"{_pct(s['pass_hat_k'].get(k)):>8}  latency p50 {s['latency_p50_s']:.2f}s p95 {s['latency_p95_s']:.2f}s"
+        f" · cost ${s['cost_usd']:.4f}"
+    )
+    if s["required_failed"]:
+        typer.echo("REQUIRED FAILING: " + ", ".join(s["required_failed"]))
+    typer.echo(f"results: {results}")
+    typer.echo(f"report:  {report}")
+
+
+@app.command("run")
+def run(
+    suite: Annotated[str, typer.Option("--suite", help="Suite name (see `frontdesk eval list`).")],
+    provider: Annotated[
+        str, typer.Option("--provider", help="simulator|openai|anthropic|gemini")
+    ] = "simulator",
+    k: Annotated[int, typer.Option("--k", min=1, max=32, help="Trials per scenario (pass^k).")] = 1,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default out/evals/SUITE).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Trials at once.")] = 2,
+    model: Annotated[str | None, typer.Option("--model", help="Model for a real provider.")] = None,
+    judge: Annotated[
+        bool, typer.Option("--judge", help="Model-as-judge for groundedness (real providers).")
+    ] = False,
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", help="Only scenarios whose id starts so.")
+    ] = None,
+) -> None:
+    """Run a suite and write DIR/results.json and DIR/report.html."""
+    from evals.langfuse_export import export, project_from_env
+    from evals.report import render
+    from evals.runner import RunOptions, run_suite
+
+    try:
+        if provider not in PROVIDER_CHOICES:
+            raise EvalConfigError(
+                f"unknown provider {provider!r}: choose one of {', '.join(PROVIDER_CHOICES)}"
+            )
+        loaded = load_suite(suite)
+        if scenario:
+            loaded = loaded.select(scenario)
+        key = operator_key(provider) if provider in REAL_PROVIDERS else None
+    except EvalConfigError as exc:
+        raise _fail(str(exc)) from None
+    if judge and key is None:
+        typer.echo("frontdesk eval: note: --judge needs a real provider; skipped", err=True)
+    folder = out or Path("out") / "evals" / suite
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(f"cannot create {folder}: {exc.strerror}") from None
+    options = RunOptions(
+        provider=provider,
+        k=k,
+        concurrency=concurrency,
+        key=key,
+        model=model,
+        judge=judge,
+    )
+    doc = _run_with_progress(run_suite, loaded, options)
+    results = folder / "results.json"
+    report = folder / "report.html"
+    results.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+    report.write_text(render(doc), encoding="utf-8")
+    print_summary(doc, report, results)
+    project = project_from_env()
+    if project is not None:
+        try:
+            published = export(doc, loaded, project)
+            typer.echo(
+                f"langfuse: dataset {published.dataset}, experiment {published.run_name!r} ({published.items} items)"
+            )
+        except Exception as exc:
+            typer.echo(f"frontdesk eval: warning: Langfuse export failed: {type(exc).__name__}", err=True)
+    if doc["summary"]["required_failed"]:
+        raise typer.Exit(code=1)
+
+
+def _run_with_progress(run_suite: Any, suite: Any, options: Any) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    total = len(suite.scenarios) * options.k
+    with Progress(
+        TextColumn("[bold]eval[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(suite.name, total=total)
+
+        def advance(scenario_id: str, result: Any) -> None:
+            bar.update(task, advance=1, description=f"{suite.name}: {scenario_id} {result.status}")
+
+        return run_suite(suite, options, progress=advance)
+
+
+@app.command("list")
+def list_suites(
+    suite: Annotated[str | None, typer.Option("--suite", help="Only this suite.")] = None,
+) -> None:
+    """Show the suites and their scenarios."""
+    try:
+        names = [suite] if suite else suite_names()
+        for name in names:
+            loaded = load_suite(name)
+            typer.echo(f"{name} ({len(loaded.scenarios)} scenarios)")
+            for s in loaded.scenarios:
+                flag = "required" if s.required else ("known issue" if s.known_issue else "")
+                typer.echo(f"  {s.id:<34} {s.family:<14} {flag:<12} {s.description}")
+    except EvalConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def main() -> None:  # pragma: no cover - `python -m evals.cli`
+    app()
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
