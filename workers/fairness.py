@@ -161,7 +161,7 @@ class _Bucket:
         self.rate, self.burst, self.tokens, self.ts = rate, burst, burst, time.monotonic()
 
     def wait(self, now: float) -> float:
-        self.tokens = min(self.burst, self.tokens + (now - self.ts) * self.rate)
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.ts) * self.rate)
         self.ts = now
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 

@@ -18,8 +18,9 @@ from workers.metrics import WorkerMetrics
 from workers.testing import ListEnqueuer, RecordingSender, SimulatedRunner
 
 
-def make_conversations(db: Database, tenant_id: int, count: int, prefix: str = "346") -> list[int]:
+def make_conversations(db: Database, tenant_id: int, count: int, prefix: str | None = None) -> list[int]:
     """``count`` conversations of ``tenant_id``, each with its own contact."""
+    prefix = prefix or str(uuid.uuid4().int)[:6]
     ids: list[int] = []
     with db.tenant_session(tenant_id) as session:
         contacts = [Contact(tenant_id=tenant_id, wa_id=f"{prefix}{i:08d}") for i in range(count)]

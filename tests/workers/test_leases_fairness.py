@@ -1,0 +1,104 @@
+"""Leases (Redis and database) and fairness (Redis and in-process), called directly."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from workers.fairness import FairnessPolicy, LocalFairness, Permit, RedisFairness
+from workers.lease import DatabaseLeases, LeaseKeeper, RedisLeases
+
+
+@pytest.fixture(params=["redis", "database"])
+def leases(request: pytest.FixtureRequest) -> Any:
+    if request.param == "redis":
+        return RedisLeases(request.getfixturevalue("redis_client"), request.getfixturevalue("redis_prefix"))
+    return DatabaseLeases(request.getfixturevalue("sqlite_db"))
+
+
+def test_lease_is_exclusive_fenced_renewable_and_released(leases: Any) -> None:
+    first = leases.acquire("conv:1", 0.5)
+    assert first is not None and leases.is_held("conv:1")
+    assert leases.acquire("conv:1", 0.5) is None
+    assert leases.acquire("conv:2", 0.5) is not None  # other keys are independent
+    assert leases.renew(first, 0.5)
+    knocked = leases.release(first)
+    assert knocked  # someone tried while we held it
+    assert not leases.is_held("conv:1")
+    second = leases.acquire("conv:1", 0.3)
+    assert second is not None and second.fence > first.fence
+    assert not leases.renew(first, 1) and not leases.release(first) or isinstance(leases, DatabaseLeases)
+    time.sleep(0.45)  # expired: a third holder gets a larger fence, the second cannot renew
+    third = leases.acquire("conv:1", 5)
+    assert third is not None and third.fence > second.fence
+    assert not leases.renew(second, 5)
+    advanced = leases.advance(third, third.fence + 100)
+    assert advanced is not None and advanced.fence > third.fence + 100
+    assert leases.advance(second, 10) is None
+
+
+def test_redis_release_reports_no_knock_when_nobody_came(redis_client: Any, redis_prefix: str) -> None:
+    leases = RedisLeases(redis_client, redis_prefix)
+    lease = leases.acquire("conv:9", 5)
+    assert lease is not None and leases.release(lease) is False
+
+
+def test_keeper_renews_until_the_deadline_then_lets_go(redis_client: Any, redis_prefix: str) -> None:
+    leases = RedisLeases(redis_client, redis_prefix)
+    keeper = LeaseKeeper(leases, interval=0.05)
+    lease = leases.acquire("conv:k", 0.2)
+    assert lease is not None
+    lost = keeper.track(lease, 0.2, time.monotonic() + 0.6)
+    time.sleep(0.45)
+    assert leases.is_held("conv:k") and not lost.is_set()  # renewed past its ttl
+    time.sleep(0.6)
+    assert lost.is_set() and not leases.is_held("conv:k")  # deadline passed: not renewed
+    keeper.close()
+
+
+@pytest.fixture(params=["redis", "local"])
+def fairness_of(request: pytest.FixtureRequest) -> Any:
+    def make(policy: FairnessPolicy) -> Any:
+        if request.param == "redis":
+            client = request.getfixturevalue("redis_client")
+            return RedisFairness(client, policy, request.getfixturevalue("redis_prefix"))
+        return LocalFairness(policy)
+
+    return make
+
+
+def test_tenant_concurrency_cap_and_release(fairness_of: Any) -> None:
+    fairness = fairness_of(FairnessPolicy(tenant_concurrency=2, tenant_rate=1000, tenant_burst=1000))
+    a, b = fairness.try_acquire(1), fairness.try_acquire(1)
+    assert isinstance(a, Permit) and isinstance(b, Permit)
+    assert isinstance(fairness.try_acquire(1), float)  # capped
+    assert isinstance(fairness.try_acquire(2), Permit)  # another tenant is not
+    fairness.release(a)
+    assert isinstance(fairness.try_acquire(1), Permit)
+
+
+def test_tenant_rate_bucket_refund_and_cooldown(fairness_of: Any) -> None:
+    fairness = fairness_of(FairnessPolicy(tenant_concurrency=100, tenant_rate=2, tenant_burst=2))
+    permits = [fairness.try_acquire(1) for _ in range(2)]
+    assert all(isinstance(p, Permit) for p in permits)
+    wait = fairness.try_acquire(1)
+    assert isinstance(wait, float) and 0 < wait <= 0.5
+    fairness.release(permits[0], used=False)  # nothing ran: the token comes back
+    assert isinstance(fairness.try_acquire(1), Permit)
+    fairness.penalize(2, 0.3)
+    cool = fairness.try_acquire(2)
+    assert isinstance(cool, float) and 0.2 < cool <= 0.3
+    assert isinstance(fairness.try_acquire(3), Permit)
+
+
+def test_send_pacing_per_number_and_recipient(fairness_of: Any) -> None:
+    policy = FairnessPolicy(number_rate=80, number_burst=3, recipient_rate=1, recipient_burst=1)
+    fairness = fairness_of(policy)
+    assert fairness.admit_send(1, 10, "a") == 0
+    assert fairness.admit_send(1, 10, "a") > 0.5  # the same customer: paced
+    assert fairness.admit_send(1, 10, "b") == 0
+    assert fairness.admit_send(1, 10, "c") == 0
+    assert 0 < fairness.admit_send(1, 10, "d") < 0.05  # the number's burst is used up
+    assert fairness.admit_send(1, 11, "e") == 0  # another number is not
