@@ -175,6 +175,7 @@ class OtlpCapture:
                     "sourceObservationId": data.get("sourceObservationId"),
                     "datasetId": f"ds-{data.get('datasetName')}",
                     "datasetName": data.get("datasetName"),
+                    "mediaReferences": [],
                     "createdAt": _STAMP,
                     "updatedAt": _STAMP,
                 }
