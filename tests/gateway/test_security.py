@@ -1,0 +1,164 @@
+"""Lockout and alerts after failed sign-ins, CORS closed by default, secure headers, no
+secrets or bodies in answers and logs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.services import GatewayServices, GatewaySettings
+from store.models import AuditEntry, User
+from tests.gateway.conftest import Gateway, build, text_message
+from tests.gateway.helpers import rows
+
+
+def _wrong_token_for(token: str) -> str:
+    return token[:10] + "X" * (len(token) - 10)
+
+
+def test_repeated_failures_lock_the_user_and_alert(gw: Gateway) -> None:
+    token = gw.a.tokens["agent"]
+    wrong = {"Authorization": f"Bearer {_wrong_token_for(token)}"}
+    for _ in range(5):
+        assert gw.client.get("/api/conversations", headers=wrong).status_code == 401
+    (user,) = rows(gw.db, User, id=gw.a.user_ids["agent"])
+    assert user.failed_attempts == 5 and user.locked_until is not None
+    assert ("auth.user_locked", {"tenant_id": gw.a.id, "user_id": user.id}) in gw.alerts
+    # Even the right token is refused while locked…
+    assert gw.client.get("/api/conversations", headers=gw.a.auth("agent")).status_code == 423
+    # …other users are not affected…
+    assert gw.client.get("/api/conversations", headers=gw.a.auth("supervisor")).status_code == 200
+    # …and after the lockout the right token works and resets the count.
+    gw.clock.advance(minutes=16)
+    assert gw.client.get("/api/conversations", headers=gw.a.auth("agent")).status_code == 200
+    (user,) = rows(gw.db, User, id=gw.a.user_ids["agent"])
+    assert user.failed_attempts == 0 and user.locked_until is None
+    actions = [e.action for e in rows(gw.db, AuditEntry, tenant_id=gw.a.id)]
+    assert actions.count("auth.failed") == 5 and "auth.locked" in actions and "auth.token_used" in actions
+    assert not [e for e in rows(gw.db, AuditEntry, tenant_id=gw.b.id) if e.action.startswith("auth.f")]
+
+
+def test_an_admin_can_unlock(sgw: Gateway) -> None:
+    wrong = {"Authorization": f"Bearer {_wrong_token_for(sgw.a.tokens['agent'])}"}
+    for _ in range(5):
+        sgw.client.get("/api/conversations", headers=wrong)
+    agent = sgw.a.user_ids["agent"]
+    assert (
+        sgw.client.patch(
+            f"/api/users/{agent}", json={"unlock": True}, headers=sgw.a.auth("admin")
+        ).status_code
+        == 200
+    )
+    assert sgw.client.get("/api/conversations", headers=sgw.a.auth("agent")).status_code == 200
+
+
+def test_a_client_spraying_tokens_is_blocked(sqlite_db: Any, make_tenant: Any) -> None:
+    gw = build(sqlite_db, make_tenant, client_failure_limit=4)
+    with gw.client:
+        for n in range(4):
+            assert (
+                gw.client.get("/api/users", headers={"Authorization": f"Bearer fdk_random{n}"}).status_code
+                == 401
+            )
+        blocked = gw.client.get("/api/users", headers=gw.a.auth("admin"))
+        assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+        assert any(kind == "auth.client_blocked" for kind, _ in gw.alerts)
+
+
+def test_secure_headers(sgw: Gateway) -> None:
+    api = sgw.client.get("/api/users", headers=sgw.a.auth("admin"))
+    for response in (api, sgw.client.get("/api/nothing-here"), sgw.post_webhook(text_message(sgw.a, "hola"))):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    docs = sgw.client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    assert sgw.client.get("/openapi.json").status_code == 200
+
+
+def test_cors_is_closed_by_default_and_opens_per_origin(sqlite_db: Any, make_tenant: Any) -> None:
+    gw = build(sqlite_db, make_tenant)
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    with gw.client:
+        response = gw.client.options("/api/users", headers=preflight)
+        assert "access-control-allow-origin" not in response.headers
+        response = gw.client.get(
+            "/api/users", headers={**gw.a.auth("admin"), "Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in response.headers
+    services = GatewayServices(
+        db=sqlite_db,
+        wake_drain=lambda *_: None,
+        wake_send=lambda *_: None,
+        settings=GatewaySettings(cors_origins=("https://console.example",)),
+    )
+    with TestClient(create_app(services)) as client:
+        ok = client.options(
+            "/api/users",
+            headers={"Origin": "https://console.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert ok.headers["access-control-allow-origin"] == "https://console.example"
+        evil = client.options("/api/users", headers=preflight)
+        assert "access-control-allow-origin" not in evil.headers
+
+
+def _server_logs(caplog: Any) -> str:
+    """What the server logged (the test client's own request log is not the server's)."""
+    return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("frontdesk", "uvicorn")))
+
+
+def test_secrets_are_write_only_and_never_logged(sgw: Gateway, caplog: Any) -> None:
+    caplog.set_level(logging.DEBUG)
+    admin = sgw.a.auth("admin")
+    body = {
+        "phone_number_id": "5550001",
+        "verify_token": "verify-SECRET-1",
+        "app_secret": "appsecret-SECRET-2",
+        "access_token": "EAAG-SECRET-3",
+        "waba_id": "42",
+    }
+    created = sgw.client.post("/api/channels", json=body, headers=admin)
+    assert created.status_code == 201
+    provider = sgw.client.put(
+        "/api/provider/primary", json={"provider": "openai", "api_key": "sk-SECRET-4"}, headers=admin
+    )
+    assert provider.status_code == 200 and provider.json()["api_key_set"] is True
+    # Changing the model without a key keeps the key.
+    kept = sgw.client.put(
+        "/api/provider/primary", json={"provider": "openai", "model": "gpt-4o"}, headers=admin
+    )
+    assert kept.json()["api_key_set"] is True
+    # A validation error does not echo the secret back.
+    echoed = sgw.client.post("/api/channels", json={**body, "phone_number_id": "x"}, headers=admin)
+    assert echoed.status_code == 422
+    sgw.post_webhook(text_message(sgw.a, "my card is 4111 1111 1111 1111"))
+    everything = " ".join(
+        [created.text, provider.text, kept.text, echoed.text]
+        + [sgw.client.get(p, headers=admin).text for p in ("/api/channels", "/api/provider", "/api/audit")]
+        + [_server_logs(caplog)]
+    )
+    for secret in ("SECRET", "4111"):
+        assert secret not in everything
+    assert sgw.a.tokens["admin"] not in _server_logs(caplog)
+    # Query strings (Meta's verify token) are not logged by the access log.
+    sgw.client.get(
+        "/webhooks/whatsapp",
+        params={"hub.mode": "subscribe", "hub.verify_token": "verify-SECRET-1", "hub.challenge": "7"},
+    )
+    assert "/webhooks/whatsapp" in _server_logs(caplog)
+    assert "SECRET" not in _server_logs(caplog)
+
+
+def test_api_body_limit(sqlite_db: Any, make_tenant: Any) -> None:
+    gw = build(sqlite_db, make_tenant, api_max_bytes=10_000)
+    with gw.client:
+        response = gw.client.post(
+            "/api/conversations/1/notes", json={"body": "x" * 20_000}, headers=gw.a.auth("agent")
+        )
+        assert response.status_code == 413
