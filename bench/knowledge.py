@@ -1,9 +1,11 @@
 """Knowledge-base benchmark, all figures in one run.
 
-    uv run python -m bench.knowledge [--postgres URL]
+    uv run python -m bench.knowledge [--postgres URL] [--baseline REV]
 
 1. recall@3 of tenant search (lexical default) vs plain BM25 over paragraphs, on tests/data;
-2. search latency p50/p95 for a tenant with 5,000 chunks while two other tenants hold data too;
+2. search latency p50/p95 for a tenant with 5,000 chunks while two other tenants hold data too
+   (with --baseline, ``knowledge/search.py`` of that git revision is timed on the same data and
+   queries, interleaved query by query, and its top 3 compared);
 3. ingest throughput for text PDFs (pages/s);
 4. brute-force cosine over 50,000 chunk vectors of one tenant (NumPy).
 """
@@ -11,12 +13,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 from sqlalchemy import create_engine, text
@@ -29,7 +37,8 @@ from store.crypto import Keyring
 from store.db import Database, migrate
 from store.repo import tenants
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
 WORDS = [
     "corte",
     "tinte",
@@ -113,7 +122,25 @@ def _synthetic_markdown(rng: random.Random, items: int) -> bytes:
     return "\n".join(lines).encode()
 
 
-def bench_latency(db: Database, label: str, chunks: int = 5_000) -> None:
+def load_baseline(rev: str) -> ModuleType:
+    """``knowledge/search.py`` as it was at a git revision, importable beside the current one."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:knowledge/search.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    module = ModuleType(f"knowledge_search_{rev}")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"{rev}:knowledge/search.py", "exec"), module.__dict__)
+    return module
+
+
+def _report(label: str, what: str, timings: list[float]) -> None:
+    print(
+        f"[{label}] {what}: p50 {statistics.median(timings):.1f} ms  "
+        f"p95 {_percentile(timings, 95):.1f} ms  max {max(timings):.1f} ms  ({len(timings)} queries)"
+    )
+
+
+def bench_latency(db: Database, label: str, chunks: int = 5_000, baseline: ModuleType | None = None) -> None:
     rng = random.Random(7)
     target = _tenant(db, f"{label}-big")
     others = [_tenant(db, f"{label}-other-{i}") for i in range(2)]
@@ -126,18 +153,37 @@ def bench_latency(db: Database, label: str, chunks: int = 5_000) -> None:
     print(f"[{label}] indexed {chunks * 2:,} synthetic chunks (3 tenants) in {seconds:.1f}s")
     queries = [q.q for q in load_questions(DATA / "kb_questions.json")]
     queries += [" ".join(rng.choice(WORDS) for _ in range(3)) for _ in range(100)]
+    t0 = time.perf_counter()
+    search(db, target, queries[0])
+    print(
+        f"[{label}] first search after ingest: {(time.perf_counter() - t0) * 1000:.1f} ms"
+        + ("  (builds the tenant's index in this process)" if db.is_postgres else "")
+    )
+    runs: dict[str, Callable[[str], Any]] = {"search": lambda q: search(db, target, q, k=3)}
+    if baseline is not None:
+        base_search: Callable[..., Any] = baseline.search
+        runs["baseline"] = lambda q: base_search(db, target, q, k=3)
     for q in queries[:10]:
-        search(db, target, q)  # warm-up
-    timings: list[float] = []
+        for run_one in runs.values():
+            run_one(q)  # warm-up
+    timings: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(3):
         for q in queries:
-            t0 = time.perf_counter()
-            search(db, target, q, k=3)
-            timings.append((time.perf_counter() - t0) * 1000)
-    print(
-        f"[{label}] search at {chunks:,} chunks: p50 {statistics.median(timings):.1f} ms  "
-        f"p95 {_percentile(timings, 95):.1f} ms  max {max(timings):.1f} ms  ({len(timings)} queries)"
-    )
+            for name, run_one in runs.items():
+                t0 = time.perf_counter()
+                run_one(q)
+                timings[name].append((time.perf_counter() - t0) * 1000)
+    load = "  ".join(f"{x:.2f}" for x in os.getloadavg())
+    _report(label, f"search at {chunks:,} chunks", timings["search"])
+    if baseline is not None:
+        _report(label, f"baseline {baseline.__name__.removeprefix('knowledge_search_')}", timings["baseline"])
+        same = sum(
+            [p.chunk_id for p in search(db, target, q, k=3)]
+            == [p.chunk_id for p in baseline.search(db, target, q, k=3)]
+            for q in queries
+        )
+        print(f"[{label}] same top 3 as the baseline for {same} of {len(queries)} queries")
+    print(f"[{label}] load average after the timing: {load}")
 
 
 def bench_pdf_ingest(db: Database, label: str, pages: int = 300) -> None:
@@ -181,9 +227,9 @@ def bench_vectors(count: int = 50_000) -> None:
         )
 
 
-def run(db: Database, label: str) -> None:
+def run(db: Database, label: str, baseline: ModuleType | None = None) -> None:
     bench_recall(db, label)
-    bench_latency(db, label)
+    bench_latency(db, label, baseline=baseline)
     bench_pdf_ingest(db, label)
 
 
@@ -192,12 +238,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--postgres", help="superuser URL of a PostgreSQL to run on too (a scratch schema)")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also time knowledge/search.py of this git revision"
+    )
     args = parser.parse_args()
+    baseline = load_baseline(args.baseline) if args.baseline else None
     keyring = Keyring.generate("bench")
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db", keyring)
         migrate(db)
-        run(db, "sqlite")
+        run(db, "sqlite", baseline)
         db.dispose()
     if args.postgres:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -207,7 +257,7 @@ def main() -> None:
         try:
             db = Database(args.postgres, keyring, schema=schema)
             migrate(db)
-            run(db, "postgres")
+            run(db, "postgres", baseline)
             db.dispose()
         finally:
             with admin.begin() as connection:

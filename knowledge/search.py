@@ -77,16 +77,18 @@ def _lexical_sqlite(
 
 
 # PostgreSQL: the tenant's chunks as an in-process BM25 index. Under row-level security the GIN
-# index on ``search_vector`` is never used: ``@@`` is not leakproof, so the planner must apply the
-# tenant policy first and then test every one of the tenant's rows (about 5 ms per 5,000 chunks on
-# an idle machine, 15-30 ms under load), before any ranking. The index below is built once per
-# tenant and process from the same normalised columns FTS5 indexes on SQLite, and rebuilt when
-# the tenant's documents change (``_tenant_state``), so a query costs one small aggregate over
-# ``kb_documents`` plus a sparse sum over the query terms' postings.
+# index on ``search_vector`` is never used: ``@@`` is not leakproof, so the planner may not test it
+# before the tenant policy and instead filters every row of the tenant (or of the table) one by
+# one, with or without statistics; a composite (tenant_id, search_vector) GIN index has the same
+# problem. That scan alone costs 5-30 ms at 5,000 chunks on a busy machine, before any ranking.
+# The index below is built once per tenant and process from the columns FTS5 indexes on SQLite,
+# through the tenant's own session, and rebuilt when the tenant's documents change
+# (``_tenant_state``); a query costs one small aggregate over ``kb_documents`` and a sparse sum over
+# the query terms' postings, and scores every matching chunk exactly.
 
 K1, B = 1.2, 0.75
 INDEX_BUDGET = 4_000_000
-"""Postings (about 20 bytes each) kept across all cached tenants; least recently used go first."""
+"""Postings (12 bytes each) kept across all cached tenants, about 50 MB; least recently used go first."""
 
 
 @dataclass(frozen=True, slots=True)

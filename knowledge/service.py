@@ -108,7 +108,12 @@ def _chunk_rows(
 
 
 def _write_tsvectors(session: Session, tenant_id: int, document_id: int) -> None:
-    """PostgreSQL: language-aware tsvector over the raw text plus the normalised terms."""
+    """PostgreSQL: language-aware tsvector over the raw text plus the normalised terms.
+
+    For SQL over the knowledge base (operators, row-level security tests); the application's
+    search ranks from the in-process index of :mod:`knowledge.search`, since ``@@`` cannot use
+    the GIN index under row-level security.
+    """
     session.execute(
         text(
             """UPDATE kb_chunks SET search_vector =
