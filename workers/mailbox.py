@@ -10,14 +10,15 @@ conditional on ``conversations.lease_fence`` still being that token.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.crypto import Keyring
+from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.errors import NotFound
 from store.models import Contact, Conversation, Message, utcnow
@@ -26,6 +27,86 @@ from store.sealed import seal, unseal
 from workers._sql import insert_ignore, rowcount
 from workers.outbox import insert_outbox
 from workers.turns import Turn, TurnResult, turn_id_for
+
+_conversations = cast(Table, Conversation.__table__)
+_messages = cast(Table, Message.__table__)
+_turns = cast(Table, TurnRow.__table__)
+
+# The hot path's statements are built once (building them per call cost more CPU than running them).
+_PENDING_WHERE = (
+    _messages.c.conversation_id == bindparam("cid"),
+    _messages.c.direction == "in",
+    _messages.c.turn_id.is_(None),
+)
+_OPEN = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("cid"), _conversations.c.lease_fence <= bindparam("fence"))
+    .values(lease_fence=bindparam("fence"))
+    .returning(_conversations.c.mode, _conversations.c.epoch)
+)
+_SEEN_FENCE = select(_conversations.c.lease_fence).where(_conversations.c.id == bindparam("cid"))
+_PENDING = (
+    select(_messages.c.id, _messages.c.created_at, _messages.c.body_ciphertext)
+    .where(*_PENDING_WHERE)
+    .order_by(_messages.c.created_at, _messages.c.id)
+    .limit(bindparam("limit"))
+)
+_HAS_PENDING = select(_messages.c.id).where(*_PENDING_WHERE).limit(1)
+_HOLDS = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("cid"), _conversations.c.lease_fence == bindparam("fence"))
+    .values(lease_fence=bindparam("fence"))
+)
+_HOLDS_FOR_BOT = (
+    update(_conversations)
+    .where(
+        _conversations.c.id == bindparam("cid"),
+        _conversations.c.lease_fence == bindparam("fence"),
+        _conversations.c.epoch == bindparam("b_epoch"),
+        _conversations.c.mode == "bot",
+    )
+    .values(lease_fence=bindparam("fence"))
+)
+_CONSUME = (
+    update(_messages)
+    .where(*_PENDING_WHERE, _messages.c.id.in_(bindparam("ids", expanding=True)))
+    .values(turn_id=bindparam("tid"))
+)
+_FINISH = (
+    update(_turns)
+    .where(_turns.c.id == bindparam("tid"))
+    .values(status=bindparam("b_status"), finished_at=bindparam("b_at"))
+)
+
+
+def _upsert_statement(dialect: str) -> Any:
+    values = {
+        "id": bindparam("tid"),
+        "tenant_id": bindparam("b_tenant_id"),
+        "conversation_id": bindparam("cid"),
+        "status": "running",
+        "epoch": bindparam("b_epoch"),
+        "fence": bindparam("b_fence"),
+        "attempts": 1,
+        "message_count": bindparam("b_count"),
+        "started_at": bindparam("b_at"),
+    }
+    insert = postgresql.insert(_turns) if dialect == "postgresql" else sqlite.insert(_turns)
+    statement = insert.values(**values)
+    return statement.on_conflict_do_update(
+        index_elements=[_turns.c.id],
+        set_={
+            "attempts": _turns.c.attempts + 1,
+            "status": "running",
+            "epoch": statement.excluded.epoch,
+            "fence": statement.excluded.fence,
+            "message_count": statement.excluded.message_count,
+            "started_at": statement.excluded.started_at,
+        },
+    ).returning(_turns.c.attempts)
+
+
+_UPSERT_TURN = {name: _upsert_statement(name) for name in ("postgresql", "sqlite")}
 
 
 @dataclass(frozen=True)
@@ -194,11 +275,14 @@ def register_fence(db: Database, tenant_id: int, conversation_id: int, fence: in
     return int(seen)
 
 
-def _holds(session: Session, conversation_id: int, fence: int, **where_extra: object) -> int:
-    """Lock the conversation row if we still hold its fence (and the extra conditions)."""
-    conditions = [Conversation.id == conversation_id, Conversation.lease_fence == fence]
-    conditions += [getattr(Conversation, name) == value for name, value in where_extra.items()]
-    return rowcount(session.execute(update(Conversation).where(*conditions).values(lease_fence=fence)))
+def _holds(session: Session, conversation_id: int, fence: int, epoch: int | None = None) -> int:
+    """Lock the conversation row if we still hold its fence (and, with ``epoch``, it is still
+    the bot's at that epoch)."""
+    if epoch is None:
+        return rowcount(session.execute(_HOLDS, {"cid": conversation_id, "fence": fence}))
+    return rowcount(
+        session.execute(_HOLDS_FOR_BOT, {"cid": conversation_id, "fence": fence, "b_epoch": epoch})
+    )
 
 
 def _upsert_turn(session: Session, turn: Turn, fence: int) -> int:
@@ -262,27 +346,17 @@ def open_turn(
     """Register the fence, read the conversation and its pending messages, and start the turn:
     one transaction (the hot path of a drain)."""
     with db.tenant_session(tenant_id) as session:
-        row = session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.lease_fence <= fence)
-            .values(lease_fence=fence)
-            .returning(Conversation.mode, Conversation.epoch)
-        ).one_or_none()
+        row = session.execute(_OPEN, {"cid": conversation_id, "fence": fence}).one_or_none()
         if row is None:
-            seen = session.scalar(select(Conversation.lease_fence).where(Conversation.id == conversation_id))
+            seen = session.scalar(_SEEN_FENCE, {"cid": conversation_id})
             if seen is None:
                 raise NotFound(f"no conversation {conversation_id}")
             return Opened(seen_fence=int(seen))
         mode, epoch = str(row[0]), int(row[1])
-        messages = session.scalars(
-            select(Message)
-            .where(*_pending_filter(conversation_id))
-            .order_by(Message.created_at, Message.id)
-            .limit(limit)
-        ).all()
+        messages = session.execute(_PENDING, {"cid": conversation_id, "limit": limit}).all()
         if not messages:
             return Opened(mode=mode)
-        age = (utcnow() - messages[-1].created_at).total_seconds()
+        age = (utcnow() - _aware(messages[-1].created_at)).total_seconds()
         if mode == "bot" and len(messages) < limit and age < settle:
             return Opened(mode=mode, wait=settle - age)
         turn = Turn(
@@ -291,12 +365,36 @@ def open_turn(
             turn_id=turn_id_for(conversation_id, messages[0].id),
             epoch=epoch,
             message_ids=tuple(m.id for m in messages),
-            texts=tuple(unseal(db.keyring, m, "body_ciphertext") or "" for m in messages),
+            texts=tuple(
+                db.keyring.decrypt(
+                    m.body_ciphertext, aad=aad_for("messages.body_ciphertext", tenant_id, m.id)
+                )
+                if m.body_ciphertext
+                else ""
+                for m in messages
+            ),
             deadline=deadline,
         )
         if mode == "bot":
-            turn = replace(turn, attempt=_upsert_turn(session, turn, fence))
-        return Opened(turn=turn, mode=mode, oldest_at=messages[0].created_at)
+            attempt = session.scalar(
+                _UPSERT_TURN[session.get_bind().dialect.name],
+                {
+                    "tid": turn.turn_id,
+                    "b_tenant_id": tenant_id,
+                    "cid": conversation_id,
+                    "b_epoch": epoch,
+                    "b_fence": fence,
+                    "b_count": len(turn.message_ids),
+                    "b_at": utcnow(),
+                },
+            )
+            turn = replace(turn, attempt=int(attempt or 1))
+        return Opened(turn=turn, mode=mode, oldest_at=_aware(messages[0].created_at))
+
+
+def _aware(value: datetime) -> datetime:
+    """Core rows skip the column type on some drivers: SQLite gives naive UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class _Conflict(Exception):
@@ -304,15 +402,12 @@ class _Conflict(Exception):
 
 
 def _has_pending(session: Session, conversation_id: int) -> bool:
-    found = session.scalar(select(Message.id).where(*_pending_filter(conversation_id)).limit(1))
-    return found is not None
+    return session.scalar(_HAS_PENDING, {"cid": conversation_id}) is not None
 
 
 def _consume(session: Session, turn: Turn) -> None:
     claimed = session.execute(
-        update(Message)
-        .where(*_pending_filter(turn.conversation_id), Message.id.in_(turn.message_ids))
-        .values(turn_id=turn.turn_id)
+        _CONSUME, {"cid": turn.conversation_id, "ids": list(turn.message_ids), "tid": turn.turn_id}
     )
     if rowcount(claimed) != len(turn.message_ids):
         raise _Conflict
@@ -365,7 +460,7 @@ def commit_turn(db: Database, turn: Turn, fence: int, result: TurnResult) -> Com
     try:
         with db.tenant_session(turn.tenant_id) as session:
             cid = turn.conversation_id
-            if _holds(session, cid, fence, epoch=turn.epoch, mode="bot"):
+            if _holds(session, cid, fence, epoch=turn.epoch):
                 outbox_id: int | None = None
                 if result.handoff:
                     session.execute(
@@ -388,7 +483,10 @@ def commit_turn(db: Database, turn: Turn, fence: int, result: TurnResult) -> Com
                 status: CommitStatus = (
                     "handoff" if result.handoff else "replied" if result.reply else "silent"
                 )
-                _finish(session, db.keyring, turn, status, handoff_summary=result.handoff_summary)
+                if result.handoff_summary:
+                    _finish(session, db.keyring, turn, status, handoff_summary=result.handoff_summary)
+                else:
+                    session.execute(_FINISH, {"tid": turn.turn_id, "b_status": status, "b_at": utcnow()})
                 return Committed(status, outbox_id, _has_pending(session, cid))
             if not _holds(session, cid, fence):
                 return Committed("lost")

@@ -12,17 +12,16 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from store.crypto import Keyring
+from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.errors import NotFound
-from store.models import Contact, Conversation, Message, OutboxItem, utcnow
-from store.sealed import seal, unseal
+from store.models import Contact, Conversation, Message, OutboxItem, new_id, utcnow
 from workers._sql import rowcount
 from workers.errors import PermanentSendError, RetryableSendError
 
@@ -62,20 +61,24 @@ def insert_outbox(
     idempotency_key: str,
 ) -> int:
     """Add an item in the caller's transaction (which must already have checked the epoch)."""
-    item = OutboxItem(
-        tenant_id=tenant_id,
-        conversation_id=conversation_id,
-        idempotency_key=idempotency_key,
-        epoch=epoch,
-        author=author,
-        status="pending",
-        attempts=0,
-        created_at=utcnow(),
+    outbox_id = new_id()
+    session.execute(
+        insert(_outbox).values(
+            id=outbox_id,
+            tenant_id=tenant_id,
+            conversation_id=conversation_id,
+            idempotency_key=idempotency_key,
+            epoch=epoch,
+            author=author,
+            status="pending",
+            attempts=0,
+            created_at=utcnow(),
+            body_ciphertext=keyring.encrypt(
+                text, aad=aad_for("outbox.body_ciphertext", tenant_id, outbox_id)
+            ),
+        )
     )
-    seal(keyring, item, "body_ciphertext", text)
-    session.add(item)
-    session.flush()
-    return item.id
+    return outbox_id
 
 
 def enqueue_agent_reply(
@@ -140,15 +143,65 @@ class _Claim:
     author: str
 
 
-def _lock_for_send(session: Session, item: OutboxItem) -> bool:
-    """Lock the conversation row; for bot and system items, only if the epoch still matches."""
-    conditions = [Conversation.id == item.conversation_id]
-    if item.author in FENCED_AUTHORS:
-        conditions.append(Conversation.epoch == item.epoch)
-    if item.author == "bot":
-        conditions.append(Conversation.mode == "bot")
-    touched = session.execute(update(Conversation).where(*conditions).values(epoch=Conversation.epoch))
-    return rowcount(touched) == 1
+_outbox = cast(Table, OutboxItem.__table__)
+_conversations = cast(Table, Conversation.__table__)
+_contacts = cast(Table, Contact.__table__)
+_messages = cast(Table, Message.__table__)
+
+_READ = (
+    select(
+        _outbox.c.status,
+        _outbox.c.author,
+        _outbox.c.epoch,
+        _outbox.c.conversation_id,
+        _outbox.c.attempts,
+        _outbox.c.next_attempt_at,
+        _outbox.c.idempotency_key,
+        _outbox.c.body_ciphertext,
+        _contacts.c.wa_id,
+        _conversations.c.channel_id,
+    )
+    .select_from(_outbox)
+    .join(_conversations, _conversations.c.id == _outbox.c.conversation_id)
+    .join(_contacts, _contacts.c.id == _conversations.c.contact_id)
+    .where(_outbox.c.id == bindparam("oid"))
+)
+# Each lock is an UPDATE that changes nothing: it takes the conversation's row lock (so a
+# takeover waits for the claim) and checks epoch and mode in the same statement.
+_LOCK = {
+    "bot": update(_conversations)
+    .where(
+        _conversations.c.id == bindparam("cid"),
+        _conversations.c.epoch == bindparam("b_epoch"),
+        _conversations.c.mode == "bot",
+    )
+    .values(epoch=_conversations.c.epoch),
+    "system": update(_conversations)
+    .where(_conversations.c.id == bindparam("cid"), _conversations.c.epoch == bindparam("b_epoch"))
+    .values(epoch=_conversations.c.epoch),
+    "agent": update(_conversations)
+    .where(_conversations.c.id == bindparam("cid"))
+    .values(epoch=_conversations.c.epoch),
+}
+_CANCEL = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("oid"), _outbox.c.status.in_(("pending", "sending")))
+    .values(status="cancelled", last_error="epoch_changed")
+)
+_CLAIM = (
+    update(_outbox)
+    .where(
+        _outbox.c.id == bindparam("oid"),
+        _outbox.c.status == bindparam("seen_status"),
+        _outbox.c.attempts == bindparam("seen_attempts"),
+    )
+    .values(status="sending", attempts=bindparam("b_attempts"), next_attempt_at=bindparam("b_until"))
+)
+_SENT = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("oid"), _outbox.c.status == "sending")
+    .values(status="sent", wa_message_id=bindparam("wa_id"), sent_at=bindparam("at"), last_error=None)
+)
 
 
 def _claim(
@@ -156,72 +209,73 @@ def _claim(
 ) -> _Claim | SendOutcome:
     now = utcnow()
     with db.tenant_session(tenant_id) as session:
-        item = session.get(OutboxItem, outbox_id)
+        item = session.execute(_READ, {"oid": outbox_id}).one_or_none()
         if item is None or item.status in ("sent", "failed", "cancelled"):
             return SendOutcome("skipped")
         due: datetime | None = item.next_attempt_at
-        if due is not None and due > now:
-            return SendOutcome("busy" if item.status == "sending" else "retry", (due - now).total_seconds())
-        contact = session.execute(
-            select(Contact.wa_id, Conversation.channel_id)
-            .join(Conversation, Conversation.contact_id == Contact.id)
-            .where(Conversation.id == item.conversation_id)
-        ).one_or_none()
-        to = None if contact is None else contact.wa_id
-        if to is None:
-            item.status, item.last_error = "failed", "no_recipient"
+        if due is not None:
+            due = due.replace(tzinfo=UTC) if due.tzinfo is None else due
+            if due > now:
+                return SendOutcome(
+                    "busy" if item.status == "sending" else "retry", (due - now).total_seconds()
+                )
+        if item.wa_id is None:
+            session.execute(
+                update(_outbox)
+                .where(_outbox.c.id == outbox_id)
+                .values(status="failed", last_error="no_recipient")
+            )
             return SendOutcome("failed", error="no_recipient")
         if pacer is not None:
-            wait = pacer.admit_send(tenant_id, contact.channel_id if contact else None, to)
+            wait = pacer.admit_send(tenant_id, item.channel_id, item.wa_id)
             if wait > 0:
                 return SendOutcome("retry", wait)
-        if not _lock_for_send(session, item):
-            session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id == outbox_id, OutboxItem.status.in_(("pending", "sending")))
-                .values(status="cancelled", last_error="epoch_changed")
-            )
+        lock = _LOCK.get(item.author, _LOCK["agent"])
+        if rowcount(session.execute(lock, {"cid": item.conversation_id, "b_epoch": item.epoch})) != 1:
+            session.execute(_CANCEL, {"oid": outbox_id})
             return SendOutcome("cancelled")
         claimed = session.execute(
-            update(OutboxItem)
-            .where(
-                OutboxItem.id == outbox_id,
-                OutboxItem.status == item.status,
-                OutboxItem.attempts == item.attempts,
-            )
-            .values(
-                status="sending",
-                attempts=item.attempts + 1,
-                next_attempt_at=now + timedelta(seconds=policy.send_timeout),
-            )
+            _CLAIM,
+            {
+                "oid": outbox_id,
+                "seen_status": item.status,
+                "seen_attempts": item.attempts,
+                "b_attempts": item.attempts + 1,
+                "b_until": now + timedelta(seconds=policy.send_timeout),
+            },
         )
         if rowcount(claimed) != 1:
             return SendOutcome("busy", policy.send_timeout)
-        text = unseal(db.keyring, item, "body_ciphertext") or ""
-        return _Claim(item.conversation_id, to, text, item.idempotency_key, item.attempts + 1, item.author)
+        text = db.keyring.decrypt(
+            item.body_ciphertext, aad=aad_for("outbox.body_ciphertext", tenant_id, outbox_id)
+        )
+        return _Claim(
+            item.conversation_id, item.wa_id, text, item.idempotency_key, item.attempts + 1, item.author
+        )
 
 
 def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: _Claim, wa_message_id: str) -> None:
     now = utcnow()
+    message_id = new_id()
     with db.tenant_session(tenant_id) as session:
+        session.execute(_SENT, {"oid": outbox_id, "wa_id": wa_message_id, "at": now})
         session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.id == outbox_id, OutboxItem.status == "sending")
-            .values(status="sent", wa_message_id=wa_message_id, sent_at=now, last_error=None)
+            insert(_messages).values(
+                id=message_id,
+                tenant_id=tenant_id,
+                conversation_id=claim.conversation_id,
+                direction="out",
+                author=claim.author,
+                kind="text",
+                wa_message_id=wa_message_id,
+                status="sent",
+                status_at=now,
+                created_at=now,
+                body_ciphertext=db.keyring.encrypt(
+                    claim.text, aad=aad_for("messages.body_ciphertext", tenant_id, message_id)
+                ),
+            )
         )
-        message = Message(
-            tenant_id=tenant_id,
-            conversation_id=claim.conversation_id,
-            direction="out",
-            author=claim.author,
-            kind="text",
-            wa_message_id=wa_message_id,
-            status="sent",
-            status_at=now,
-            created_at=now,
-        )
-        seal(db.keyring, message, "body_ciphertext", claim.text)
-        session.add(message)
 
 
 def _mark_unsent(

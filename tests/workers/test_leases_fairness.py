@@ -29,7 +29,7 @@ def test_lease_is_exclusive_fenced_renewable_and_released(leases: Any) -> None:
     assert not leases.is_held("conv:1")
     second = leases.acquire("conv:1", 0.3)
     assert second is not None and second.fence > first.fence
-    assert not leases.renew(first, 1) and not leases.release(first) or isinstance(leases, DatabaseLeases)
+    assert not leases.renew(first, 1)
     time.sleep(0.45)  # expired: a third holder gets a larger fence, the second cannot renew
     third = leases.acquire("conv:1", 5)
     assert third is not None and third.fence > second.fence
