@@ -1,0 +1,53 @@
+"""The WhatsApp sender: :class:`channels.graph.GraphClient` behind :class:`OutboundSender`.
+
+The channel's access token is unsealed just for the call and never logged. Meta's errors
+become the workers' two kinds: retryable (429, pair rate limit, 5xx, network) with their
+``retry_after``, and permanent (outside the window, opted out, invalid token, bad request).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from channels.errors import SendError as ChannelSendError
+from channels.graph import GraphClient
+from store.db import Database
+from store.models import Channel, Conversation
+from store.repo.channels import secrets_of
+from workers.errors import PermanentSendError, RetryableSendError
+
+
+class GraphSender:
+    """Sends through the conversation's WhatsApp channel with that channel's token."""
+
+    def __init__(self, db: Database, client: GraphClient) -> None:
+        self.db = db
+        self.client = client
+
+    def send_text(
+        self, *, tenant_id: int, conversation_id: int, to: str, text: str, idempotency_key: str
+    ) -> str:
+        with self.db.tenant_session(tenant_id) as session:
+            channel = session.scalar(
+                select(Channel)
+                .join(Conversation, Conversation.channel_id == Channel.id)
+                .where(Conversation.id == conversation_id)
+            )
+            if channel is None:
+                raise PermanentSendError("no_channel")
+            phone_number_id = channel.phone_number_id
+            token = secrets_of(self.db.keyring, channel).access_token
+        try:
+            result = self.client.send_text(
+                phone_number_id=phone_number_id,
+                access_token=token,
+                to=to,
+                text=text,
+                idempotency_key=idempotency_key,
+            )
+        except ChannelSendError as exc:
+            code = type(exc).__name__ if exc.code is None else f"{type(exc).__name__}:{exc.code}"
+            if exc.retryable:
+                raise RetryableSendError(code, retry_after=exc.retry_after) from None
+            raise PermanentSendError(code) from None
+        return result.wa_message_id
