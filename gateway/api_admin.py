@@ -25,6 +25,7 @@ from gateway.schemas import (
     DocumentOut,
     HandoffIn,
     HoursIn,
+    IdPath,
     IngestOut,
     NewUserOut,
     ProviderIn,
@@ -106,7 +107,7 @@ def add_channel(body: ChannelIn, who: Admin, services: Services) -> ChannelOut:
 
 
 @router.delete("/channels/{channel_id}", status_code=204)
-def remove_channel(channel_id: int, who: Admin, services: Services) -> Response:
+def remove_channel(channel_id: IdPath, who: Admin, services: Services) -> Response:
     with services.db.tenant_session(who.tenant_id) as session:
         channel = session.scalar(
             select(Channel).where(Channel.id == channel_id, Channel.tenant_id == who.tenant_id)
@@ -236,7 +237,7 @@ def upload_document(
 
 
 @router.delete("/knowledge/documents/{document_id}", status_code=204)
-def remove_document(document_id: int, who: Admin, services: Services) -> Response:
+def remove_document(document_id: IdPath, who: Admin, services: Services) -> Response:
     kb.remove(services.db, who.tenant_id, document_id)
     with services.db.tenant_session(who.tenant_id) as session:
         _audit(session, who, "config.document_removed", f"document:{document_id}")
@@ -309,7 +310,7 @@ def add_template(body: TemplateIn, who: Admin, services: Services) -> TemplateOu
 
 
 @router.put("/templates/{template_id}", response_model=TemplateOut)
-def update_template(template_id: int, body: TemplateIn, who: Admin, services: Services) -> TemplateOut:
+def update_template(template_id: IdPath, body: TemplateIn, who: Admin, services: Services) -> TemplateOut:
     with services.db.tenant_session(who.tenant_id) as session:
         row = _template(session, who, template_id)
         if _same_name(session, who, body, except_id=template_id):
@@ -326,7 +327,7 @@ def update_template(template_id: int, body: TemplateIn, who: Admin, services: Se
 
 
 @router.delete("/templates/{template_id}", status_code=204)
-def remove_template(template_id: int, who: Admin, services: Services) -> Response:
+def remove_template(template_id: IdPath, who: Admin, services: Services) -> Response:
     with services.db.tenant_session(who.tenant_id) as session:
         session.delete(_template(session, who, template_id))
         session.flush()
@@ -418,7 +419,7 @@ def add_user(body: UserIn, who: Admin, services: Services) -> NewUserOut:
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def change_user(user_id: int, body: UserPatch, who: Admin, services: Services) -> UserOut:
+def change_user(user_id: IdPath, body: UserPatch, who: Admin, services: Services) -> UserOut:
     with services.db.tenant_session(who.tenant_id) as session:
         user = session.scalar(select(User).where(User.id == user_id, User.tenant_id == who.tenant_id))
         if user is None:

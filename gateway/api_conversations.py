@@ -20,6 +20,7 @@ from gateway.schemas import (
     AssignIn,
     ContactOut,
     ConversationOut,
+    IdPath,
     MessageOut,
     ModeOut,
     NoteIn,
@@ -109,14 +110,14 @@ def list_conversations(
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut)
-def get_conversation(conversation_id: int, who: Staff, services: Services) -> ConversationOut:
+def get_conversation(conversation_id: IdPath, who: Staff, services: Services) -> ConversationOut:
     with services.db.tenant_session(who.tenant_id) as session:
         return _out(services, session, _conversation(session, who, conversation_id))
 
 
 @router.get("/{conversation_id}/messages", response_model=list[MessageOut])
 def list_messages(
-    conversation_id: int,
+    conversation_id: IdPath,
     who: Staff,
     services: Services,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -149,7 +150,7 @@ def list_messages(
 
 
 @router.post("/{conversation_id}/takeover", response_model=ModeOut)
-def takeover(conversation_id: int, who: Staff, services: Services) -> ModeOut:
+def takeover(conversation_id: IdPath, who: Staff, services: Services) -> ModeOut:
     with services.db.tenant_session(who.tenant_id) as session:
         _conversation(session, who, conversation_id)
     change = take_over(services.db, who.tenant_id, conversation_id, who.user_id, wait=TAKEOVER_WAIT)
@@ -173,7 +174,7 @@ def takeover(conversation_id: int, who: Staff, services: Services) -> ModeOut:
 
 
 @router.post("/{conversation_id}/handback", response_model=ModeOut)
-def handback(conversation_id: int, who: Staff, services: Services) -> ModeOut:
+def handback(conversation_id: IdPath, who: Staff, services: Services) -> ModeOut:
     with services.db.tenant_session(who.tenant_id) as session:
         conversation = _conversation(session, who, conversation_id)
         if conversation.mode != "human":
@@ -211,7 +212,7 @@ def _template_body(session: Session, who: Principal, body: ReplyIn) -> str:
 
 @router.post("/{conversation_id}/reply", response_model=ReplyOut, status_code=202)
 def reply(
-    conversation_id: int,
+    conversation_id: IdPath,
     body: ReplyIn,
     who: Staff,
     services: Services,
@@ -262,7 +263,7 @@ def reply(
 
 
 @router.get("/{conversation_id}/notes", response_model=list[NoteOut])
-def list_notes(conversation_id: int, who: Staff, services: Services) -> list[NoteOut]:
+def list_notes(conversation_id: IdPath, who: Staff, services: Services) -> list[NoteOut]:
     keyring = services.db.keyring
     with services.db.tenant_session(who.tenant_id) as session:
         _conversation(session, who, conversation_id)
@@ -286,7 +287,7 @@ def list_notes(conversation_id: int, who: Staff, services: Services) -> list[Not
 
 
 @router.post("/{conversation_id}/notes", response_model=NoteOut, status_code=201)
-def add_note(conversation_id: int, body: NoteIn, who: Staff, services: Services) -> NoteOut:
+def add_note(conversation_id: IdPath, body: NoteIn, who: Staff, services: Services) -> NoteOut:
     with services.db.tenant_session(who.tenant_id) as session:
         _conversation(session, who, conversation_id)
         note = ConversationNote(
@@ -303,7 +304,7 @@ def add_note(conversation_id: int, body: NoteIn, who: Staff, services: Services)
 
 
 @router.post("/{conversation_id}/assign", response_model=ConversationOut)
-def assign(conversation_id: int, body: AssignIn, who: Supervisor, services: Services) -> ConversationOut:
+def assign(conversation_id: IdPath, body: AssignIn, who: Supervisor, services: Services) -> ConversationOut:
     with services.db.tenant_session(who.tenant_id) as session:
         conversation = _conversation(session, who, conversation_id)
         if body.agent_id is not None:

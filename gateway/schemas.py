@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+MAX_ID = 2**53
+"""Row ids are random 53-bit integers (:func:`store.models.new_id`)."""
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Role = Literal["admin", "supervisor", "agent", "analyst"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -302,7 +306,7 @@ class NoteOut(BaseModel):
 
 
 class AssignIn(_In):
-    agent_id: int | None
+    agent_id: int | None = Field(ge=1, le=MAX_ID)
 
 
 # --- analytics ------------------------------------------------------------------------------------
