@@ -20,6 +20,7 @@ demo: install
 
 test: install
 	$(RUN) pytest -q
+	$(RUN) frontdesk eval run --suite smoke --provider simulator --out out/evals/smoke
 
 lint: install
 	$(RUN) ruff format --check .

@@ -22,6 +22,7 @@ from langgraph.types import Command
 from agent.checkpoints import CheckpointStore
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
+from agent.injection import looks_like_injection
 from agent.llm.base import Provider, ProviderEvent
 from agent.llm.factory import build_provider
 from agent.llm.types import Passage, Price, ProviderSettings
@@ -129,11 +130,22 @@ class Receptionist:
         return self._provider_factory(settings, key, fallback_key)
 
     def search_for(self, tenant_id: int) -> Callable[[str, int], list[Passage]]:
-        """Knowledge search bound to one tenant: tools cannot name another."""
+        """Knowledge search bound to one tenant: tools cannot name another.
+
+        A passage that tries to instruct the assistant is kept out of the model's context and
+        reported to the operator (``kb_injection``).
+        """
 
         def search(query: str, k: int) -> list[Passage]:
-            hits = knowledge_search(self.db, tenant_id, query, k)
-            return [Passage(text=h.text, source=h.source, heading=h.heading, score=h.score) for h in hits]
+            passages: list[Passage] = []
+            for hit in knowledge_search(self.db, tenant_id, query, k):
+                if looks_like_injection(f"{hit.heading}\n{hit.text}"):
+                    self._alert("kb_injection", {"tenant_id": tenant_id, "document": hit.source})
+                    continue
+                passages.append(
+                    Passage(text=hit.text, source=hit.source, heading=hit.heading, score=hit.score)
+                )
+            return passages
 
         return search
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from evals.environment import REAL_PROVIDERS, OperatorKey
+from evals.keys import REAL_PROVIDERS, OperatorKey
 from evals.scenarios import EvalConfigError, load_suite, suite_names
 
 app = typer.Typer(

@@ -16,7 +16,7 @@ from collections.abc import Generator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import knowledge
 from agent.checkpoints import CheckpointStore
@@ -41,31 +41,17 @@ from agent.redaction.redactor import Redactor, load_ner_pipeline
 from agent.redaction.sql_vault import SqlVault
 from agent.tracing.capture import OtlpCapture, running_capture
 from agent.tracing.langfuse_tracer import LangfuseProject, LangfuseTracer
+from evals.keys import OperatorKey, ProviderChoice
 from evals.scenarios import Scenario, Suite, TenantFixture
 from store.crypto import Keyring
 from store.db import Database, migrate
 from store.repo import providers, tenants
 
-ProviderChoice = Literal["simulator", "openai", "anthropic", "gemini"]
-REAL_PROVIDERS: tuple[ProviderChoice, ...] = ("openai", "anthropic", "gemini")
 KEY_PLACEHOLDER = "held-in-memory"  # what the temporary database stores instead of a real key
 
 _NER_LOCK = threading.Lock()  # one spaCy pipeline shared by every trial's redactor
 _TEMPLATE_LOCK = threading.Lock()
 _template_db: Path | None = None
-
-
-class OperatorKey:
-    """The operator's API key, kept in memory; prints as ``***``."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def __repr__(self) -> str:
-        return "OperatorKey(***)"
-
-    def reveal(self) -> str:
-        return self._value
 
 
 @dataclass

@@ -21,8 +21,9 @@ from agent.llm.types import ProviderSettings
 from agent.receptionist import DEFAULT_MODELS, TurnRequest
 from agent.redaction.redactor import load_ner_pipeline
 from agent.tenant import TenantProfile
-from evals.environment import REAL_PROVIDERS, Environment, OperatorKey, ProviderChoice, environment
+from evals.environment import Environment, environment
 from evals.judge import judge, next_customer_message
+from evals.keys import REAL_PROVIDERS, OperatorKey, ProviderChoice
 from evals.passk import curve, pass_hat_k
 from evals.scenarios import FAMILIES, Scenario, Suite
 from evals.scorers import Check, TurnRecord, check_canaries, check_pii, check_turns

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.exc import OperationalError
 
+import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
 from frontdesk import demo as demo_module
 from frontdesk.settings import secure_write
@@ -38,6 +39,7 @@ app.add_typer(keys_app, name="keys")
 simulator_app = typer.Typer(help="The local model simulator (OpenAI, Anthropic and Gemini wire APIs).")
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(knowledge_cli.app, name="kb", help="Per-tenant knowledge bases: add, list, remove, search.")
+app.add_typer(evals_cli.app, name="eval", help="Scenario evals and reports for analysts.")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

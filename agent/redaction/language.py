@@ -23,7 +23,8 @@ _MARKERS: Final[dict[Language, frozenset[str]]] = {
             estoy están soy quiero quería queria puedo puede tengo tiene hay mi mis su sus hola buenas
             buenos gracias cita mañana tarde noche hoy lunes martes miércoles jueves viernes sábado
             domingo semana hora horas me llamo nombre usted ustedes vale muy bien también pues ya sí
-            cuánto cuesta precio reservar cancelar cambiar favor saludos"""
+            cuánto cuesta precio reservar cancelar cambiar favor saludos abren abrís cierran
+            aceptan aceptáis hacen tenéis podéis cuál cuáles dónde cuándo vosotros ustedes"""
         )
     ),
     "pt": (
@@ -32,7 +33,8 @@ _MARKERS: Final[dict[Language, frozenset[str]]] = {
             estou são sou quero queria posso pode tenho tem há meu minha seu sua você vocês olá oi
             obrigado obrigada amanhã hoje tarde noite segunda terça quarta quinta sexta semana hora
             horas me chamo nome muito bem também já sim não quanto custa preço marcar desmarcar
-            agendar favor abraço abraços bom boa dia"""
+            agendar favor abraço abraços bom boa dia abrem fecham funcionam atendem aceitam fazem
+            têm podem qual quais onde quando horário ao aos pelo pela"""
         )
     ),
     "de": (
@@ -69,5 +71,10 @@ def detect_language(text: str, default: Language = "en") -> Language:
         for letter in letters:
             if letter in lowered:
                 scores[lang] += 1.5
-    best = max(LANGUAGES, key=lambda lang: scores[lang])
-    return best if scores[best] > 0 else default
+    top = max(scores.values())
+    if top <= 0:
+        return default
+    tied: list[Language] = [lang for lang in LANGUAGES if scores[lang] == top]
+    if default in tied:
+        return default
+    return tied[0]

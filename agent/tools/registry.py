@@ -43,7 +43,7 @@ def format_passages(passages: list[Passage]) -> str:
     )
 
 
-def run_tool(call: ToolCall, context: ToolContext) -> ToolOutcome:
+def run_tool(call: ToolCall, context: ToolContext, language: str = "en") -> ToolOutcome:
     """Run one tool call for the context's tenant; unknown tools and bad arguments are errors for the model."""
 
     def result(
@@ -60,7 +60,7 @@ def run_tool(call: ToolCall, context: ToolContext) -> ToolOutcome:
         passages = context.search(query[:500], 3)
         return ToolOutcome(result(format_passages(passages), passages=passages))
     if call.name == BUSINESS_HOURS.name:
-        return ToolOutcome(result(describe_hours(context.profile, context.now())))
+        return ToolOutcome(result(describe_hours(context.profile, context.now(), language)))
     if call.name == REQUEST_HUMAN.name:
         reason = str(call.arguments.get("reason") or "the assistant asked for a person")[:200]
         return ToolOutcome(result("A human has been asked to join."), handoff_reason=reason)

@@ -6,6 +6,7 @@ Only redacted text enters the state; restored text goes to the run's ``TurnOutpu
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from agent.redaction.language import detect_language
 from agent.redaction.redactor import RedactionContext
 from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey
 from agent.tools import TOOLS, run_tool
+from agent.triage import fold
 from agent.triage import triage as triage_rules
 
 MAX_TOOL_ROUNDS = 3
@@ -174,7 +176,7 @@ def tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     passages = list(state.get("passages", []))
     for call in calls:
         with ctx.trace.span(f"tool:{call.name}", as_type="tool", input=call.arguments) as span:
-            outcome = run_tool(call, ctx.tools)
+            outcome = run_tool(call, ctx.tools, state.get("language", "en"))
             span.update(output=outcome.message.content)
         results.append(outcome.message)
         passages += [p.model_dump(mode="json") for p in outcome.message.passages]
@@ -236,8 +238,8 @@ def guard(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         reply = ctx.profile.wording("disclosure", language) + "\n\n" + reply
     reply = _trim(reply, WHATSAPP_LIMIT)
     ctx.output.reply = ctx.redactor.restore(reply, _conversation(ctx)).text
-    ctx.output.citations = list(state.get("citations", [])) or _sources(state)
-    ctx.output.reply_language = detect_language(reply, language)
+    ctx.output.citations = list(state.get("citations", [])) or _sources(state, draft)
+    ctx.output.reply_language = detect_language(reply, ctx.profile.default_language)
     ctx.output.blocked = blocked
     return {
         "reply": reply,
@@ -247,11 +249,21 @@ def guard(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     }
 
 
-def _sources(state: State) -> list[str]:
-    """Where the passages the model saw came from (citations for model providers)."""
+_CONTENT = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]{4,}")
+
+
+def _content(text: str) -> set[str]:
+    return {fold(w) for w in _CONTENT.findall(text)}
+
+
+def _sources(state: State, reply: str) -> list[str]:
+    """The passages the reply drew on (two shared content words or a shared number)."""
+    said = _content(reply)
     seen: dict[str, None] = {}
     for p in state.get("passages", []):
-        seen[p.get("source", "") + (f" > {p['heading']}" if p.get("heading") else "")] = None
+        shared = said & _content(str(p.get("text", "")))
+        if len(shared) >= 2 or any(w[0].isdigit() for w in shared):
+            seen[p.get("source", "") + (f" > {p['heading']}" if p.get("heading") else "")] = None
     return [s for s in seen if s]
 
 
