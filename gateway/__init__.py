@@ -1,0 +1,1 @@
+"""The FastAPI gateway: ``gateway.app.create_app(GatewayServices(...))`` (see :mod:`gateway.services`)."""
