@@ -22,6 +22,7 @@ from store.db import Database, DatabaseError
 from store.errors import UserError
 from store.models import PROVIDERS, ROLES
 from store.repo import providers, tenants, users
+from store.repo import tracing as tracing_repo
 from store.rotation import rotate
 
 app = typer.Typer(
@@ -151,6 +152,26 @@ def tenants_set_provider(
         )
         for row in providers.describe(session, tenant.id):
             typer.echo(json.dumps(row))
+
+
+@tenants_app.command("set-langfuse")
+@clear_errors
+def tenants_set_langfuse(
+    slug: str,
+    public_key: Annotated[str, typer.Option(help="The tenant's Langfuse public key (pk-lf-…).")],
+    base_url: Annotated[str, typer.Option(help="The tenant's Langfuse host.")] = "https://cloud.langfuse.com",
+) -> None:
+    """Send a tenant's traces to its own Langfuse project; the secret key is read from standard input."""
+    secret = read_secret_from_stdin("Langfuse secret key")
+    db = ready_database()
+    with db.admin_session() as session:
+        tenant = tenants.get_by_slug(session, slug)
+        tracing_repo.set_project(
+            session, db.keyring, tenant.id, public_key=public_key, secret_key=secret, base_url=base_url
+        )
+    typer.echo(
+        json.dumps({"tenant": slug, "public_key": public_key, "base_url": base_url, "secret_key": "***"})
+    )
 
 
 @users_app.command("create")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 
 from agent.checkpoints import CheckpointStore
 from agent.receptionist import AlertSink, Receptionist
 from agent.redaction.redactor import Redactor, load_ner_pipeline
 from agent.redaction.sql_vault import SqlVault
-from agent.tracing import LangfuseProject, LangfuseTracer, NoopTracer, Tracer
+from agent.tracing import LangfuseProject, LangfuseTracer, Tracer
 from frontdesk.settings import VAR_DIR, LangfuseSettings, Settings
 from store.db import Database
+from store.repo import tracing as tracing_repo
 
 
 @cache
@@ -28,14 +30,30 @@ def checkpoint_store(settings: Settings, db: Database) -> CheckpointStore:
     return CheckpointStore(f"sqlite:///{VAR_DIR}/checkpoints.db")
 
 
-def tracer(langfuse: LangfuseSettings | None = None) -> Tracer:
-    """Langfuse when its variables are set, otherwise no tracing."""
+def tracer(db: Database, langfuse: LangfuseSettings | None = None) -> Tracer:
+    """Langfuse: the global project from ``LANGFUSE_*``, and tenants' own projects from the store."""
     langfuse = langfuse or LangfuseSettings()
-    if not langfuse.configured or langfuse.secret_key is None or langfuse.public_key is None:
-        return NoopTracer()
-    project = LangfuseProject(langfuse.public_key, langfuse.secret_key.get_secret_value(), langfuse.url)
+    global_project = None
+    if langfuse.public_key and langfuse.secret_key is not None:
+        global_project = LangfuseProject(
+            langfuse.public_key, langfuse.secret_key.get_secret_value(), langfuse.url
+        )
+    cache: dict[int, tuple[float, LangfuseProject | None]] = {}
+
+    def tenant_project(tenant_id: int) -> LangfuseProject | None:
+        hit = cache.get(tenant_id)
+        if hit is None or time.monotonic() - hit[0] > 60:
+            with db.tenant_session(tenant_id) as session:
+                found = tracing_repo.project_of(session, db.keyring, tenant_id)
+            project = LangfuseProject(found[0], found[1].reveal(), found[2]) if found else None
+            hit = cache[tenant_id] = (time.monotonic(), project)
+        return hit[1]
+
     return LangfuseTracer(
-        global_project=project, environment=langfuse.tracing_environment, release=langfuse.release
+        global_project=global_project,
+        tenant_project=tenant_project,
+        environment=langfuse.tracing_environment,
+        release=langfuse.release,
     )
 
 
@@ -47,6 +65,6 @@ def receptionist(
         db,
         redactor=Redactor(SqlVault(db), nlp=ner_pipeline()),
         checkpoints=checkpoint_store(settings, db),
-        tracer=trace or tracer(),
+        tracer=trace or tracer(db),
         alert=alert or (lambda _kind, _detail: None),
     )

@@ -345,7 +345,9 @@ class ConversationNote(Base):
     conversation_id: Mapped[int] = mapped_column(
         Id, ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    author_id: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    author_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     body_ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
 
@@ -404,3 +406,16 @@ TENANT_TABLES = (
     "webhook_events",
     "eval_results",
 )
+
+
+class TenantTracing(Base):
+    """A tenant's own Langfuse project (its traces go there instead of the global project)."""
+
+    __tablename__ = "tenant_tracing"
+    encrypted_columns = ("secret_key_ciphertext",)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = mapped_column(Id, ForeignKey("tenants.id", ondelete="CASCADE"), unique=True)
+    public_key: Mapped[str] = mapped_column(String(200))
+    base_url: Mapped[str] = mapped_column(String(500))
+    secret_key_ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _created()
