@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu.entity import Queue
+from kombu.entity import Exchange, Queue
 
 from workers.context import WorkerConfig
 
@@ -44,8 +44,8 @@ def celery_config(config: WorkerConfig, concurrency: int = DEFAULT_CONCURRENCY) 
         }
         if config.broker_prefix:
             transport["global_keyprefix"] = config.broker_prefix
-    elif config.broker_url.startswith("sqla+"):
-        transport = {"polling_interval": 0.1}
+    # The SQLAlchemy transport (embedded default) hands its options to create_engine, so it
+    # keeps kombu's 1 s polling interval.
     return {
         "broker_url": config.broker_url,
         "broker_transport_options": transport,
@@ -66,7 +66,9 @@ def celery_config(config: WorkerConfig, concurrency: int = DEFAULT_CONCURRENCY) 
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "task_default_queue": TURNS_QUEUE,
-        "task_queues": [Queue(name) for name in QUEUES],
+        # one exchange and key per queue: with Celery's default exchange every queue would be
+        # bound to the same key, and each message would land in all of them
+        "task_queues": [Queue(name, Exchange(name, "direct"), routing_key=name) for name in QUEUES],
         "task_routes": {
             DRAIN_TASK: {"queue": TURNS_QUEUE},
             SEND_TASK: {"queue": OUTBOX_QUEUE},
