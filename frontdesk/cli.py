@@ -37,6 +37,10 @@ keys_app = typer.Typer(help="Master encryption keys.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+channels_app = typer.Typer(help="WhatsApp numbers connected to tenants.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(channels_app, name="channels")
+app.add_typer(audit_app, name="audit")
 simulator_app = typer.Typer(help="The local model simulator (OpenAI, Anthropic and Gemini wire APIs).")
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(knowledge_cli.app, name="kb", help="Per-tenant knowledge bases: add, list, remove, search.")
@@ -268,6 +272,94 @@ def simulator_serve(
     from agent.llm.simulator import serve
 
     serve(host, port, script)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Turns in flight in this process (threads).")] = 200,
+) -> None:
+    """Run a worker: drains mailboxes through the graph and sends the outbox (until SIGTERM)."""
+    from frontdesk.worker_context import make_worker_context
+    from workers.cli import run_worker
+
+    run_worker(concurrency, context_factory=make_worker_context)
+
+
+@app.command()
+def beat() -> None:
+    """Run the scheduler: the mailbox sweeper, checkpoint pruning and retention."""
+    from workers.cli import run_beat
+
+    run_beat()
+
+
+@app.command()
+@clear_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the webhook (/webhooks/whatsapp) and the REST API (/docs)."""
+    import uvicorn
+
+    from frontdesk.gateway_app import build_app
+
+    uvicorn.run(build_app(ready_database()), host=host, port=port, access_log=False, log_level="warning")
+
+
+@channels_app.command("add")
+@clear_errors
+def channels_add(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    phone_number_id: Annotated[str, typer.Option(help="Meta's phone number id.")],
+    verify_token: Annotated[str, typer.Option(help="The webhook verify token you chose in Meta's console.")],
+    waba_id: Annotated[str | None, typer.Option(help="The WhatsApp Business Account id.")] = None,
+) -> None:
+    """Connect a WhatsApp number; the app secret and access token are read from standard input."""
+    from store.repo import channels
+
+    app_secret = read_secret_from_stdin("App secret")
+    access_token = read_secret_from_stdin("Access token")
+    db = ready_database()
+    with db.admin_session() as session:
+        tenant_row = tenants.get_by_slug(session, tenant)
+        channel = channels.add(
+            session,
+            db.keyring,
+            tenant_row.id,
+            phone_number_id=phone_number_id,
+            verify_token=verify_token,
+            app_secret=app_secret,
+            access_token=access_token,
+        )
+        if waba_id:
+            channel.waba_id = waba_id
+    typer.echo(
+        json.dumps(
+            {"tenant": tenant, "phone_number_id": phone_number_id, "app_secret": "***", "access_token": "***"}
+        )
+    )
+
+
+@audit_app.command("verify")
+@clear_errors
+def audit_verify(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's chain.")] = None,
+) -> None:
+    """Check the audit log's hash chains; exit 1 and say where when an entry was tampered with."""
+    from store.audit import verify_chain
+
+    db = ready_database()
+    tenant_id = None
+    if tenant:
+        with db.admin_session() as session:
+            tenant_id = tenants.get_by_slug(session, tenant).id
+    result = verify_chain(db, tenant_id)
+    for problem in result.problems:
+        typer.echo(f"audit: {problem}", err=True)
+    typer.echo("audit chain intact" if result.ok else "audit chain BROKEN")
+    if not result.ok:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:
