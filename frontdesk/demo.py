@@ -1,60 +1,247 @@
-"""``make demo``: a sample tenant on the embedded defaults, shown with its secrets masked."""
+"""``make demo``: a scripted WhatsApp conversation end to end, on the embedded defaults.
+
+Real pieces all the way: a signed webhook into the gateway, the mailbox and a Celery worker
+(serverless SQLite broker), the receptionist graph (extractive provider: no model, nothing
+leaves the machine), the fenced outbox and a local fake of Meta's Graph API. A human agent
+takes over through the REST API, replies, and hands back.
+"""
 
 from __future__ import annotations
 
-import json
+import os
 import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import httpx
 import typer
 
-from frontdesk.settings import load_settings
+import knowledge
+from channels.fake_graph import FakeGraph
+from channels.signature import sign
+from frontdesk.settings import load_settings, secure_write
 from frontdesk.wiring import open_database
 from store import db as store_db
+from store.db import Database
 from store.errors import NotFound
-from store.repo import channels, providers, tenants
+from store.repo import channels, providers, tenants, users
 
 DEMO_SLUG = "demo-clinic"
-DEMO_PHONE_NUMBER_ID = "100000000000001"
+PHONE_NUMBER_ID = "100000000000001"
+CUSTOMER = ("34611222333", "Lucía Fernández")
+KB_DIR = Path(__file__).parent / "demo_kb"
+SETTINGS = {
+    "timezone": "Europe/Madrid",
+    "default_language": "es",
+    "opening_hours": {d: [["09:00", "19:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    | {"sat": [["10:00", "14:00"]]},
+}
+STEP_TIMEOUT_S = 90.0
 
 
-def run() -> None:
-    """Create (or reuse) the demo tenant and print its settings."""
-    settings = load_settings()
-    db = open_database(settings)
-    store_db.migrate(db)
+@dataclass
+class Demo:
+    """The running pieces and what the customer saw."""
+
+    db: Database
+    tenant_id: int
+    app_secret: str
+    agent_token: str
+    graph: FakeGraph
+    api: str
+    transcript: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
+
+    def customer_says(self, text: str) -> str:
+        """Post a signed webhook as Meta would, and wait for the reply to reach the Graph API."""
+        self.transcript.append((f"customer ({CUSTOMER[1]})", text))
+        before = len(self.graph.sent)
+        body = _webhook(text).encode()
+        answer = httpx.post(
+            f"{self.api}/webhooks/whatsapp",
+            content=body,
+            headers={"content-type": "application/json", "x-hub-signature-256": sign(body, self.app_secret)},
+        )
+        answer.raise_for_status()
+        return self._wait_for_send(before)
+
+    def agent(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = httpx.request(
+            method, f"{self.api}{path}", headers={"authorization": f"Bearer {self.agent_token}"}, **kwargs
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def _wait_for_send(self, before: int, author: str = "bot") -> str:
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if len(self.graph.sent) > before:
+                text = _text_of(self.graph.sent[before])
+                self.transcript.append((author, text))
+                return text
+            time.sleep(0.1)
+        raise RuntimeError("no reply reached the Graph API in time (is the worker running?)")
+
+    def agent_replies(self, conversation_id: int, text: str) -> str:
+        before = len(self.graph.sent)
+        self.agent("POST", f"/api/conversations/{conversation_id}/reply", json={"text": text})
+        return self._wait_for_send(before, author="human agent")
+
+
+def _webhook(text: str) -> str:
+    import json
+
+    message = {
+        "from": CUSTOMER[0],
+        "id": f"wamid.demo{secrets.token_hex(8)}",
+        "timestamp": str(int(time.time())),
+        "type": "text",
+        "text": {"body": text},
+    }
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "34960000000", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"profile": {"name": CUSTOMER[1]}, "wa_id": CUSTOMER[0]}],
+        "messages": [message],
+    }
+    return json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "demo-waba", "changes": [{"field": "messages", "value": value}]}],
+        }
+    )
+
+
+def _text_of(sent: Any) -> str:
+    payload = getattr(sent, "payload", sent)
+    if isinstance(payload, dict):
+        text = payload.get("text")
+        if isinstance(text, dict):
+            return str(text.get("body", ""))
+    return str(payload)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _prepare(db: Database) -> tuple[int, str, str, str]:
+    """The demo tenant with its knowledge, provider, channel and an agent (fresh secrets each run)."""
     with db.admin_session() as session:
         try:
             tenant = tenants.get_by_slug(session, DEMO_SLUG)
         except NotFound:
-            tenant = tenants.create(
-                session,
-                DEMO_SLUG,
-                "Clínica Sonrisa (demo)",
-                settings={"timezone": "Europe/Madrid", "languages": ["es", "en", "pt", "de"]},
-            )
-            providers.set_provider(session, db.keyring, tenant.id, "extractive")
-            channels.add(
-                session,
-                db.keyring,
-                tenant.id,
-                phone_number_id=DEMO_PHONE_NUMBER_ID,
-                verify_token=secrets.token_urlsafe(16),
-                app_secret=secrets.token_hex(16),
-                access_token="EAAG" + secrets.token_urlsafe(24),
-            )
-        channel = channels.by_phone_number_id(session, DEMO_PHONE_NUMBER_ID)
-        shown = {
-            "tenant": {"slug": tenant.slug, "name": tenant.name, "settings": tenant.settings},
-            "providers": providers.describe(session, tenant.id),
-            "channel": {
-                "phone_number_id": channel.phone_number_id if channel else None,
-                "app_secret": "***",
-                "access_token": "***",
-                "verify_token": "***",
-            },
-            "database": db.url.render_as_string(hide_password=True),
-            "master_keys": db.keyring.key_ids,
-        }
-    typer.echo("Frontdesk demo tenant (secrets are encrypted at rest and never shown):")
-    typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
-    typer.echo("\nNext: `uv run frontdesk tenants list`, `uv run frontdesk --help`.")
+            tenant = tenants.create(session, DEMO_SLUG, "Clínica Sonrisa (demo)", settings=SETTINGS)
+        providers.set_provider(session, db.keyring, tenant.id, "extractive")
+        tenant_id = tenant.id
+        app_secret, access_token = secrets.token_hex(16), "EAAG" + secrets.token_urlsafe(24)
+        existing = channels.by_phone_number_id(session, PHONE_NUMBER_ID)
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        channels.add(
+            session,
+            db.keyring,
+            tenant_id,
+            phone_number_id=PHONE_NUMBER_ID,
+            verify_token=secrets.token_urlsafe(12),
+            app_secret=app_secret,
+            access_token=access_token,
+        )
+        agent = users.create(session, tenant_id, "agent", "Marta (recepción)")
+    for path in sorted(KB_DIR.iterdir()):
+        knowledge.ingest(db, tenant_id, path.name, path.read_bytes())
+    return tenant_id, app_secret, access_token, agent.token.reveal()
+
+
+def _start_worker(graph_url: str, workdir: str) -> subprocess.Popen[bytes]:
+    ready = Path(workdir) / "worker.ready"
+    env = dict(os.environ)
+    env.update(
+        FRONTDESK_WHATSAPP_GRAPH_URL=graph_url,
+        FRONTDESK_WORKER_READY_FILE=str(ready),
+        FRONTDESK_WORKER_DEBOUNCE="0.3",
+        FRONTDESK_LOG_LEVEL="ERROR",
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "frontdesk.cli", "worker", "--concurrency", "8"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(Path(workdir) / "worker.log", "wb"),  # noqa: SIM115 - handed to the child
+    )
+    deadline = time.monotonic() + 120
+    while not ready.exists():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not start; see {Path(workdir) / 'worker.log'}")
+        time.sleep(0.2)
+    return worker
+
+
+def _start_api(db: Database) -> tuple[str, Any]:
+    import uvicorn
+
+    from frontdesk.gateway_app import build_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(db), host="127.0.0.1", port=port, access_log=False, log_level="error")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def run() -> None:
+    """Run the scripted conversation and print the transcript."""
+    settings = load_settings()
+    db = open_database(settings)
+    store_db.migrate(db)
+    tenant_id, app_secret, access_token, agent_token = _prepare(db)
+    say = typer.echo
+    say("Frontdesk demo: a dental clinic's WhatsApp receptionist, end to end on this machine.")
+    say("Starting a fake WhatsApp Graph API, the gateway and a worker…")
+    workdir = tempfile.mkdtemp(prefix="frontdesk-demo-")
+    with FakeGraph() as graph:
+        graph.register(PHONE_NUMBER_ID, access_token)
+        worker = _start_worker(graph.base_url, workdir)
+        api, server = _start_api(db)
+        try:
+            demo = Demo(db, tenant_id, app_secret, agent_token, graph, api)
+            demo.customer_says("Hola, soy Lucía Fernández. ¿Cuánto cuesta una limpieza dental?")
+            demo.customer_says("Quiero hablar con una persona, por favor")
+            conversation = demo.agent("GET", "/api/conversations")[0]["id"]
+            demo.agent("POST", f"/api/conversations/{conversation}/takeover")
+            demo.agent_replies(conversation, "Hola Lucía, soy Marta. Te he reservado el jueves a las 10:00.")
+            demo.agent("POST", f"/api/conversations/{conversation}/handback")
+            demo.transcript.append(("—", "Marta hands the conversation back to the bot"))
+            demo.customer_says("Gracias. ¿Y cuánto cuesta un empaste?")
+        finally:
+            server.should_exit = True
+            worker.terminate()
+            worker.wait(timeout=60)
+    say("\nTranscript (as the customer saw it on WhatsApp):\n")
+    for who, text in demo.transcript:
+        say(f"  {who}:")
+        for line in text.splitlines():
+            say(f"      {line}")
+    say(
+        "\nWhat just ran: signed webhook → gateway → mailbox → worker → receptionist graph "
+        "(redaction, knowledge search, extractive answer, handoff) → fenced outbox → Graph API.\n"
+        "The customer's name and number never reached a model or a trace; they were replaced by placeholders.\n"
+        "\nTry next:\n"
+        f"  uv run frontdesk chat --tenant {DEMO_SLUG}            talk to the receptionist yourself\n"
+        "  uv run frontdesk serve                               the webhook and the API docs at http://127.0.0.1:8000/docs\n"
+        f"  uv run frontdesk tenants set-provider {DEMO_SLUG} --provider openai --model gpt-4o-mini   (key on stdin)\n"
+        "  uv run frontdesk eval run --suite smoke --provider simulator   the evals report\n"
+    )
+    secure_write(Path(workdir) / "agent.token", agent_token + "\n")
