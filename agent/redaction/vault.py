@@ -16,31 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from store.crypto import Secret
+
 DEFAULT_TTL = timedelta(days=30)
 PLACEHOLDER_RE = re.compile(r"<\s*([A-Za-z][A-Za-z_]*?)_(\d{1,6})\s*>")
 
 
-class SecretValue:
-    """A personal value that prints as ``***``; read it with :meth:`reveal`."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "SecretValue('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretValue) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
+SecretValue = Secret
+"""A personal value that prints as ``***``; read it with ``reveal()`` (the store's :class:`Secret`)."""
 
 
 @dataclass(frozen=True, slots=True)

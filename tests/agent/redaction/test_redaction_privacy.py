@@ -27,7 +27,7 @@ def test_nothing_personal_in_logs_or_reprs(redactor: Redactor, caplog: pytest.Lo
     _assert_clean(caplog.text)
     _assert_clean(repr(red) + str(red) + repr(ctx) + repr(redactor) + repr(redactor.vault))
     _assert_clean(repr(redactor.vault.items(ctx.conversation)))
-    assert repr(SecretValue("x")) == "SecretValue('***')"
+    assert "x" not in repr(SecretValue("x")) + str(SecretValue("x")) and "***" in repr(SecretValue("x"))
 
 
 def test_nothing_personal_in_exceptions() -> None:
