@@ -362,6 +362,23 @@ def audit_verify(
         raise typer.Exit(code=1)
 
 
+BENCHMARKS = ("providers", "redaction", "knowledge", "throughput")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(BENCHMARKS)}.")],
+) -> None:
+    """Run a benchmark from bench/ (extra arguments go to it); measurements, not tests."""
+    import runpy
+
+    if name not in BENCHMARKS:
+        raise fail(f"unknown benchmark {name!r}: choose one of {', '.join(BENCHMARKS)}")
+    sys.argv = [f"bench/{name}.py", *ctx.args]
+    runpy.run_module(f"bench.{name}", run_name="__main__")
+
+
 def main() -> None:
     knowledge_cli.database_factory = ready_database
     app()
