@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 import snowballstemmer  # type: ignore[import-untyped]
@@ -507,6 +507,11 @@ def asks_price(text: str) -> bool:
 
 def terms(text: str, lang: Lang) -> list[str]:
     """Content terms: words without stopwords or placeholders, stemmed, accent-folded."""
+    return list(_terms(text, lang))
+
+
+@lru_cache(maxsize=8192)
+def _terms(text: str, lang: Lang) -> tuple[str, ...]:
     stops = _STOPWORDS[lang] | _EXTRA_STOPWORDS
     out: list[str] = []
     for word in _WORD.findall(_PLACEHOLDER.sub(" ", text).lower().replace("ß", "ss")):
@@ -514,7 +519,7 @@ def terms(text: str, lang: Lang) -> list[str]:
         if folded in stops or (len(folded) < 2 and not folded.isdigit()):
             continue
         out.append(fold(_stemmer(lang).stemWord(word)))
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
