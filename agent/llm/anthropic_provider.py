@@ -8,18 +8,16 @@ from typing import Any
 import anthropic
 
 from agent.errors import ProviderError
-from agent.llm.base import EventSink, Provider, ignore_events
-from agent.llm.clients import DEFAULT_CLIENTS, ClientCache, connection_error, map_http_error, timeout_error
+from agent.llm.clients import connection_error, map_http_error, timeout_error
+from agent.llm.keyed import KeyedProvider
 from agent.llm.pricing import cost_usd
-from agent.llm.retry import RetryPolicy, with_retries
+from agent.llm.retry import with_retries
 from agent.llm.types import (
-    ApiKey,
     AssistantMessage,
     CallSettings,
     Completion,
     ContextMessage,
     Message,
-    ProviderSettings,
     StopReason,
     SystemMessage,
     ToolCall,
@@ -76,30 +74,11 @@ def to_anthropic(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]
     return "\n\n".join(system), turns
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(KeyedProvider):
     """Claude through the Messages API with the tenant's key."""
 
+    default_base_url = ANTHROPIC_BASE_URL
     name = "anthropic"
-
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        api_key: str | ApiKey,
-        *,
-        retry: RetryPolicy | None = None,
-        events: EventSink = ignore_events,
-        clients: ClientCache | None = None,
-    ) -> None:
-        self.settings = settings
-        self.model = settings.model
-        self._key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
-        self.retry = retry or RetryPolicy()
-        self.events = events
-        self._clients = clients if clients is not None else DEFAULT_CLIENTS
-        self.base_url = settings.base_url or ANTHROPIC_BASE_URL
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r}, key={self._key!r})"
 
     def _client(self) -> anthropic.AsyncAnthropic:
         def build() -> anthropic.AsyncAnthropic:

@@ -9,8 +9,9 @@ from typing import Any
 import openai
 
 from agent.errors import ProviderError, UserError
-from agent.llm.base import EventSink, Provider, ignore_events
-from agent.llm.clients import DEFAULT_CLIENTS, ClientCache, connection_error, map_http_error, timeout_error
+from agent.llm.base import EventSink, ignore_events
+from agent.llm.clients import ClientCache, connection_error, map_http_error, timeout_error
+from agent.llm.keyed import KeyedProvider
 from agent.llm.pricing import cost_usd
 from agent.llm.retry import RetryPolicy, with_retries
 from agent.llm.types import (
@@ -90,10 +91,11 @@ def _arguments(raw: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"_value": value}
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(KeyedProvider):
     """Chat Completions through the official ``openai`` SDK with the tenant's key."""
 
     name = "openai"
+    default_base_url = OPENAI_BASE_URL
     supports_embeddings = True
 
     def __init__(
@@ -105,21 +107,12 @@ class OpenAIProvider(Provider):
         events: EventSink = ignore_events,
         clients: ClientCache | None = None,
     ) -> None:
-        self.settings = settings
-        self.model = settings.model
-        self._key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
-        self.retry = retry or RetryPolicy()
-        self.events = events
-        self._clients = clients if clients is not None else DEFAULT_CLIENTS
+        super().__init__(settings, api_key, retry=retry, events=events, clients=clients)
         self.compatible = settings.provider == "openai-compatible"
         if self.compatible:
             self.name = "openai-compatible"  # type: ignore[misc]
             if not settings.base_url:
                 raise UserError("an OpenAI-compatible provider needs a base_url")
-        self.base_url = settings.base_url or OPENAI_BASE_URL
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r}, key={self._key!r})"
 
     def _client(self) -> openai.AsyncOpenAI:
         def build() -> openai.AsyncOpenAI:
