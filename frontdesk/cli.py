@@ -362,7 +362,7 @@ def audit_verify(
         raise typer.Exit(code=1)
 
 
-BENCHMARKS = ("providers", "redaction", "knowledge", "throughput")
+BENCHMARKS = ("providers", "redaction", "knowledge", "throughput", "turns")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
