@@ -153,3 +153,20 @@ def test_real_subprocess(env):
         [*cmd, "tenants", "create", "garage"], capture_output=True, text=True, env=os.environ, timeout=60
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1
+
+
+def test_redact_streams_json_lines(env):
+    lines = "Soy Ana Pérez, mi teléfono es 612 345 678\nAna vendrá el martes a las 10:00\n"
+    result = run("redact", "--lang", "auto", stdin=lines)
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert "Ana" not in first["text"] and "612" not in first["text"]
+    assert {e["type"] for e in first["entities"]} >= {"PERSON", "PHONE_NUMBER"}
+    assert set(first["entities"][0]) == {"type", "start", "end", "placeholder"}
+    person = next(e["placeholder"] for e in first["entities"] if e["type"] == "PERSON")
+    assert second["text"].startswith(person) and "martes a las 10:00" in second["text"]
+
+
+def test_redact_rejects_an_unknown_language(env):
+    result = run("redact", "--lang", "fr", stdin="hola\n")
+    assert result.exit_code == 2
