@@ -20,13 +20,13 @@ from store.models import utcnow
 from workers import mailbox
 from workers.context import WorkerContext
 from workers.errors import RetryTurnLater
-from workers.fairness import Permit
+from workers.fairness import AtCapacity, Permit
 from workers.lease import Lease, LeaseKeeper
 from workers.turns import Turn, TurnResult
 
 log = logging.getLogger(__name__)
 
-DrainStatus = Literal["drained", "busy", "deferred", "retry", "lost", "shutdown"]
+DrainStatus = Literal["drained", "busy", "deferred", "parked", "retry", "lost", "shutdown"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,11 @@ def drain(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> DrainRepo
     """Run every pending turn of the conversation, unless another worker already is.
 
     ``deferred`` and ``retry`` reports carry ``retry_in``; the caller re-enqueues the drain
-    (:func:`drain_and_reschedule`).
+    (:func:`drain_and_reschedule`). ``parked``: the tenant is at its cap, and the next slot
+    it releases wakes this conversation (no polling wake-ups).
     """
+    if ctx.fairness.at_capacity(tenant_id):  # the cheap way out of a flooding tenant's backlog
+        return _park(ctx, tenant_id, conversation_id, 0)
     turns = 0
     for _ in range(3):
         lease = ctx.leases.acquire(lease_key(conversation_id), ctx.config.lease_ttl)
@@ -109,6 +112,8 @@ def _drain_held(
         if not isinstance(permit, Permit):
             if mailbox.newest_pending_at(ctx.db, tenant_id, cid) is None:
                 return DrainReport("drained", turns)
+            if isinstance(permit, AtCapacity):
+                return _park(ctx, tenant_id, cid, turns)
             ctx.metrics.deferred.labels(str(tenant_id)).inc()
             return DrainReport("deferred", turns, retry_in=permit)
         used = False
@@ -140,11 +145,36 @@ def _drain_held(
             outcome = _run_one(ctx, lease, turn, opened.oldest_at)
         finally:
             ctx.fairness.release(permit, used=used)
+            _wake_parked(ctx, tenant_id, cid)
         if isinstance(outcome, DrainReport):
             return replace(outcome, turns=turns)
         turns += 1
         if not outcome:
             return DrainReport("drained", turns)
+
+
+def _park(ctx: WorkerContext, tenant_id: int, cid: int, turns: int) -> DrainReport:
+    """Wait for a slot of the tenant: the next release wakes the longest-parked conversation.
+
+    A slot released between the cap check and the parking found nobody to wake, so look
+    again: if a slot is free now, wake the longest-parked conversation (maybe this one).
+    """
+    ctx.metrics.deferred.labels(str(tenant_id)).inc()
+    ctx.fairness.park(tenant_id, cid)
+    if not ctx.fairness.at_capacity(tenant_id):
+        _wake_parked(ctx, tenant_id, None)
+    return DrainReport("parked", turns)
+
+
+def _wake_parked(ctx: WorkerContext, tenant_id: int, cid: int | None) -> None:
+    """A slot of the tenant is free: wake the conversation that waited longest for one."""
+    try:
+        parked = ctx.fairness.unpark(tenant_id)
+    except Exception as exc:  # the parked conversation's fallback wake-up still comes
+        log.warning("unpark failed: %s", type(exc).__name__)
+        return
+    if parked is not None and parked != cid:
+        ctx.enqueue.drain(tenant_id, parked)
 
 
 def _run_one(ctx: WorkerContext, lease: Lease, turn: Turn, oldest_at: datetime) -> DrainReport | bool:

@@ -3,7 +3,12 @@
 Per tenant: a concurrency cap (a semaphore of expiring holders, so a dead worker's slot
 frees itself), a token bucket of turn starts, and a cooldown set when the tenant's model
 provider answers 429 — which slows that tenant only. Per business number and per recipient:
-token buckets for sends. Production keeps all of it in Redis (Lua, Redis's own clock); the
+token buckets for sends.
+
+A conversation that finds its tenant at the cap is *parked* (a per-tenant FIFO of
+conversations) rather than re-polled: each released slot wakes the oldest parked
+conversation, so a flooding tenant's backlog costs O(cap) wake-ups, not O(backlog) every
+half second, and the shared turns queue stays short for the other tenants. Production keeps all of it in Redis (Lua, Redis's own clock); the
 embedded default keeps it in the process (one worker process).
 """
 
@@ -38,6 +43,10 @@ class FairnessPolicy:
         return self.overrides.get(tenant_id, (self.tenant_concurrency, self.tenant_rate))
 
 
+class AtCapacity(float):
+    """``try_acquire``'s wait when the tenant's slots are all taken (park, do not poll)."""
+
+
 @dataclass(frozen=True)
 class Permit:
     tenant_id: int
@@ -51,6 +60,18 @@ class Fairness(Protocol):
 
     def release(self, permit: Permit, *, used: bool = True) -> None:
         """Free the slot; ``used=False`` also gives the rate token back (nothing ran)."""
+        ...
+
+    def at_capacity(self, tenant_id: int) -> bool:
+        """All the tenant's slots are taken (a cheap check before leasing; may be stale)."""
+        ...
+
+    def park(self, tenant_id: int, conversation_id: int) -> None:
+        """The conversation waits for a slot of its tenant (once, however often it is parked)."""
+        ...
+
+    def unpark(self, tenant_id: int) -> int | None:
+        """The conversation parked longest for ``tenant_id`` (removed), or None."""
         ...
 
     def penalize(self, tenant_id: int, seconds: float) -> None:
@@ -107,6 +128,7 @@ return 1
 
 BUSY_RETRY = 0.5
 """Seconds to wait when the tenant is at its concurrency cap (jittered by the caller)."""
+AT_CAPACITY = AtCapacity(BUSY_RETRY)
 
 
 class RedisFairness:
@@ -128,7 +150,7 @@ class RedisFairness:
         answer = int(self._acquire(keys=keys, args=args))
         if answer == 1:
             return Permit(tenant_id, token)
-        return BUSY_RETRY if answer == 0 else -answer / 1000
+        return AT_CAPACITY if answer == 0 else -answer / 1000
 
     def release(self, permit: Permit, *, used: bool = True) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -137,13 +159,29 @@ class RedisFairness:
             pipe.hincrbyfloat(self._k("bucket", permit.tenant_id), "tokens", 1)
         pipe.execute()
 
+    def at_capacity(self, tenant_id: int) -> bool:
+        return self.in_flight(tenant_id) >= self.policy.for_tenant(tenant_id)[0]
+
+    def park(self, tenant_id: int, conversation_id: int) -> None:
+        key = self._k("parked", tenant_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(key, {str(conversation_id): time.time()}, nx=True)
+        pipe.expire(key, int(self.policy.slot_ttl) * 10)
+        pipe.execute()
+
+    def unpark(self, tenant_id: int) -> int | None:
+        popped: list[tuple[bytes | str, float]] = self.client.zpopmin(self._k("parked", tenant_id))
+        return int(popped[0][0]) if popped else None
+
     def penalize(self, tenant_id: int, seconds: float) -> None:
         self.client.set(self._k("cool", tenant_id), "1", px=max(1, int(seconds * 1000)))
 
     def in_flight(self, tenant_id: int) -> int:
         key = self._k("sem", tenant_id)
-        self.client.zremrangebyscore(key, "-inf", int(time.time() * 1000))
-        return int(self.client.zcard(key))
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zremrangebyscore(key, "-inf", int(time.time() * 1000))
+        pipe.zcard(key)
+        return int(pipe.execute()[1])
 
     def admit_send(self, tenant_id: int, channel_id: int | None, recipient: str) -> float:
         p = self.policy
@@ -175,6 +213,7 @@ class LocalFairness:
         self._holders: dict[int, set[str]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._cool: dict[int, float] = {}
+        self._parked: dict[int, dict[int, None]] = {}
 
     def _bucket(self, key: str, rate: float, burst: float) -> _Bucket:
         bucket = self._buckets.get(key)
@@ -191,7 +230,7 @@ class LocalFairness:
                 return cool
             holders = self._holders.setdefault(tenant_id, set())
             if len(holders) >= limit:
-                return BUSY_RETRY
+                return AT_CAPACITY
             bucket = self._bucket(f"t{tenant_id}", rate, max(self.policy.tenant_burst, 1))
             wait = bucket.wait(now)
             if wait > 0:
@@ -207,6 +246,22 @@ class LocalFairness:
             bucket = self._buckets.get(f"t{permit.tenant_id}")
             if not used and bucket is not None:
                 bucket.tokens = min(bucket.burst, bucket.tokens + 1)
+
+    def at_capacity(self, tenant_id: int) -> bool:
+        return self.in_flight(tenant_id) >= self.policy.for_tenant(tenant_id)[0]
+
+    def park(self, tenant_id: int, conversation_id: int) -> None:
+        with self._lock:
+            self._parked.setdefault(tenant_id, {}).setdefault(conversation_id, None)
+
+    def unpark(self, tenant_id: int) -> int | None:
+        with self._lock:
+            parked = self._parked.get(tenant_id)
+            if not parked:
+                return None
+            conversation_id = next(iter(parked))
+            del parked[conversation_id]
+            return conversation_id
 
     def penalize(self, tenant_id: int, seconds: float) -> None:
         with self._lock:

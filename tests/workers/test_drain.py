@@ -194,3 +194,29 @@ def test_conversation_row_keeps_mode_epoch_and_fence(world: World) -> None:
     assert send_item(world.db, world.sender, world.tenant_id, item.id).status == "sent"
     assert send_item(world.db, world.sender, world.tenant_id, item.id).status == "skipped"
     assert len(world.sender.sent) == 1
+
+
+def test_at_its_cap_a_conversation_parks_until_a_slot_is_released(any_db: Any, make_tenant: Any) -> None:
+    from tests.workers.conftest import make_conversations
+    from workers.fairness import FairnessPolicy, Permit
+    from workers.testing import ListEnqueuer
+
+    tenant = make_tenant(any_db, "capped")
+    ctx = make_ctx(any_db, fairness=FairnessPolicy(tenant_concurrency=1, tenant_rate=1e6, tenant_burst=1e6))
+    enqueue = ctx.enqueue
+    assert isinstance(enqueue, ListEnqueuer)
+    first, second, third = make_conversations(any_db, tenant, 3)
+    for n, cid in enumerate((first, second, third)):
+        mailbox.append_inbound(any_db, tenant, cid, wa_message_id=f"wamid.c{n}", text="hi")
+    held = ctx.fairness.try_acquire(tenant)
+    assert isinstance(held, Permit)
+    assert drain_and_reschedule(ctx, tenant, second).status == "parked"
+    assert drain_and_reschedule(ctx, tenant, third).status == "parked"
+    assert enqueue.drains == []  # parked conversations are not polled
+    ctx.fairness.release(held)
+    assert drain(ctx, tenant, first).turns == 1
+    assert [cid for _, cid, _ in enqueue.drains] == [second]  # the released slot wakes the oldest
+    enqueue.drains.clear()
+    assert drain(ctx, tenant, second).turns == 1
+    assert [cid for _, cid, _ in enqueue.drains] == [third]
+    ctx.close()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from workers.fairness import FairnessPolicy, LocalFairness, Permit, RedisFairness
+from workers.fairness import AtCapacity, FairnessPolicy, LocalFairness, Permit, RedisFairness
 from workers.lease import DatabaseLeases, LeaseKeeper, RedisLeases
 
 
@@ -102,3 +102,15 @@ def test_send_pacing_per_number_and_recipient(fairness_of: Any) -> None:
     assert fairness.admit_send(1, 10, "c") == 0
     assert 0 < fairness.admit_send(1, 10, "d") < 0.05  # the number's burst is used up
     assert fairness.admit_send(1, 11, "e") == 0  # another number is not
+
+
+def test_parked_conversations_wake_in_order_once(fairness_of: Any) -> None:
+    fairness = fairness_of(FairnessPolicy(tenant_concurrency=1))
+    assert not fairness.at_capacity(1)
+    permit = fairness.try_acquire(1)
+    assert isinstance(permit, Permit) and fairness.at_capacity(1) and not fairness.at_capacity(2)
+    assert isinstance(fairness.try_acquire(1), AtCapacity)
+    for cid in (30, 10, 30, 20):
+        fairness.park(1, cid)
+    assert fairness.unpark(2) is None
+    assert [fairness.unpark(1) for _ in range(4)] == [30, 10, 20, None]
