@@ -9,11 +9,12 @@ either commits first (and the item is cancelled) or waits for that claim, and th
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol, cast
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -41,6 +42,52 @@ class OutboundSender(Protocol):
     def send_text(
         self, *, tenant_id: int, conversation_id: int, to: str, text: str, idempotency_key: str
     ) -> str: ...
+
+
+@runtime_checkable
+class TemplateSender(Protocol):
+    """A sender that can also send approved templates (``kind="template"`` outbox items).
+
+    A sender without ``send_template`` fails template items permanently (never as text).
+    """
+
+    def send_template(
+        self,
+        *,
+        tenant_id: int,
+        conversation_id: int,
+        to: str,
+        name: str,
+        language: str,
+        parameters: list[str],
+        idempotency_key: str,
+    ) -> str: ...
+
+
+@dataclass(frozen=True)
+class TemplateBody:
+    """An outbox template item's body: JSON ``{"name", "language", "params"}``."""
+
+    name: str
+    language: str
+    params: list[str]
+
+    @classmethod
+    def parse(cls, body: str) -> TemplateBody:
+        """The body, or ``PermanentSendError("bad_template")``."""
+        try:
+            raw: Any = json.loads(body)
+        except ValueError:
+            raise PermanentSendError("bad_template") from None
+        if not isinstance(raw, dict):
+            raise PermanentSendError("bad_template")
+        data = cast(dict[str, Any], raw)
+        name, language, params = data.get("name"), data.get("language"), data.get("params", [])
+        if not isinstance(name, str) or not name or not isinstance(language, str) or not language:
+            raise PermanentSendError("bad_template")
+        if not isinstance(params, list) or not all(isinstance(p, str) for p in cast(list[Any], params)):
+            raise PermanentSendError("bad_template")
+        return cls(name, language, cast(list[str], params))
 
 
 class Pacer(Protocol):
@@ -141,6 +188,7 @@ class _Claim:
     key: str
     attempts: int
     author: str
+    kind: str
 
 
 _outbox = cast(Table, OutboxItem.__table__)
@@ -158,6 +206,7 @@ _READ = (
         _outbox.c.next_attempt_at,
         _outbox.c.idempotency_key,
         _outbox.c.body_ciphertext,
+        _outbox.c.kind,
         _contacts.c.wa_id,
         _conversations.c.channel_id,
     )
@@ -250,7 +299,13 @@ def _claim(
             item.body_ciphertext, aad=aad_for("outbox.body_ciphertext", tenant_id, outbox_id)
         )
         return _Claim(
-            item.conversation_id, item.wa_id, text, item.idempotency_key, item.attempts + 1, item.author
+            item.conversation_id,
+            item.wa_id,
+            text,
+            item.idempotency_key,
+            item.attempts + 1,
+            item.author,
+            item.kind or "text",
         )
 
 
@@ -266,7 +321,7 @@ def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: _Claim, wa_m
                 conversation_id=claim.conversation_id,
                 direction="out",
                 author=claim.author,
-                kind="text",
+                kind=claim.kind,
                 wa_message_id=wa_message_id,
                 status="sent",
                 status_at=now,
@@ -292,6 +347,32 @@ def _mark_unsent(
         )
 
 
+def _send_claimed(sender: OutboundSender, tenant_id: int, claim: _Claim) -> str:
+    """Send the claimed item as its kind: a template as a template, never as its JSON text."""
+    if claim.kind == "text":
+        return sender.send_text(
+            tenant_id=tenant_id,
+            conversation_id=claim.conversation_id,
+            to=claim.to,
+            text=claim.text,
+            idempotency_key=claim.key,
+        )
+    if claim.kind != "template":
+        raise PermanentSendError(f"unknown_kind:{claim.kind}"[:60])
+    template = TemplateBody.parse(claim.text)
+    if not isinstance(sender, TemplateSender):
+        raise PermanentSendError("templates_unsupported")
+    return sender.send_template(
+        tenant_id=tenant_id,
+        conversation_id=claim.conversation_id,
+        to=claim.to,
+        name=template.name,
+        language=template.language,
+        parameters=template.params,
+        idempotency_key=claim.key,
+    )
+
+
 def send_item(
     db: Database,
     sender: OutboundSender,
@@ -307,13 +388,7 @@ def send_item(
     if isinstance(claim, SendOutcome):
         return claim
     try:
-        wa_message_id = sender.send_text(
-            tenant_id=tenant_id,
-            conversation_id=claim.conversation_id,
-            to=claim.to,
-            text=claim.text,
-            idempotency_key=claim.key,
-        )
+        wa_message_id = _send_claimed(sender, tenant_id, claim)
     except PermanentSendError as exc:
         _mark_unsent(db, tenant_id, outbox_id, "failed", exc.code, None)
         return SendOutcome("failed", error=exc.code)

@@ -7,10 +7,13 @@ become the workers' two kinds: retryable (429, pair rate limit, 5xx, network) wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from channels.errors import SendError as ChannelSendError
-from channels.graph import GraphClient
+from channels.graph import GraphClient, SendResult
+from store.crypto import Secret
 from store.db import Database
 from store.models import Channel, Conversation
 from store.repo.channels import secrets_of
@@ -27,6 +30,42 @@ class GraphSender:
     def send_text(
         self, *, tenant_id: int, conversation_id: int, to: str, text: str, idempotency_key: str
     ) -> str:
+        def send(phone_number_id: str, token: Secret) -> SendResult:
+            return self.client.send_text(
+                phone_number_id=phone_number_id,
+                access_token=token,
+                to=to,
+                text=text,
+                idempotency_key=idempotency_key,
+            )
+
+        return self._send(tenant_id, conversation_id, send)
+
+    def send_template(
+        self,
+        *,
+        tenant_id: int,
+        conversation_id: int,
+        to: str,
+        name: str,
+        language: str,
+        parameters: list[str],
+        idempotency_key: str,
+    ) -> str:
+        def send(phone_number_id: str, token: Secret) -> SendResult:
+            return self.client.send_template(
+                phone_number_id=phone_number_id,
+                access_token=token,
+                to=to,
+                template_name=name,
+                language=language,
+                parameters=parameters,
+                idempotency_key=idempotency_key,
+            )
+
+        return self._send(tenant_id, conversation_id, send)
+
+    def _send(self, tenant_id: int, conversation_id: int, send: Callable[[str, Secret], SendResult]) -> str:
         with self.db.tenant_session(tenant_id) as session:
             channel = session.scalar(
                 select(Channel)
@@ -38,13 +77,7 @@ class GraphSender:
             phone_number_id = channel.phone_number_id
             token = secrets_of(self.db.keyring, channel).access_token
         try:
-            result = self.client.send_text(
-                phone_number_id=phone_number_id,
-                access_token=token,
-                to=to,
-                text=text,
-                idempotency_key=idempotency_key,
-            )
+            result = send(phone_number_id, token)
         except ChannelSendError as exc:
             code = type(exc).__name__ if exc.code is None else f"{type(exc).__name__}:{exc.code}"
             if exc.retryable:

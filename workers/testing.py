@@ -72,6 +72,8 @@ class SentRecord:
     wa_message_id: str
     started: float
     finished: float
+    template: tuple[str, str, tuple[str, ...]] | None = None
+    """(name, language, parameters) of a template send; ``text`` is then the name."""
 
 
 @dataclass
@@ -87,6 +89,31 @@ class RecordingSender:
     def send_text(
         self, *, tenant_id: int, conversation_id: int, to: str, text: str, idempotency_key: str
     ) -> str:
+        return self._record(tenant_id, conversation_id, to, text, idempotency_key, None)
+
+    def send_template(
+        self,
+        *,
+        tenant_id: int,
+        conversation_id: int,
+        to: str,
+        name: str,
+        language: str,
+        parameters: list[str],
+        idempotency_key: str,
+    ) -> str:
+        template = (name, language, tuple(parameters))
+        return self._record(tenant_id, conversation_id, to, name, idempotency_key, template)
+
+    def _record(
+        self,
+        tenant_id: int,
+        conversation_id: int,
+        to: str,
+        text: str,
+        idempotency_key: str,
+        template: tuple[str, str, tuple[str, ...]] | None,
+    ) -> str:
         started = time.monotonic()
         with self._lock:
             error = self.fail_with.pop(0) if self.fail_with else None
@@ -96,7 +123,7 @@ class RecordingSender:
             raise error
         wa_id = "wamid." + hashlib.sha256(f"{idempotency_key}:{started}".encode()).hexdigest()[:24]
         record = SentRecord(
-            tenant_id, conversation_id, to, text, idempotency_key, wa_id, started, time.monotonic()
+            tenant_id, conversation_id, to, text, idempotency_key, wa_id, started, time.monotonic(), template
         )
         with self._lock:
             self.sent.append(record)

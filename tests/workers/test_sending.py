@@ -78,3 +78,79 @@ def test_meta_errors_map_to_retryable_and_permanent(world: World, graph: Any) ->
         sender.send_text(
             tenant_id=world.tenant_id, conversation_id=cid, to="34600000001", text="x", idempotency_key="k2"
         )
+
+
+def queue_template(world: World, cid: int, body: str, key: str) -> int:
+    """What the gateway does for an agent's template reply: an outbox item of kind template."""
+    from workers.outbox import insert_outbox
+
+    with world.db.tenant_session(world.tenant_id) as session:
+        conversation = session.get(Conversation, cid)
+        assert conversation is not None
+        outbox_id = insert_outbox(
+            session,
+            world.db.keyring,
+            tenant_id=world.tenant_id,
+            conversation_id=cid,
+            epoch=conversation.epoch,
+            author="agent",
+            text=body,
+            idempotency_key=key,
+        )
+        item = session.get(OutboxItem, outbox_id)
+        assert item is not None
+        item.kind = "template"
+    return outbox_id
+
+
+def test_template_item_goes_out_as_a_template_never_as_text(world: World, graph: Any) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from store.models import Message
+
+    cid, sender = setup_channel(world, graph)
+    body = json.dumps({"name": "appointment_reminder", "language": "es", "params": ["Ana", "10:30"]})
+    outbox_id = queue_template(world, cid, body, "agent:t1")
+    done = send_item(world.db, sender, world.tenant_id, outbox_id)
+    assert done.status == "sent"
+    (sent,) = graph.sent
+    assert sent.type == "template" and sent.text is None
+    assert sent.template_name == "appointment_reminder"
+    assert sent.payload["template"]["language"] == {"code": "es"}
+    assert sent.template_parameters == ["Ana", "10:30"]
+    assert sent.idempotency_key == "agent:t1" and done.wa_message_id == sent.wa_message_id
+    assert send_item(world.db, sender, world.tenant_id, outbox_id).status == "skipped"
+    with world.db.tenant_session(world.tenant_id) as session:
+        message = session.scalar(select(Message).where(Message.wa_message_id == sent.wa_message_id))
+        assert message is not None and message.kind == "template" and message.author == "agent"
+
+
+def test_template_item_fails_rather_than_go_out_as_json_text(world: World, graph: Any) -> None:
+    from workers.testing import RecordingSender
+
+    class TextOnly:
+        def __init__(self) -> None:
+            self.texts: list[str] = []
+
+        def send_text(
+            self, *, tenant_id: int, conversation_id: int, to: str, text: str, idempotency_key: str
+        ) -> str:
+            self.texts.append(text)
+            return "wamid.x"
+
+    cid, sender = setup_channel(world, graph)
+    good = queue_template(world, cid, '{"name": "hello", "language": "en", "params": []}', "agent:t2")
+    text_only = TextOnly()
+    outcome = send_item(world.db, text_only, world.tenant_id, good)
+    assert outcome.status == "failed" and outcome.error == "templates_unsupported"
+    assert text_only.texts == []
+    broken = queue_template(world, cid, '{"name": "hello"}', "agent:t3")
+    outcome = send_item(world.db, sender, world.tenant_id, broken)
+    assert outcome.status == "failed" and outcome.error == "bad_template"
+    assert graph.sent == []
+    recording = RecordingSender()
+    fresh = queue_template(world, cid, '{"name": "hello", "language": "en", "params": ["x"]}', "agent:t4")
+    assert send_item(world.db, recording, world.tenant_id, fresh).status == "sent"
+    assert recording.sent[0].template == ("hello", "en", ("x",))
