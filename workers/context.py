@@ -42,6 +42,8 @@ class WorkerConfig:
     """The sweeper re-enqueues mailboxes whose pending messages are older than this."""
     shutdown_grace: float = 150.0
     metrics_port: int | None = None
+    inline_first_send: bool = True
+    """The drain makes a reply's first send attempt itself; the send task only retries."""
     send: SendPolicy = field(default_factory=SendPolicy)
     fairness: FairnessPolicy = field(default_factory=FairnessPolicy)
 
@@ -75,6 +77,7 @@ class WorkerConfig:
             sweep_min_age=number("SWEEP_MIN_AGE", cls.sweep_min_age),
             shutdown_grace=number("SHUTDOWN_GRACE", cls.shutdown_grace),
             metrics_port=int(port) if port else None,
+            inline_first_send=env.get("FRONTDESK_WORKER_INLINE_SEND", "1") not in ("0", "false", "no"),
             fairness=FairnessPolicy(
                 tenant_concurrency=int(number("TENANT_CONCURRENCY", FairnessPolicy.tenant_concurrency)),
                 tenant_rate=number("TENANT_RATE", FairnessPolicy.tenant_rate),

@@ -22,6 +22,7 @@ from workers.context import WorkerContext
 from workers.errors import RetryTurnLater
 from workers.fairness import AtCapacity, Permit
 from workers.lease import Lease, LeaseKeeper
+from workers.outbox import send_item
 from workers.turns import Turn, TurnResult
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def _drain_held(
     lost = keeper.track(lease, cfg.lease_ttl, time.monotonic() + cfg.max_debounce + cfg.turn_deadline)
     settle_until = time.monotonic() + cfg.max_debounce
     turns, advanced = 0, False
+    sends: list[int] = []
     while True:
         if ctx.shutdown.is_set():
             has_more = mailbox.newest_pending_at(ctx.db, tenant_id, cid) is not None
@@ -142,10 +144,12 @@ def _drain_held(
             used = True
             keeper.track(lease, cfg.lease_ttl, deadline + cfg.lease_ttl)
             assert opened.oldest_at is not None
-            outcome = _run_one(ctx, lease, turn, opened.oldest_at)
+            outcome = _run_one(ctx, lease, turn, opened.oldest_at, sends)
         finally:
             ctx.fairness.release(permit, used=used)
             _wake_parked(ctx, tenant_id, cid)
+        while sends:  # the reply's first attempt, in this thread (after the slot is free)
+            send_first(ctx, tenant_id, sends.pop(0))
         if isinstance(outcome, DrainReport):
             return replace(outcome, turns=turns)
         turns += 1
@@ -177,7 +181,36 @@ def _wake_parked(ctx: WorkerContext, tenant_id: int, cid: int | None) -> None:
         ctx.enqueue.drain(tenant_id, parked)
 
 
-def _run_one(ctx: WorkerContext, lease: Lease, turn: Turn, oldest_at: datetime) -> DrainReport | bool:
+def send_once(ctx: WorkerContext, tenant_id: int, outbox_id: int) -> str:
+    """One send attempt; a retry or a pacing wait is re-enqueued with its countdown."""
+    outcome = send_item(ctx.db, ctx.sender, tenant_id, outbox_id, policy=ctx.config.send, pacer=ctx.fairness)
+    ctx.metrics.sends.labels(str(tenant_id), outcome.status).inc()
+    if outcome.status == "failed":
+        ctx.metrics.failures.labels(str(tenant_id), f"send:{outcome.error}").inc()
+    if outcome.status == "retry" and outcome.retry_in is not None:
+        ctx.enqueue.send(tenant_id, outbox_id, countdown=outcome.retry_in + random.uniform(0, 0.05))
+    return outcome.status
+
+
+def send_first(ctx: WorkerContext, tenant_id: int, outbox_id: int) -> None:
+    """A committed reply's first attempt: inline (``inline_first_send``), else a send task.
+
+    Inline saves a broker round trip per reply; the claim is the same (conversation row
+    lock, epoch and mode re-checked), and retries still go through the send task.
+    """
+    if not ctx.config.inline_first_send:
+        ctx.enqueue.send(tenant_id, outbox_id)
+        return
+    try:
+        send_once(ctx, tenant_id, outbox_id)
+    except Exception as exc:  # the send task tries again
+        log.warning("inline send failed: %s", type(exc).__name__)
+        ctx.enqueue.send(tenant_id, outbox_id)
+
+
+def _run_one(
+    ctx: WorkerContext, lease: Lease, turn: Turn, oldest_at: datetime, sends: list[int]
+) -> DrainReport | bool:
     """Run and commit one turn; whether more messages are pending, or the report to stop with."""
     cfg, tenant, attempt = ctx.config, str(turn.tenant_id), turn.attempt
     if attempt > cfg.max_turn_attempts:
@@ -213,5 +246,5 @@ def _run_one(ctx: WorkerContext, lease: Lease, turn: Turn, oldest_at: datetime) 
         ctx.metrics.handoffs.labels(tenant).inc()
     if committed.outbox_id is not None:
         ctx.metrics.reply_seconds.labels(tenant).observe((utcnow() - oldest_at).total_seconds())
-        ctx.enqueue.send(turn.tenant_id, committed.outbox_id)
+        sends.append(committed.outbox_id)
     return committed.has_more

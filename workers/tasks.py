@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 from typing import Any
 
 from celery import Celery, signals
@@ -24,8 +23,7 @@ from workers.celery_app import (
     TURNS_QUEUE,
 )
 from workers.context import WorkerConfig, WorkerContext
-from workers.drain import drain_and_reschedule
-from workers.outbox import send_item
+from workers.drain import drain_and_reschedule, send_once
 from workers.sweeper import sweep
 
 log = logging.getLogger(__name__)
@@ -55,17 +53,6 @@ def wake(app: Celery, tenant_id: int, conversation_id: int) -> None:
 
 def _context(app: Celery, config: WorkerConfig) -> WorkerContext:
     return runtime.context(config, CeleryEnqueuer(app))
-
-
-def send_once(ctx: WorkerContext, tenant_id: int, outbox_id: int) -> str:
-    """One send attempt; a retry or a pacing wait is re-enqueued with its countdown."""
-    outcome = send_item(ctx.db, ctx.sender, tenant_id, outbox_id, policy=ctx.config.send, pacer=ctx.fairness)
-    ctx.metrics.sends.labels(str(tenant_id), outcome.status).inc()
-    if outcome.status == "failed":
-        ctx.metrics.failures.labels(str(tenant_id), f"send:{outcome.error}").inc()
-    if outcome.status == "retry" and outcome.retry_in is not None:
-        ctx.enqueue.send(tenant_id, outbox_id, countdown=outcome.retry_in + random.uniform(0, 0.05))
-    return outcome.status
 
 
 def queue_depths(app: Celery) -> dict[str, int]:

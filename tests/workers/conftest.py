@@ -49,6 +49,7 @@ class World:
 def make_ctx(db: Database, runner: Any = None, sender: Any = None, **config: Any) -> WorkerContext:
     config.setdefault("debounce", 0.0)
     config.setdefault("lease_ttl", 5.0)
+    config.setdefault("inline_first_send", False)  # unit tests pump the send tasks themselves
     config.setdefault("fairness", FairnessPolicy(tenant_concurrency=1000, tenant_rate=1e6, tenant_burst=1e6))
     cfg = WorkerConfig(**config)
     return WorkerContext(

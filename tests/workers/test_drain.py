@@ -220,3 +220,24 @@ def test_at_its_cap_a_conversation_parks_until_a_slot_is_released(any_db: Any, m
     assert drain(ctx, tenant, second).turns == 1
     assert [cid for _, cid, _ in enqueue.drains] == [third]
     ctx.close()
+
+
+def test_the_drain_makes_the_first_send_attempt_itself(any_db: Any, make_tenant: Any) -> None:
+    from tests.workers.conftest import make_conversations
+    from workers.testing import ListEnqueuer, RecordingSender, rate_limited
+
+    tenant = make_tenant(any_db, "inline")
+    sender = RecordingSender()
+    ctx = make_ctx(any_db, sender=sender, inline_first_send=True)
+    enqueue = ctx.enqueue
+    assert isinstance(enqueue, ListEnqueuer)
+    first, second = make_conversations(any_db, tenant, 2)
+    mailbox.append_inbound(any_db, tenant, first, wa_message_id="wamid.i1", text="hi")
+    assert drain(ctx, tenant, first).turns == 1
+    assert [s.conversation_id for s in sender.sent] == [first] and enqueue.take_sends() == []
+    sender.fail_with.append(rate_limited(2.0))  # a failed first attempt goes to the send task
+    mailbox.append_inbound(any_db, tenant, second, wa_message_id="wamid.i2", text="hi")
+    assert drain(ctx, tenant, second).turns == 1
+    ((_, _, countdown),) = enqueue.take_sends()
+    assert countdown >= 2.0 and len(sender.sent) == 1
+    ctx.close()
