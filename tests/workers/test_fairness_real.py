@@ -63,7 +63,11 @@ def test_flood_of_one_tenant_does_not_delay_another(cluster: Any) -> None:
         mailbox.append_inbound(cluster.db, a, cid, wa_message_id=f"wamid.a{n}", text="hi")
     for cid in flood:
         cluster.ctx.enqueue.drain(a, cid)
-    time.sleep(1.0)  # A's backlog is in flight: its 4 slots are busy, the rest parked
+    # A's 500 wake-ups are absorbed (each one a cheap cap check that parks the conversation);
+    # from then on A's backlog is in flight: its 4 slots busy, the rest parked, ~40 s of work left
+    turns_queue = cluster.prefix + "broker:turns"
+    assert cluster.wait_for(lambda: cluster.redis.llen(turns_queue) <= 5, 60, step=0.05)
+    time.sleep(0.5)
 
     flooded = [_latency(cluster, b, cid, f"bf{n}", timeout=20) for n, cid in enumerate(quiet[3:])]
     flood_ids = set(flood)
