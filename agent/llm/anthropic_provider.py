@@ -10,8 +10,6 @@ import anthropic
 from agent.errors import ProviderError
 from agent.llm.clients import connection_error, map_http_error, timeout_error
 from agent.llm.keyed import KeyedProvider
-from agent.llm.pricing import cost_usd
-from agent.llm.retry import with_retries
 from agent.llm.types import (
     AssistantMessage,
     CallSettings,
@@ -131,14 +129,7 @@ class AnthropicProvider(KeyedProvider):
             except anthropic.AnthropicError as e:
                 raise ProviderError(f"{self.name}: {type(e).__name__}", provider=self.name) from None
 
-        response, attempts = await with_retries(
-            attempt,
-            self.retry,
-            provider=self.name,
-            model=self.model,
-            events=self.events,
-            key_fingerprint=self._key.fingerprint,
-        )
+        response, attempts = await self._retrying(attempt)
         texts: list[str] = []
         calls: list[ToolCall] = []
         for block in response.content:
@@ -148,13 +139,11 @@ class AnthropicProvider(KeyedProvider):
                 args = block.input if isinstance(block.input, dict) else {"_value": block.input}
                 calls.append(ToolCall(id=block.id, name=block.name, arguments=dict(args)))
         usage = Usage(input_tokens=response.usage.input_tokens, output_tokens=response.usage.output_tokens)
-        return Completion(
+        return self._completion(
             text="".join(texts),
             tool_calls=calls,
             stop_reason=_STOP.get(response.stop_reason or "", "other"),
             usage=usage,
-            cost_usd=cost_usd(self.model, usage, self.settings.prices),
-            model=response.model or self.model,
-            provider=self.name,
+            model=response.model,
             attempts=attempts,
         )

@@ -15,7 +15,6 @@ from agent.errors import ProviderError
 from agent.llm.clients import connection_error, map_http_error, timeout_error
 from agent.llm.keyed import KeyedProvider
 from agent.llm.pricing import cost_usd
-from agent.llm.retry import with_retries
 from agent.llm.types import (
     AssistantMessage,
     CallSettings,
@@ -154,14 +153,7 @@ class GeminiProvider(KeyedProvider):
                 lambda: client.aio.models.generate_content(model=self.model, contents=contents, config=config)
             )
 
-        response, attempts = await with_retries(
-            attempt,
-            self.retry,
-            provider=self.name,
-            model=self.model,
-            events=self.events,
-            key_fingerprint=self._key.fingerprint,
-        )
+        response, attempts = await self._retrying(attempt)
         texts: list[str] = []
         calls: list[ToolCall] = []
         finish = ""
@@ -189,14 +181,12 @@ class GeminiProvider(KeyedProvider):
             else 0,
         )
         stop: StopReason = "tool_use" if calls else _STOP.get(finish, "other")
-        return Completion(
+        return self._completion(
             text="".join(texts),
             tool_calls=calls,
             stop_reason=stop,
             usage=usage,
-            cost_usd=cost_usd(self.model, usage, self.settings.prices),
-            model=response.model_version or self.model,
-            provider=self.name,
+            model=response.model_version,
             attempts=attempts,
         )
 
@@ -210,14 +200,7 @@ class GeminiProvider(KeyedProvider):
                 lambda: client.aio.models.embed_content(model=model, contents=list(texts))
             )
 
-        response, _ = await with_retries(
-            attempt,
-            self.retry,
-            provider=self.name,
-            model=model,
-            events=self.events,
-            key_fingerprint=self._key.fingerprint,
-        )
+        response, _ = await self._retrying(attempt, model)
         vectors = [list(e.values or []) for e in (response.embeddings or [])]
         usage = Usage(input_tokens=sum(max(1, len(t) // 4) for t in texts))
         return Embeddings(

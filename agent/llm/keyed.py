@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, TypeVar
 
 from agent.llm.base import EventSink, Provider, ignore_events
 from agent.llm.clients import DEFAULT_CLIENTS, ClientCache
-from agent.llm.retry import RetryPolicy
-from agent.llm.types import ApiKey, ProviderSettings
+from agent.llm.pricing import cost_usd
+from agent.llm.retry import RetryPolicy, with_retries
+from agent.llm.types import ApiKey, Completion, ProviderSettings, StopReason, ToolCall, Usage
+
+T = TypeVar("T")
 
 
 class KeyedProvider(Provider):
@@ -34,3 +38,36 @@ class KeyedProvider(Provider):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r}, key={self._key!r})"
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]], model: str | None = None) -> tuple[T, int]:
+        """``call`` under the retry policy; the result and the attempts it took."""
+        return await with_retries(
+            call,
+            self.retry,
+            provider=self.name,
+            model=model or self.model,
+            events=self.events,
+            key_fingerprint=self._key.fingerprint,
+        )
+
+    def _completion(
+        self,
+        *,
+        text: str,
+        tool_calls: list[ToolCall],
+        stop_reason: StopReason,
+        usage: Usage,
+        model: str | None,
+        attempts: int,
+    ) -> Completion:
+        """The provider-neutral result, priced with the tenant's price table."""
+        return Completion(
+            text=text,
+            tool_calls=tool_calls,
+            stop_reason=stop_reason,
+            usage=usage,
+            cost_usd=cost_usd(self.model, usage, self.settings.prices),
+            model=model or self.model,
+            provider=self.name,
+            attempts=attempts,
+        )

@@ -13,7 +13,7 @@ from agent.llm.base import EventSink, ignore_events
 from agent.llm.clients import ClientCache, connection_error, map_http_error, timeout_error
 from agent.llm.keyed import KeyedProvider
 from agent.llm.pricing import cost_usd
-from agent.llm.retry import RetryPolicy, with_retries
+from agent.llm.retry import RetryPolicy
 from agent.llm.types import (
     ApiKey,
     AssistantMessage,
@@ -170,14 +170,7 @@ class OpenAIProvider(KeyedProvider):
             client = self._client()
             return await self._call(lambda: client.chat.completions.create(**body, timeout=timeout))
 
-        response, attempts = await with_retries(
-            attempt,
-            self.retry,
-            provider=self.name,
-            model=self.model,
-            events=self.events,
-            key_fingerprint=self._key.fingerprint,
-        )
+        response, attempts = await self._retrying(attempt)
         choice = response.choices[0]
         calls = [
             ToolCall(id=c.id, name=c.function.name, arguments=_arguments(c.function.arguments))
@@ -191,14 +184,12 @@ class OpenAIProvider(KeyedProvider):
         stop = _STOP.get(choice.finish_reason or "", "other")
         if calls and stop == "end_turn":
             stop = "tool_use"
-        return Completion(
+        return self._completion(
             text=choice.message.content or "",
             tool_calls=calls,
             stop_reason=stop,
             usage=usage,
-            cost_usd=cost_usd(self.model, usage, self.settings.prices),
-            model=response.model or self.model,
-            provider=self.name,
+            model=response.model,
             attempts=attempts,
         )
 
@@ -212,14 +203,7 @@ class OpenAIProvider(KeyedProvider):
                 lambda: client.embeddings.create(model=model, input=list(texts), encoding_format="float")
             )
 
-        response, _ = await with_retries(
-            attempt,
-            self.retry,
-            provider=self.name,
-            model=model,
-            events=self.events,
-            key_fingerprint=self._key.fingerprint,
-        )
+        response, _ = await self._retrying(attempt, model)
         usage = Usage(input_tokens=getattr(response.usage, "prompt_tokens", 0) or 0)
         vectors = [list(d.embedding) for d in sorted(response.data, key=lambda d: d.index)]
         return Embeddings(
