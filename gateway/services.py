@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gateway.routing import RouteCache
 from store.db import Database
 from store.models import utcnow
 
@@ -61,3 +62,5 @@ class GatewayServices:
     settings: GatewaySettings = field(default_factory=GatewaySettings)
     clock: Callable[[], datetime] = utcnow
     alert: Alert = _log_alert
+    routes: RouteCache = field(default_factory=RouteCache)
+    """Webhook routing, cached for a few seconds (:mod:`gateway.routing`)."""

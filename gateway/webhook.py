@@ -21,7 +21,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
@@ -31,10 +30,12 @@ from channels.signature import SIGNATURE_HEADER, verify_signature, verify_subscr
 from channels.webhook import decode, parse_payload
 from gateway.deps import services_of
 from gateway.inbound import Effects, apply_event, prepare_echo, record, store_echo
+from gateway.routing import load_channels
 from gateway.services import GatewayServices
 from store import audit
+from store.crypto import Secret
 from store.models import Channel
-from store.repo.channels import secrets_of, tenant_of_phone_number_id
+from store.repo.channels import secrets_of
 from store.repo.lookups import tenants_of_verify_token, tenants_of_waba
 from workers.takeover import take_over
 
@@ -46,43 +47,35 @@ router = APIRouter(tags=["webhook"])
 class _Routed:
     channels: dict[int, Channel] = field(default_factory=dict[int, Channel])
     """By channel id."""
+    secrets: dict[int, Secret] = field(default_factory=dict[int, Secret])
+    """App secrets by channel id."""
     by_number: dict[str, Channel] = field(default_factory=dict[str, Channel])
     by_waba: dict[str, list[Channel]] = field(default_factory=dict[str, list[Channel]])
 
 
-def _load_channels(services: GatewayServices, tenant_id: int, **where: str) -> list[Channel]:
-    with services.db.tenant_session(tenant_id) as session:
-        query = select(Channel).where(Channel.tenant_id == tenant_id)
-        for name, value in where.items():
-            query = query.where(getattr(Channel, name) == value)
-        return list(session.scalars(query))
-
-
-def _route(services: GatewayServices, batch: WebhookBatch) -> _Routed:
+def _route(services: GatewayServices, batch: WebhookBatch, *, fresh: bool = False) -> _Routed:
     routed = _Routed()
+    for number, route in services.routes.routes(services.db, batch.phone_number_ids, fresh=fresh).items():
+        routed.by_number[number] = route.channel
+        routed.channels[route.channel.id] = route.channel
+        routed.secrets[route.channel.id] = route.app_secret
+    unrouted_wabas = {e.waba_id for e in batch.events if not e.phone_number_id and e.waba_id}
+    if not unrouted_wabas:
+        return routed
     with services.db.app_session() as session:
-        number_tenants = {p: tenant_of_phone_number_id(session, p) for p in batch.phone_number_ids}
-        unrouted_wabas = {e.waba_id for e in batch.events if not e.phone_number_id and e.waba_id}
         waba_tenants = {w: tenants_of_waba(session, w) for w in unrouted_wabas}
-    for number, tenant_id in number_tenants.items():
-        if tenant_id is not None:
-            for channel in _load_channels(services, tenant_id, phone_number_id=number):
-                routed.by_number[number] = channel
-                routed.channels[channel.id] = channel
     for waba, tenant_ids in waba_tenants.items():
         for tenant_id in tenant_ids:
-            for channel in _load_channels(services, tenant_id, waba_id=waba):
+            for channel in load_channels(services.db, tenant_id, waba_id=waba):
                 routed.by_waba.setdefault(waba, []).append(channel)
                 routed.channels[channel.id] = channel
+                routed.secrets[channel.id] = secrets_of(services.db.keyring, channel).app_secret
     return routed
 
 
-def _signed(services: GatewayServices, routed: _Routed, body: bytes, header: str | None) -> bool:
+def _signed(routed: _Routed, body: bytes, header: str | None) -> bool:
     """Every addressed channel's app secret must verify the body (one Meta app, one secret)."""
-    results = [
-        verify_signature(body, header, secrets_of(services.db.keyring, channel).app_secret)
-        for channel in routed.channels.values()
-    ]
+    results = [verify_signature(body, header, secret) for secret in routed.secrets.values()]
     return bool(results) and all(results)
 
 
@@ -186,12 +179,14 @@ def process(services: GatewayServices, body: bytes, signature: str | None) -> Re
     except MalformedWebhook as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
     routed = _route(services, batch)
+    if routed.channels and not _signed(routed, body, signature):
+        routed = _route(services, batch, fresh=True)  # the app secret may have just changed
     if not routed.channels:
         log.warning(
             "webhook for unknown numbers %s / accounts %s: ignored", batch.phone_number_ids, batch.waba_ids
         )
         return JSONResponse({"status": "ignored", "reason": "unknown phone number id"})
-    if not _signed(services, routed, body, signature):
+    if not _signed(routed, body, signature):
         log.warning("webhook with a bad or missing signature for numbers %s", list(routed.by_number))
         return JSONResponse({"detail": "invalid signature"}, status_code=401)
     delivery = Delivery(events=len(batch.events))
@@ -236,7 +231,7 @@ def _handshake(
         tenant_ids = tenants_of_verify_token(session, db.keyring, token)
     digests = set(db.keyring.blind_indexes(token))
     for tenant_id in tenant_ids:
-        for channel in _load_channels(services, tenant_id):
+        for channel in load_channels(db, tenant_id):
             if channel.verify_token_digest not in digests:
                 continue
             expected = secrets_of(db.keyring, channel).verify_token

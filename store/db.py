@@ -8,6 +8,7 @@ session sees no tenant rows at all. Migrations and operator commands use the adm
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.crypto import Keyring
@@ -31,6 +33,44 @@ def _prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+PING_AFTER_IDLE = 5.0
+"""Seconds a pooled connection may sit idle before its next checkout pings it first."""
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection on checkout only when it sat idle for a while.
+
+    A ping on every checkout costs a round trip per transaction; a connection used a moment
+    ago is alive, and one that idled (a database restart, a dropped socket) is checked.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:  # pyright: ignore[reportUnusedFunction]
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:  # pyright: ignore[reportUnusedFunction]
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from None
+
+
+def _pin_tenant(session: Session, _tx: Any, connection: Any) -> None:
+    """At each transaction's start, set the session's tenant for row-level security."""
+    tenant = session.info.get(TENANT_SETTING)
+    if tenant is not None:
+        connection.execute(
+            text("SELECT set_config(:name, :value, true)"), {"name": TENANT_SETTING, "value": tenant}
+        )
 
 
 class Database:
@@ -52,6 +92,8 @@ class Database:
         self.engine = self._make_engine(url, app=True, pool_size=pool_size)
         self.admin_engine = self._make_engine(admin_url or url, app=False, pool_size=2)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if self.is_postgres:
+            event.listen(self._sessions, "after_begin", _pin_tenant)
         self._admin_sessions = sessionmaker(self.admin_engine, expire_on_commit=False)
 
     def __repr__(self) -> str:
@@ -63,9 +105,11 @@ class Database:
             _prepare_sqlite_file(url)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", self._on_connect_listener(app))
+        if self.is_postgres:
+            _ping_when_idle(engine)
         return engine
 
     def _on_connect_listener(self, app: bool) -> Any:
@@ -92,16 +136,7 @@ class Database:
     @contextmanager
     def tenant_session(self, tenant_id: int) -> Generator[Session]:
         """A session that sees only ``tenant_id``; commits on a clean exit."""
-        session = self._sessions()
-        if self.is_postgres:
-
-            @event.listens_for(session, "after_begin")
-            def _pin_tenant(_session: Session, _tx: Any, connection: Any) -> None:  # pyright: ignore[reportUnusedFunction]
-                connection.execute(
-                    text("SELECT set_config(:name, :value, true)"),
-                    {"name": TENANT_SETTING, "value": str(tenant_id)},
-                )
-
+        session = self._sessions(info={TENANT_SETTING: str(tenant_id)})
         with session, session.begin():
             yield session
 

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import timedelta
 from typing import Literal
 
 from store.models import utcnow
@@ -22,7 +22,8 @@ from workers.context import WorkerContext
 from workers.errors import RetryTurnLater
 from workers.fairness import AtCapacity, Permit
 from workers.lease import Lease, LeaseKeeper
-from workers.outbox import send_item
+from workers.mailbox import ClaimFor, Committed, Opened
+from workers.outbox import Claim, deliver, send_item
 from workers.turns import Turn, TurnResult
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _drain_held(
     lost = keeper.track(lease, cfg.lease_ttl, time.monotonic() + cfg.max_debounce + cfg.turn_deadline)
     settle_until = time.monotonic() + cfg.max_debounce
     turns, advanced = 0, False
-    sends: list[int] = []
+    sends: list[Committed] = []
     while True:
         if ctx.shutdown.is_set():
             has_more = mailbox.newest_pending_at(ctx.db, tenant_id, cid) is not None
@@ -143,8 +144,7 @@ def _drain_held(
                 continue
             used = True
             keeper.track(lease, cfg.lease_ttl, deadline + cfg.lease_ttl)
-            assert opened.oldest_at is not None
-            outcome = _run_one(ctx, lease, turn, opened.oldest_at, sends)
+            outcome = _run_one(ctx, lease, opened, turn, sends)
         finally:
             ctx.fairness.release(permit, used=used)
             _wake_parked(ctx, tenant_id, cid)
@@ -181,9 +181,14 @@ def _wake_parked(ctx: WorkerContext, tenant_id: int, cid: int | None) -> None:
         ctx.enqueue.drain(tenant_id, parked)
 
 
-def send_once(ctx: WorkerContext, tenant_id: int, outbox_id: int) -> str:
-    """One send attempt; a retry or a pacing wait is re-enqueued with its countdown."""
-    outcome = send_item(ctx.db, ctx.sender, tenant_id, outbox_id, policy=ctx.config.send, pacer=ctx.fairness)
+def send_once(ctx: WorkerContext, tenant_id: int, outbox_id: int, claim: Claim | None = None) -> str:
+    """One send attempt (of an item claimed already, or claimed now); a retry or a pacing
+    wait is re-enqueued with its countdown."""
+    policy = ctx.config.send
+    if claim is None:
+        outcome = send_item(ctx.db, ctx.sender, tenant_id, outbox_id, policy=policy, pacer=ctx.fairness)
+    else:
+        outcome = deliver(ctx.db, ctx.sender, tenant_id, outbox_id, claim, policy)
     ctx.metrics.sends.labels(str(tenant_id), outcome.status).inc()
     if outcome.status == "failed":
         ctx.metrics.failures.labels(str(tenant_id), f"send:{outcome.error}").inc()
@@ -192,24 +197,37 @@ def send_once(ctx: WorkerContext, tenant_id: int, outbox_id: int) -> str:
     return outcome.status
 
 
-def send_first(ctx: WorkerContext, tenant_id: int, outbox_id: int) -> None:
+def send_first(ctx: WorkerContext, tenant_id: int, committed: Committed) -> None:
     """A committed reply's first attempt: inline (``inline_first_send``), else a send task.
 
-    Inline saves a broker round trip per reply; the claim is the same (conversation row
-    lock, epoch and mode re-checked), and retries still go through the send task.
+    Inline saves a broker round trip per reply. The reply was committed already claimed
+    (:func:`_claim_for`: the commit held the conversation's row lock and checked epoch and
+    mode, as a claim does) unless pacing asked to wait; retries go through the send task.
     """
+    outbox_id = committed.outbox_id
+    assert outbox_id is not None
     if not ctx.config.inline_first_send:
         ctx.enqueue.send(tenant_id, outbox_id)
         return
     try:
-        send_once(ctx, tenant_id, outbox_id)
-    except Exception as exc:  # the send task tries again
+        send_once(ctx, tenant_id, outbox_id, committed.claim)
+    except Exception as exc:  # the send task tries again once the claim expires
         log.warning("inline send failed: %s", type(exc).__name__)
         ctx.enqueue.send(tenant_id, outbox_id)
 
 
+def _claim_for(ctx: WorkerContext, opened: Opened, result: TurnResult) -> ClaimFor | None:
+    """Commit the reply claimed when it will be sent inline right away (pacing allows it)."""
+    recipient = opened.recipient
+    if not (ctx.config.inline_first_send and result.reply and recipient and opened.turn):
+        return None
+    if ctx.fairness.admit_send(opened.turn.tenant_id, recipient.channel_id, recipient.wa_id) > 0:
+        return None  # the send task waits for pacing
+    return ClaimFor(recipient.wa_id, utcnow() + timedelta(seconds=ctx.config.send.send_timeout))
+
+
 def _run_one(
-    ctx: WorkerContext, lease: Lease, turn: Turn, oldest_at: datetime, sends: list[int]
+    ctx: WorkerContext, lease: Lease, opened: Opened, turn: Turn, sends: list[Committed]
 ) -> DrainReport | bool:
     """Run and commit one turn; whether more messages are pending, or the report to stop with."""
     cfg, tenant, attempt = ctx.config, str(turn.tenant_id), turn.attempt
@@ -238,13 +256,15 @@ def _run_one(
         log.warning("turn %s attempt %d failed: %s", turn.turn_id, attempt, type(exc).__name__)
         mailbox.note_turn_error(ctx.db, turn, lease.fence, type(exc).__name__)
         return DrainReport("retry", retry_in=min(60.0, 2.0**attempt))
-    committed = mailbox.commit_turn(ctx.db, turn, lease.fence, result)
+    claim_for = _claim_for(ctx, opened, result)
+    committed = mailbox.commit_turn(ctx.db, turn, lease.fence, result, claim_for=claim_for)
     ctx.metrics.turns.labels(tenant, committed.status).inc()
     if committed.status == "lost":
         return DrainReport("lost")
     if committed.status == "handoff":
         ctx.metrics.handoffs.labels(tenant).inc()
     if committed.outbox_id is not None:
-        ctx.metrics.reply_seconds.labels(tenant).observe((utcnow() - oldest_at).total_seconds())
-        sends.append(committed.outbox_id)
+        assert opened.oldest_at is not None
+        ctx.metrics.reply_seconds.labels(tenant).observe((utcnow() - opened.oldest_at).total_seconds())
+        sends.append(committed)
     return committed.has_more

@@ -25,10 +25,11 @@ from store.models import Contact, Conversation, Message, utcnow
 from store.models import Turn as TurnRow
 from store.sealed import seal, unseal
 from workers._sql import insert_ignore, rowcount
-from workers.outbox import insert_outbox
+from workers.outbox import Claim, insert_outbox
 from workers.turns import Turn, TurnResult, turn_id_for
 
 _conversations = cast(Table, Conversation.__table__)
+_contacts = cast(Table, Contact.__table__)
 _messages = cast(Table, Message.__table__)
 _turns = cast(Table, TurnRow.__table__)
 
@@ -42,7 +43,12 @@ _OPEN = (
     update(_conversations)
     .where(_conversations.c.id == bindparam("cid"), _conversations.c.lease_fence <= bindparam("fence"))
     .values(lease_fence=bindparam("fence"))
-    .returning(_conversations.c.mode, _conversations.c.epoch)
+    .returning(
+        _conversations.c.mode,
+        _conversations.c.epoch,
+        _conversations.c.channel_id,
+        select(_contacts.c.wa_id).where(_contacts.c.id == _conversations.c.contact_id).scalar_subquery(),
+    )
 )
 _SEEN_FENCE = select(_conversations.c.lease_fence).where(_conversations.c.id == bindparam("cid"))
 _PENDING = (
@@ -331,6 +337,14 @@ class Opened:
     wait: float = 0.0
     oldest_at: datetime | None = None
     seen_fence: int | None = None
+    recipient: Recipient | None = None
+    """Where the reply goes (None: the contact has no WhatsApp id)."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    channel_id: int | None
+    wa_id: str
 
 
 def open_turn(
@@ -353,6 +367,7 @@ def open_turn(
                 raise NotFound(f"no conversation {conversation_id}")
             return Opened(seen_fence=int(seen))
         mode, epoch = str(row[0]), int(row[1])
+        recipient = Recipient(row[2], str(row[3])) if row[3] else None
         messages = session.execute(_PENDING, {"cid": conversation_id, "limit": limit}).all()
         if not messages:
             return Opened(mode=mode)
@@ -389,7 +404,7 @@ def open_turn(
                 },
             )
             turn = replace(turn, attempt=int(attempt or 1))
-        return Opened(turn=turn, mode=mode, oldest_at=_aware(messages[0].created_at))
+        return Opened(turn=turn, mode=mode, oldest_at=_aware(messages[0].created_at), recipient=recipient)
 
 
 def _aware(value: datetime) -> datetime:
@@ -442,6 +457,16 @@ class Committed:
     outbox_id: int | None = None
     has_more: bool = False
     """Messages arrived during the turn (read in the same transaction)."""
+    claim: Claim | None = None
+    """The reply, born claimed for an immediate send (``commit_turn(claim_for=...)``)."""
+
+
+@dataclass(frozen=True)
+class ClaimFor:
+    """Ask :func:`commit_turn` to insert the reply already claimed for sending to ``to``."""
+
+    to: str
+    until: datetime
 
 
 def reply_key(turn_id: str) -> str:
@@ -449,19 +474,25 @@ def reply_key(turn_id: str) -> str:
     return f"reply:{turn_id}"
 
 
-def commit_turn(db: Database, turn: Turn, fence: int, result: TurnResult) -> Committed:
+def commit_turn(
+    db: Database, turn: Turn, fence: int, result: TurnResult, *, claim_for: ClaimFor | None = None
+) -> Committed:
     """Consume the turn's messages and, if the conversation is still the bot's at the turn's
     epoch, put the reply in the outbox: one transaction, conditional on fence, epoch and mode.
 
     A handoff turns the conversation over to humans (epoch + 1); its notice, if any, goes out
     as a ``system`` message at the new epoch. ``preempted``: a human took over during the run,
     so the reply was dropped. ``lost``: another worker holds the lease; nothing was written.
+    ``claim_for``: the reply is inserted claimed (this transaction holds the row lock and
+    checked epoch and mode, as a claim would), and ``Committed.claim`` says what to send.
     """
     try:
         with db.tenant_session(turn.tenant_id) as session:
             cid = turn.conversation_id
             if _holds(session, cid, fence, epoch=turn.epoch):
                 outbox_id: int | None = None
+                claim: Claim | None = None
+                author = "system" if result.handoff else "bot"
                 if result.handoff:
                     session.execute(
                         update(Conversation)
@@ -470,16 +501,20 @@ def commit_turn(db: Database, turn: Turn, fence: int, result: TurnResult) -> Com
                     )
                 _consume(session, turn)
                 if result.reply:
+                    key = reply_key(turn.turn_id)
                     outbox_id = insert_outbox(
                         session,
                         db.keyring,
                         tenant_id=turn.tenant_id,
                         conversation_id=cid,
                         epoch=turn.epoch + 1 if result.handoff else turn.epoch,
-                        author="system" if result.handoff else "bot",
+                        author=author,
                         text=result.reply,
-                        idempotency_key=reply_key(turn.turn_id),
+                        idempotency_key=key,
+                        claim_until=claim_for.until if claim_for else None,
                     )
+                    if claim_for is not None:
+                        claim = Claim(cid, claim_for.to, result.reply, key, 1, author, "text")
                 status: CommitStatus = (
                     "handoff" if result.handoff else "replied" if result.reply else "silent"
                 )
@@ -487,7 +522,7 @@ def commit_turn(db: Database, turn: Turn, fence: int, result: TurnResult) -> Com
                     _finish(session, db.keyring, turn, status, handoff_summary=result.handoff_summary)
                 else:
                     session.execute(_FINISH, {"tid": turn.turn_id, "b_status": status, "b_at": utcnow()})
-                return Committed(status, outbox_id, _has_pending(session, cid))
+                return Committed(status, outbox_id, _has_pending(session, cid), claim)
             if not _holds(session, cid, fence):
                 return Committed("lost")
             _consume(session, turn)

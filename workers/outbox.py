@@ -106,24 +106,32 @@ def insert_outbox(
     author: str,
     text: str,
     idempotency_key: str,
+    claim_until: datetime | None = None,
 ) -> int:
-    """Add an item in the caller's transaction (which must already have checked the epoch)."""
+    """Add an item in the caller's transaction (which must already have checked the epoch).
+
+    With ``claim_until`` the item is born claimed (``sending``, first attempt) for a send
+    right after the commit: the caller's transaction took the conversation's row lock and
+    checked epoch and mode, which is what a claim checks.
+    """
     outbox_id = new_id()
     session.execute(
-        insert(_outbox).values(
-            id=outbox_id,
-            tenant_id=tenant_id,
-            conversation_id=conversation_id,
-            idempotency_key=idempotency_key,
-            epoch=epoch,
-            author=author,
-            status="pending",
-            attempts=0,
-            created_at=utcnow(),
-            body_ciphertext=keyring.encrypt(
+        _INSERT_OUTBOX,
+        {
+            "id": outbox_id,
+            "tenant_id": tenant_id,
+            "conversation_id": conversation_id,
+            "idempotency_key": idempotency_key,
+            "epoch": epoch,
+            "author": author,
+            "status": "pending" if claim_until is None else "sending",
+            "attempts": 0 if claim_until is None else 1,
+            "next_attempt_at": claim_until,
+            "created_at": utcnow(),
+            "body_ciphertext": keyring.encrypt(
                 text, aad=aad_for("outbox.body_ciphertext", tenant_id, outbox_id)
             ),
-        )
+        },
     )
     return outbox_id
 
@@ -181,7 +189,9 @@ def backoff(attempt: int, policy: SendPolicy, retry_after: float | None = None) 
 
 
 @dataclass(frozen=True)
-class _Claim:
+class Claim:
+    """An item this sender holds (``sending``) until its claim expires: what to send, to whom."""
+
     conversation_id: int
     to: str
     text: str
@@ -195,6 +205,9 @@ _outbox = cast(Table, OutboxItem.__table__)
 _conversations = cast(Table, Conversation.__table__)
 _contacts = cast(Table, Contact.__table__)
 _messages = cast(Table, Message.__table__)
+# Built once: a statement built per call costs more CPU than running it.
+_INSERT_OUTBOX = insert(_outbox)
+_INSERT_MESSAGE = insert(_messages)
 
 _READ = (
     select(
@@ -255,7 +268,7 @@ _SENT = (
 
 def _claim(
     db: Database, tenant_id: int, outbox_id: int, policy: SendPolicy, pacer: Pacer | None
-) -> _Claim | SendOutcome:
+) -> Claim | SendOutcome:
     now = utcnow()
     with db.tenant_session(tenant_id) as session:
         item = session.execute(_READ, {"oid": outbox_id}).one_or_none()
@@ -298,7 +311,7 @@ def _claim(
         text = db.keyring.decrypt(
             item.body_ciphertext, aad=aad_for("outbox.body_ciphertext", tenant_id, outbox_id)
         )
-        return _Claim(
+        return Claim(
             item.conversation_id,
             item.wa_id,
             text,
@@ -309,27 +322,28 @@ def _claim(
         )
 
 
-def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: _Claim, wa_message_id: str) -> None:
+def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: Claim, wa_message_id: str) -> None:
     now = utcnow()
     message_id = new_id()
     with db.tenant_session(tenant_id) as session:
         session.execute(_SENT, {"oid": outbox_id, "wa_id": wa_message_id, "at": now})
         session.execute(
-            insert(_messages).values(
-                id=message_id,
-                tenant_id=tenant_id,
-                conversation_id=claim.conversation_id,
-                direction="out",
-                author=claim.author,
-                kind=claim.kind,
-                wa_message_id=wa_message_id,
-                status="sent",
-                status_at=now,
-                created_at=now,
-                body_ciphertext=db.keyring.encrypt(
+            _INSERT_MESSAGE,
+            {
+                "id": message_id,
+                "tenant_id": tenant_id,
+                "conversation_id": claim.conversation_id,
+                "direction": "out",
+                "author": claim.author,
+                "kind": claim.kind,
+                "wa_message_id": wa_message_id,
+                "status": "sent",
+                "status_at": now,
+                "created_at": now,
+                "body_ciphertext": db.keyring.encrypt(
                     claim.text, aad=aad_for("messages.body_ciphertext", tenant_id, message_id)
                 ),
-            )
+            },
         )
 
 
@@ -347,7 +361,7 @@ def _mark_unsent(
         )
 
 
-def _send_claimed(sender: OutboundSender, tenant_id: int, claim: _Claim) -> str:
+def _send_claimed(sender: OutboundSender, tenant_id: int, claim: Claim) -> str:
     """Send the claimed item as its kind: a template as a template, never as its JSON text."""
     if claim.kind == "text":
         return sender.send_text(
@@ -387,6 +401,13 @@ def send_item(
     claim = _claim(db, tenant_id, outbox_id, policy, pacer)
     if isinstance(claim, SendOutcome):
         return claim
+    return deliver(db, sender, tenant_id, outbox_id, claim, policy)
+
+
+def deliver(
+    db: Database, sender: OutboundSender, tenant_id: int, outbox_id: int, claim: Claim, policy: SendPolicy
+) -> SendOutcome:
+    """Send an item this caller claimed, and record sent, retry or failed."""
     try:
         wa_message_id = _send_claimed(sender, tenant_id, claim)
     except PermanentSendError as exc:
