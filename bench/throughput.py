@@ -176,14 +176,15 @@ def _pids_named(name: str) -> list[int]:
 class CpuMeter:
     """CPU seconds spent by each part of the system between two readings."""
 
-    def __init__(self, parts: dict[str, list[int]]) -> None:
-        self.parts = parts
+    def __init__(self, parts: dict[str, list[int]], alone: dict[str, int]) -> None:
+        self.parts, self.alone = parts, alone
         self.start = self._read()
 
     def _read(self) -> dict[str, float]:
-        return {
+        spent = {
             name: _cpu_seconds([q for p in pids for q in _family(p)]) for name, pids in self.parts.items()
         }
+        return spent | {name: _cpu_seconds([pid]) for name, pid in self.alone.items()}
 
     def per_message_ms(self, messages: int) -> dict[str, float]:
         now = self._read()
@@ -413,7 +414,6 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
             "gateway": [gateway],
             "postgres": _pids_named("postgres"),
             "redis": _pids_named("redis-server"),
-            "producer": [os.getpid()],
         }
         # 1. overhead at a fixed offered rate
         if pool == "threads":
@@ -430,7 +430,7 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
             }
         # 2. sustained throughput: offer more than it can take, count replies per second
         rate = args.saturate if pool == "threads" else 20.0
-        meter = CpuMeter(parts)
+        meter = CpuMeter(parts, {"producer": os.getpid()})  # not its children
         t0 = time.time()
         accepted2 = bench.offer(rate, args.seconds)
         offered_for = time.time() - t0

@@ -56,12 +56,16 @@ def _ping_when_idle(engine: Engine) -> None:
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
             return
         try:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
-            dbapi_connection.rollback()
+            _ping(dbapi_connection)
         except Exception as exc:
             raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from None
+
+
+def _ping(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SELECT 1")
+    cursor.close()
+    dbapi_connection.rollback()
 
 
 def _pin_tenant(session: Session, _tx: Any, connection: Any) -> None:

@@ -146,8 +146,7 @@ def _drain_held(
             keeper.track(lease, cfg.lease_ttl, deadline + cfg.lease_ttl)
             outcome = _run_one(ctx, lease, opened, turn, sends)
         finally:
-            ctx.fairness.release(permit, used=used)
-            _wake_parked(ctx, tenant_id, cid)
+            _hand_on(ctx, permit, cid, used=used)
         while sends:  # the reply's first attempt, in this thread (after the slot is free)
             send_first(ctx, tenant_id, sends.pop(0))
         if isinstance(outcome, DrainReport):
@@ -168,6 +167,17 @@ def _park(ctx: WorkerContext, tenant_id: int, cid: int, turns: int) -> DrainRepo
     if not ctx.fairness.at_capacity(tenant_id):
         _wake_parked(ctx, tenant_id, None)
     return DrainReport("parked", turns)
+
+
+def _hand_on(ctx: WorkerContext, permit: Permit, cid: int, *, used: bool) -> None:
+    """Free the tenant's slot and wake the conversation that waited longest for one."""
+    try:
+        parked = ctx.fairness.release(permit, used=used)
+    except Exception as exc:  # the slot expires on its own; parked conversations are swept
+        log.warning("slot release failed: %s", type(exc).__name__)
+        return
+    if parked is not None and parked != cid:
+        ctx.enqueue.drain(permit.tenant_id, parked)
 
 
 def _wake_parked(ctx: WorkerContext, tenant_id: int, cid: int | None) -> None:

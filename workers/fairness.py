@@ -58,8 +58,10 @@ class Fairness(Protocol):
         """A slot for one turn, or how many seconds to wait before asking again."""
         ...
 
-    def release(self, permit: Permit, *, used: bool = True) -> None:
-        """Free the slot; ``used=False`` also gives the rate token back (nothing ran)."""
+    def release(self, permit: Permit, *, used: bool = True) -> int | None:
+        """Free the slot and hand it on: the conversation parked longest for the tenant
+        (removed from the parking), or None. ``used=False`` also gives the rate token back
+        (nothing ran)."""
         ...
 
     def at_capacity(self, tenant_id: int) -> bool:
@@ -84,12 +86,13 @@ class Fairness(Protocol):
 
 
 _BUCKETS = """
--- KEYS: bucket hashes; ARGV: now_ms, then rate, burst per key. Takes one token from each,
+-- KEYS: bucket hashes; ARGV: rate, burst per key. Takes one token from each,
 -- or none and returns the wait in ms.
-local now = tonumber(ARGV[1])
+local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local wait, state = 0, {}
 for i, key in ipairs(KEYS) do
-  local rate, burst = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
   local b = redis.call('hmget', key, 'tokens', 'ts')
   local tokens = tonumber(b[1]) or burst
   local ts = tonumber(b[2]) or now
@@ -152,12 +155,14 @@ class RedisFairness:
             return Permit(tenant_id, token)
         return AT_CAPACITY if answer == 0 else -answer / 1000
 
-    def release(self, permit: Permit, *, used: bool = True) -> None:
+    def release(self, permit: Permit, *, used: bool = True) -> int | None:
         pipe = self.client.pipeline(transaction=False)
         pipe.zrem(self._k("sem", permit.tenant_id), permit.token)
         if not used:
             pipe.hincrbyfloat(self._k("bucket", permit.tenant_id), "tokens", 1)
-        pipe.execute()
+        pipe.zpopmin(self._k("parked", permit.tenant_id))
+        popped: list[tuple[bytes | str, float]] = pipe.execute()[-1]
+        return int(popped[0][0]) if popped else None
 
     def at_capacity(self, tenant_id: int) -> bool:
         return self.in_flight(tenant_id) >= self.policy.for_tenant(tenant_id)[0]
@@ -186,9 +191,7 @@ class RedisFairness:
     def admit_send(self, tenant_id: int, channel_id: int | None, recipient: str) -> float:
         p = self.policy
         keys = [self._k("send", "number", channel_id or f"t{tenant_id}"), self._k("send", "to", recipient)]
-        seconds, micros = self.client.time()
-        now_ms = int(seconds) * 1000 + int(micros) // 1000
-        args = [now_ms, p.number_rate, p.number_burst, p.recipient_rate, p.recipient_burst]
+        args = [p.number_rate, p.number_burst, p.recipient_rate, p.recipient_burst]
         return int(self._buckets(keys=keys, args=args)) / 1000
 
 
@@ -240,12 +243,13 @@ class LocalFairness:
             holders.add(token)
             return Permit(tenant_id, token)
 
-    def release(self, permit: Permit, *, used: bool = True) -> None:
+    def release(self, permit: Permit, *, used: bool = True) -> int | None:
         with self._lock:
             self._holders.get(permit.tenant_id, set()).discard(permit.token)
             bucket = self._buckets.get(f"t{permit.tenant_id}")
             if not used and bucket is not None:
                 bucket.tokens = min(bucket.burst, bucket.tokens + 1)
+        return self.unpark(permit.tenant_id)
 
     def at_capacity(self, tenant_id: int) -> bool:
         return self.in_flight(tenant_id) >= self.policy.for_tenant(tenant_id)[0]

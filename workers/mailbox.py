@@ -82,6 +82,7 @@ _FINISH = (
     update(_turns)
     .where(_turns.c.id == bindparam("tid"))
     .values(status=bindparam("b_status"), finished_at=bindparam("b_at"))
+    .returning(_HAS_PENDING.exists())  # messages that arrived during the turn, in the same trip
 )
 
 
@@ -285,9 +286,11 @@ def _holds(session: Session, conversation_id: int, fence: int, epoch: int | None
     """Lock the conversation row if we still hold its fence (and, with ``epoch``, it is still
     the bot's at that epoch)."""
     if epoch is None:
-        return rowcount(session.execute(_HOLDS, {"cid": conversation_id, "fence": fence}))
+        return rowcount(session.connection().execute(_HOLDS, {"cid": conversation_id, "fence": fence}))
     return rowcount(
-        session.execute(_HOLDS_FOR_BOT, {"cid": conversation_id, "fence": fence, "b_epoch": epoch})
+        session.connection().execute(
+            _HOLDS_FOR_BOT, {"cid": conversation_id, "fence": fence, "b_epoch": epoch}
+        )
     )
 
 
@@ -360,15 +363,16 @@ def open_turn(
     """Register the fence, read the conversation and its pending messages, and start the turn:
     one transaction (the hot path of a drain)."""
     with db.tenant_session(tenant_id) as session:
-        row = session.execute(_OPEN, {"cid": conversation_id, "fence": fence}).one_or_none()
+        sql = session.connection()  # Core statements only: skip the ORM's execution path
+        row = sql.execute(_OPEN, {"cid": conversation_id, "fence": fence}).one_or_none()
         if row is None:
-            seen = session.scalar(_SEEN_FENCE, {"cid": conversation_id})
+            seen = sql.scalar(_SEEN_FENCE, {"cid": conversation_id})
             if seen is None:
                 raise NotFound(f"no conversation {conversation_id}")
             return Opened(seen_fence=int(seen))
         mode, epoch = str(row[0]), int(row[1])
         recipient = Recipient(row[2], str(row[3])) if row[3] else None
-        messages = session.execute(_PENDING, {"cid": conversation_id, "limit": limit}).all()
+        messages = sql.execute(_PENDING, {"cid": conversation_id, "limit": limit}).all()
         if not messages:
             return Opened(mode=mode)
         age = (utcnow() - _aware(messages[-1].created_at)).total_seconds()
@@ -391,8 +395,8 @@ def open_turn(
             deadline=deadline,
         )
         if mode == "bot":
-            attempt = session.scalar(
-                _UPSERT_TURN[session.get_bind().dialect.name],
+            attempt = sql.scalar(
+                _UPSERT_TURN[sql.dialect.name],
                 {
                     "tid": turn.turn_id,
                     "b_tenant_id": tenant_id,
@@ -417,11 +421,11 @@ class _Conflict(Exception):
 
 
 def _has_pending(session: Session, conversation_id: int) -> bool:
-    return session.scalar(_HAS_PENDING, {"cid": conversation_id}) is not None
+    return session.connection().scalar(_HAS_PENDING, {"cid": conversation_id}) is not None
 
 
 def _consume(session: Session, turn: Turn) -> None:
-    claimed = session.execute(
+    claimed = session.connection().execute(
         _CONSUME, {"cid": turn.conversation_id, "ids": list(turn.message_ids), "tid": turn.turn_id}
     )
     if rowcount(claimed) != len(turn.message_ids):
@@ -518,11 +522,15 @@ def commit_turn(
                 status: CommitStatus = (
                     "handoff" if result.handoff else "replied" if result.reply else "silent"
                 )
+                has_more: bool | None = None
                 if result.handoff_summary:
                     _finish(session, db.keyring, turn, status, handoff_summary=result.handoff_summary)
                 else:
-                    session.execute(_FINISH, {"tid": turn.turn_id, "b_status": status, "b_at": utcnow()})
-                return Committed(status, outbox_id, _has_pending(session, cid), claim)
+                    finished = {"tid": turn.turn_id, "cid": cid, "b_status": status, "b_at": utcnow()}
+                    has_more = session.connection().scalar(_FINISH, finished)
+                if has_more is None:  # no turn row to finish (or finished through the ORM)
+                    has_more = _has_pending(session, cid)
+                return Committed(status, outbox_id, bool(has_more), claim)
             if not _holds(session, cid, fence):
                 return Committed("lost")
             _consume(session, turn)

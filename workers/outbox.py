@@ -115,7 +115,7 @@ def insert_outbox(
     checked epoch and mode, which is what a claim checks.
     """
     outbox_id = new_id()
-    session.execute(
+    session.connection().execute(
         _INSERT_OUTBOX,
         {
             "id": outbox_id,
@@ -326,8 +326,9 @@ def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: Claim, wa_me
     now = utcnow()
     message_id = new_id()
     with db.tenant_session(tenant_id) as session:
-        session.execute(_SENT, {"oid": outbox_id, "wa_id": wa_message_id, "at": now})
-        session.execute(
+        sql = session.connection()  # Core statements only: skip the ORM's execution path
+        sql.execute(_SENT, {"oid": outbox_id, "wa_id": wa_message_id, "at": now})
+        sql.execute(
             _INSERT_MESSAGE,
             {
                 "id": message_id,

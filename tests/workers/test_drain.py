@@ -213,12 +213,12 @@ def test_at_its_cap_a_conversation_parks_until_a_slot_is_released(any_db: Any, m
     assert drain_and_reschedule(ctx, tenant, second).status == "parked"
     assert drain_and_reschedule(ctx, tenant, third).status == "parked"
     assert enqueue.drains == []  # parked conversations are not polled
-    ctx.fairness.release(held)
-    assert drain(ctx, tenant, first).turns == 1
-    assert [cid for _, cid, _ in enqueue.drains] == [second]  # the released slot wakes the oldest
-    enqueue.drains.clear()
+    assert ctx.fairness.release(held) == second  # a released slot goes to the longest parked
     assert drain(ctx, tenant, second).turns == 1
-    assert [cid for _, cid, _ in enqueue.drains] == [third]
+    assert [cid for _, cid, _ in enqueue.drains] == [third]  # and its release wakes the next
+    enqueue.drains.clear()
+    assert drain(ctx, tenant, third).turns == 1 and enqueue.drains == []
+    assert drain(ctx, tenant, first).turns == 1
     ctx.close()
 
 
@@ -240,4 +240,34 @@ def test_the_drain_makes_the_first_send_attempt_itself(any_db: Any, make_tenant:
     assert drain(ctx, tenant, second).turns == 1
     ((_, _, countdown),) = enqueue.take_sends()
     assert countdown >= 2.0 and len(sender.sent) == 1
+    ctx.close()
+
+
+def test_the_inline_reply_is_committed_claimed_unless_pacing_asks_to_wait(
+    any_db: Any, make_tenant: Any
+) -> None:
+    from tests.workers.conftest import make_conversations
+    from workers.fairness import FairnessPolicy
+    from workers.testing import ListEnqueuer, RecordingSender
+
+    tenant = make_tenant(any_db, "paced")
+    sender = RecordingSender()
+    policy = FairnessPolicy(
+        tenant_concurrency=1000, tenant_rate=1e6, tenant_burst=1e6, number_rate=0.5, number_burst=1
+    )
+    ctx = make_ctx(any_db, sender=sender, inline_first_send=True, fairness=policy)
+    enqueue = ctx.enqueue
+    assert isinstance(enqueue, ListEnqueuer)
+    first, second = make_conversations(any_db, tenant, 2)
+    for n, cid in enumerate((first, second)):
+        mailbox.append_inbound(any_db, tenant, cid, wa_message_id=f"wamid.p{n}", text="hola")
+        assert drain(ctx, tenant, cid).turns == 1
+    with any_db.tenant_session(tenant) as session:
+        items = {i.conversation_id: (i.status, i.attempts) for i in session.scalars(select(OutboxItem))}
+    # the first went out inline on its one claim; the second waits for the number's pacing
+    assert items == {first: ("sent", 1), second: ("pending", 0)}
+    assert [s.conversation_id for s in sender.sent] == [first]
+    ((_, outbox_id, countdown),) = enqueue.take_sends()
+    assert 1.0 <= countdown <= 2.5
+    assert send_item(any_db, sender, tenant, outbox_id).status == "sent"
     ctx.close()

@@ -114,3 +114,17 @@ def test_parked_conversations_wake_in_order_once(fairness_of: Any) -> None:
         fairness.park(1, cid)
     assert fairness.unpark(2) is None
     assert [fairness.unpark(1) for _ in range(4)] == [30, 10, 20, None]
+
+
+def test_a_released_slot_is_handed_to_the_longest_parked(fairness_of: Any) -> None:
+    fairness = fairness_of(FairnessPolicy(tenant_concurrency=1))
+    first = fairness.try_acquire(1)
+    assert isinstance(first, Permit)
+    for cid in (7, 8):
+        fairness.park(1, cid)
+    assert fairness.release(first) == 7 and not fairness.at_capacity(1)
+    second = fairness.try_acquire(1)
+    assert isinstance(second, Permit)
+    assert fairness.release(second) == 8
+    third = fairness.try_acquire(1)
+    assert isinstance(third, Permit) and fairness.release(third) is None
