@@ -8,7 +8,7 @@ row is filled in, so later messages carrying only the other id find the same con
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from channels.errors import ChannelError
@@ -16,6 +16,18 @@ from channels.events import ContactRef
 from store.crypto import Keyring
 from store.models import Contact
 from store.sealed import seal, unseal
+
+# Built once: a statement built per call costs more CPU than running it (one per webhook).
+_BY_BSUID = select(Contact).where(Contact.tenant_id == bindparam("tid"), Contact.bsuid == bindparam("ref"))
+_BY_WA_ID = select(Contact).where(Contact.tenant_id == bindparam("tid"), Contact.wa_id == bindparam("ref"))
+
+
+_CREATED = "contacts_created"
+
+
+def created_here(session: Session, contact: Contact) -> bool:
+    """Whether this session created the contact (so it has no conversation yet)."""
+    return contact.id in session.info.get(_CREATED, ())
 
 
 class UnknownContact(ChannelError):
@@ -25,15 +37,11 @@ class UnknownContact(ChannelError):
 def find_contact(session: Session, tenant_id: int, ref: ContactRef) -> Contact | None:
     """The tenant's contact matching the BSUID, else the ``wa_id``; ``None`` when neither matches."""
     if ref.bsuid:
-        found = session.scalar(
-            select(Contact).where(Contact.tenant_id == tenant_id, Contact.bsuid == ref.bsuid)
-        )
+        found = session.scalar(_BY_BSUID, {"tid": tenant_id, "ref": ref.bsuid})
         if found is not None:
             return found
     if ref.wa_id:
-        return session.scalar(
-            select(Contact).where(Contact.tenant_id == tenant_id, Contact.wa_id == ref.wa_id)
-        )
+        return session.scalar(_BY_WA_ID, {"tid": tenant_id, "ref": ref.wa_id})
     return None
 
 
@@ -66,6 +74,7 @@ def resolve_contact(session: Session, keyring: Keyring, tenant_id: int, ref: Con
             seal(keyring, contact, "profile_name_ciphertext", ref.profile_name)
         session.add(contact)
         session.flush()
+        session.info.setdefault(_CREATED, set()).add(contact.id)
         return contact
     if ref.bsuid and contact.bsuid is None and not _taken(session, tenant_id, "bsuid", ref.bsuid, contact):
         contact.bsuid = ref.bsuid

@@ -17,9 +17,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from store.db import Database
@@ -49,21 +49,30 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(_canonical(entry)).hexdigest()
 
 
+# Built once: the append runs with every received message.
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_HEADS = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+_GLOBAL_HEAD = _HEADS.where(AuditEntry.tenant_id.is_(None))
+_TENANT_HEAD = _HEADS.where(AuditEntry.tenant_id == bindparam("tid"))
+_TABLE = cast(Table, AuditEntry.__table__)
+_COLUMNS = list(_TABLE.columns)
+_INSERT = insert(_TABLE)
+
+
 def _lock_chain(session: Session, tenant_id: int | None) -> None:
     """Serialize appends to one chain until the end of the caller's transaction."""
     if session.get_bind().dialect.name == "postgresql":
-        key = _LOCK_NAMESPACE ^ (tenant_id or 0)
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        session.execute(_LOCK, {"k": _LOCK_NAMESPACE ^ (tenant_id or 0)})
     else:
         # Any write takes SQLite's single write lock for the rest of the transaction.
         session.execute(update(AuditEntry).where(AuditEntry.id == -1).values(seq=AuditEntry.seq))
 
 
 def _head(session: Session, tenant_id: int | None) -> tuple[int, str]:
-    chain = AuditEntry.tenant_id.is_(None) if tenant_id is None else AuditEntry.tenant_id == tenant_id
-    row = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).where(chain).order_by(AuditEntry.seq.desc()).limit(1)
-    ).one_or_none()
+    if tenant_id is None:
+        row = session.execute(_GLOBAL_HEAD).one_or_none()
+    else:
+        row = session.execute(_TENANT_HEAD, {"tid": tenant_id}).one_or_none()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
@@ -92,8 +101,7 @@ def append(
         hash="",
     )
     entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
+    session.connection().execute(_INSERT, {c.key: getattr(entry, c.key) for c in _COLUMNS})
     return entry
 
 

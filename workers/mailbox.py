@@ -57,6 +57,11 @@ _PENDING = (
     .order_by(_messages.c.created_at, _messages.c.id)
     .limit(bindparam("limit"))
 )
+_TOUCH = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("cid"))
+    .values(last_customer_message_at=bindparam("b_at"), updated_at=bindparam("b_at"))
+)
 _HAS_PENDING = select(_messages.c.id).where(*_PENDING_WHERE).limit(1)
 _HOLDS = (
     update(_conversations)
@@ -169,11 +174,7 @@ def append_inbound_in(
     seal(keyring, row, "body_ciphertext", text)
     values = {column.key: getattr(row, column.key) for column in Message.__table__.columns}
     if insert_ignore(session, Message.__table__, values):  # type: ignore[arg-type]
-        session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(last_customer_message_at=at, updated_at=at)
-        )
+        session.connection().execute(_TOUCH, {"cid": conversation_id, "b_at": at})
         return Appended(row.id, duplicate=False)
     existing = session.scalar(
         select(Message.id).where(Message.tenant_id == tenant_id, Message.wa_message_id == wa_message_id)
