@@ -77,7 +77,7 @@ def _database() -> Database:
         env["BENCH_DB_URL"],
         Keyring.from_spec(env["BENCH_KEYS"]),
         schema=env["BENCH_SCHEMA"],
-        pool_size=int(env.get("BENCH_DB_POOL", "30")),
+        pool_size=int(env.get("BENCH_DB_POOL", "15")),  # and as many overflow: 2 × 2 × 15 + 2 × 10 < 100
     )
 
 
@@ -302,7 +302,7 @@ class Bench:
             env = {**self.env, "FRONTDESK_WORKER_READY_FILE": str(self.tmp / f"{name}.ready")}
             workers.append(self._spawn(name, template.format(concurrency=self.concurrency, name=name), env))
         self.port = _free_port()
-        gateway = self._spawn("gateway", _GATEWAY.format(port=self.port), self.env)
+        gateway = self._spawn("gateway", _GATEWAY.format(port=self.port), {**self.env, "BENCH_DB_POOL": "10"})
         deadline = time.monotonic() + 90
         for n, process in enumerate(workers):
             while not (self.tmp / f"w{n}.ready").exists() and time.monotonic() < deadline:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
+from sqlalchemy.exc import OperationalError
+
 from store.models import utcnow
 from workers import mailbox
 from workers.context import WorkerContext
@@ -36,6 +38,10 @@ class DrainReport:
     status: DrainStatus
     turns: int = 0
     retry_in: float | None = None
+
+
+DATABASE_RETRY = 1.0
+"""Seconds before a drain that the database refused runs again (jittered)."""
 
 
 def lease_key(conversation_id: int) -> str:
@@ -77,8 +83,17 @@ def drain(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> DrainRepo
 
 
 def drain_and_reschedule(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> DrainReport:
-    """:func:`drain`, then ask for a later drain when it was deferred, retried or shut down."""
-    report = drain(ctx, tenant_id, conversation_id)
+    """:func:`drain`, then ask for a later drain when it was deferred, retried or shut down.
+
+    When the database refuses (restarting, out of connections), the drain is retried in a
+    moment; leases and slots were given back on the way out, and a turn is idempotent.
+    """
+    try:
+        report = drain(ctx, tenant_id, conversation_id)
+    except OperationalError as exc:
+        log.warning("drain: the database refused (%s); retrying shortly", type(exc.orig).__name__)
+        ctx.metrics.failures.labels(str(tenant_id), "database").inc()
+        report = DrainReport("retry", retry_in=DATABASE_RETRY)
     if report.status in ("deferred", "retry"):
         delay = (report.retry_in or 1.0) * random.uniform(1.0, 1.3)
         ctx.enqueue.drain(tenant_id, conversation_id, countdown=delay)

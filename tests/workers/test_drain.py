@@ -271,3 +271,24 @@ def test_the_inline_reply_is_committed_claimed_unless_pacing_asks_to_wait(
     assert 1.0 <= countdown <= 2.5
     assert send_item(any_db, sender, tenant, outbox_id).status == "sent"
     ctx.close()
+
+
+def test_a_drain_the_database_refuses_is_retried_shortly_and_holds_nothing(
+    world: World, monkeypatch: Any
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    cid = world.conversation()
+    append(world, cid, "wamid.db1")
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise OperationalError("connect", {}, Exception("too many clients already"))
+
+    monkeypatch.setattr(mailbox, "open_turn", refuse)
+    report = drain_and_reschedule(world.ctx, world.tenant_id, cid)
+    assert report.status == "retry"
+    ((_, again, countdown),) = world.enqueue.drains
+    assert again == cid and 1.0 <= countdown <= 1.3
+    assert not world.ctx.leases.is_held(f"conv:{cid}")  # the lease was given back
+    monkeypatch.undo()
+    assert drain(world.ctx, world.tenant_id, cid).turns == 1
