@@ -150,14 +150,21 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def _cpu_seconds(pids: list[int]) -> float:
+def _ticks(pid: int, *, reaped: bool = False) -> int:
+    """utime + stime of a process (+ its exited children's with ``reaped``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    own = int(fields[11]) + int(fields[12])
+    return own + (int(fields[13]) + int(fields[14]) if reaped else 0)
+
+
+def _cpu_seconds(roots: list[int]) -> float:
+    """CPU seconds of these processes and their children, running or exited."""
     ticks = 0
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError):
-            pass
+    for root in roots:
+        ticks += _ticks(root, reaped=True) + sum(_ticks(child) for child in _family(root)[1:])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -165,12 +172,23 @@ def _pids_named(name: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
+            with contextlib.suppress(OSError):
                 if (entry / "comm").read_text().strip() == name:
                     found.append(int(entry.name))
-            except OSError:
-                pass
     return found
+
+
+def _roots(name: str) -> list[int]:
+    """Processes named ``name`` whose parent is not (PostgreSQL's postmaster, not its backends)."""
+    pids = set(_pids_named(name))
+    roots = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{pid}/status").read_text()
+            parent = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+            if parent not in pids:
+                roots.append(pid)
+    return roots
 
 
 class CpuMeter:
@@ -181,10 +199,8 @@ class CpuMeter:
         self.start = self._read()
 
     def _read(self) -> dict[str, float]:
-        spent = {
-            name: _cpu_seconds([q for p in pids for q in _family(p)]) for name, pids in self.parts.items()
-        }
-        return spent | {name: _cpu_seconds([pid]) for name, pid in self.alone.items()}
+        spent = {name: _cpu_seconds(roots) for name, roots in self.parts.items()}
+        return spent | {name: _ticks(pid) / os.sysconf("SC_CLK_TCK") for name, pid in self.alone.items()}
 
     def per_message_ms(self, messages: int) -> dict[str, float]:
         now = self._read()
@@ -412,8 +428,8 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
         parts = {
             "workers": workers,
             "gateway": [gateway],
-            "postgres": _pids_named("postgres"),
-            "redis": _pids_named("redis-server"),
+            "postgres": _roots("postgres"),
+            "redis": _roots("redis-server"),
         }
         # 1. overhead at a fixed offered rate
         if pool == "threads":
