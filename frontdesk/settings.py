@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     """What the application connects with (on PostgreSQL, ideally as ``frontdesk_app``)."""
     database_admin_url: str | None = None
     """Owner connection for migrations and key rotation; defaults to ``database_url``."""
+    database_pool_size: int = 20
+    """Connections each process keeps open (a worker's 200 threads share them: a transaction
+    is short, and no thread holds one across a model call)."""
+    database_max_overflow: int = 5
+    """Extra connections for a burst, closed when returned (each costs a new login)."""
     broker_url: str = f"sqla+sqlite:///{VAR_DIR}/broker.db"
     """Celery broker: Redis in production, a file-backed broker needing no server by default."""
     checkpoint_url: str | None = None

@@ -27,4 +27,10 @@ def load_keyring(settings: Settings, *, announce: bool = True) -> Keyring:
 def open_database(settings: Settings | None = None) -> Database:
     """The database named by the settings, with the keyring."""
     settings = settings or load_settings()
-    return Database(settings.database_url, load_keyring(settings), admin_url=settings.database_admin_url)
+    return Database(
+        settings.database_url,
+        load_keyring(settings),
+        admin_url=settings.database_admin_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )

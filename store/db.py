@@ -88,13 +88,15 @@ class Database:
         admin_url: str | None = None,
         schema: str | None = None,
         pool_size: int = 10,
+        max_overflow: int | None = None,
     ) -> None:
         self.url = make_url(url)
         self.keyring = keyring
         self.schema = schema
         self.is_postgres = self.url.get_backend_name() == "postgresql"
-        self.engine = self._make_engine(url, app=True, pool_size=pool_size)
-        self.admin_engine = self._make_engine(admin_url or url, app=False, pool_size=2)
+        overflow = pool_size if max_overflow is None else max_overflow
+        self.engine = self._make_engine(url, app=True, pool_size=pool_size, max_overflow=overflow)
+        self.admin_engine = self._make_engine(admin_url or url, app=False, pool_size=2, max_overflow=2)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if self.is_postgres:
             event.listen(self._sessions, "after_begin", _pin_tenant)
@@ -103,13 +105,15 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
 
-    def _make_engine(self, url: str, *, app: bool, pool_size: int) -> Engine:
+    def _make_engine(self, url: str, *, app: bool, pool_size: int, max_overflow: int) -> Engine:
         kwargs: dict[str, Any] = {}
         if make_url(url).get_backend_name() == "sqlite":
             _prepare_sqlite_file(url)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+            # Connections beyond pool_size are closed when returned: under a steady load above
+            # it, each transaction would pay for a new connection (a PostgreSQL fork and login).
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", self._on_connect_listener(app))
         if self.is_postgres:
