@@ -8,6 +8,7 @@ A factory takes the :class:`WorkerConfig` and an :class:`Enqueuer` and returns t
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import threading
@@ -87,6 +88,9 @@ def context(config: WorkerConfig, enqueue: Enqueuer) -> WorkerContext:
         if _context is None:
             factory = _factory or _named_factory()
             _context = factory(config, enqueue)
+            # What the context loaded (models, graphs, clients) lives as long as the process:
+            # keep the cyclic collector from walking it again and again under load.
+            gc.freeze()
         return _context
 
 
