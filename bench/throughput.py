@@ -45,7 +45,9 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from channels.signature import SIGNATURE_HEADER, sign  # noqa: E402
 from store.crypto import Keyring  # noqa: E402
 from store.db import Database, migrate  # noqa: E402
+from store.models import Contact, Conversation  # noqa: E402
 from store.repo import channels, tenants  # noqa: E402
+from workers import mailbox  # noqa: E402
 from workers.context import Enqueuer, WorkerConfig, WorkerContext  # noqa: E402
 from workers.runtime import build_context, redis_client  # noqa: E402
 from workers.testing import SimulatedRunner  # noqa: E402
@@ -252,7 +254,7 @@ class Bench:
         self.spec = Keyring.new_key_spec("k1")
         self.tmp = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
         self.processes: list[subprocess.Popen[bytes]] = []
-        self.numbers: list[tuple[str, str]] = []  # (phone number id, app secret) per tenant
+        self.numbers: list[tuple[str, str, int, int]] = []  # (number id, app secret, tenant, channel)
         self.sequence = 0
 
     def setup(self) -> None:
@@ -260,14 +262,16 @@ class Bench:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
         admin.dispose()
-        self.db = Database(PG_URL, Keyring.from_spec(self.spec), schema=self.schema, pool_size=5)
+        self.db = Database(
+            PG_URL, Keyring.from_spec(self.spec), schema=self.schema, pool_size=8, max_overflow=2
+        )
         migrate(self.db)
         run_id = uuid.uuid4().int % 10**6
         with self.db.admin_session() as session:
             for n in range(self.args.tenants):
                 tenant = tenants.create(session, f"bench-{n}")
                 number, secret = f"9{run_id:06d}{n:04d}", secrets.token_hex(16)
-                channels.add(
+                channel = channels.add(
                     session,
                     self.db.keyring,
                     tenant.id,
@@ -276,7 +280,7 @@ class Bench:
                     app_secret=secret,
                     access_token="EAAG" + secrets.token_hex(8),
                 )
-                self.numbers.append((number, secret))
+                self.numbers.append((number, secret, tenant.id, channel.id))
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -297,6 +301,11 @@ class Bench:
         import redis
 
         self.redis = redis.Redis.from_url(REDIS_URL)
+        if self.args.via == "direct":
+            from workers.celery_app import make_celery
+            from workers.tasks import CeleryEnqueuer
+
+            self.enqueue = CeleryEnqueuer(make_celery(WorkerConfig.from_env(self.env), concurrency=16))
 
     def _spawn(self, name: str, code: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
@@ -340,15 +349,45 @@ class Bench:
         out = []
         for _ in range(count):
             self.sequence += 1
-            number, secret = self.numbers[self.sequence % len(self.numbers)]
+            number, secret, _, _ = self.numbers[self.sequence % len(self.numbers)]
             wa_id = f"49{self.sequence:011d}"
             body = _webhook(number, wa_id, f"wamid.bench{self.sequence}")
             out.append((wa_id, body, sign(body, secret)))
         return out
 
+    def _conversations(self, bodies: list[tuple[str, bytes, str]]) -> dict[str, tuple[int, int]]:
+        """``--via direct``: each customer's contact and conversation, made before the clock starts."""
+        made: dict[str, tuple[int, int]] = {}
+        for n, (_, _, tenant_id, channel_id) in enumerate(self.numbers):
+            # the customer's number is the one _bodies chose: its sequence (in the wa_id) modulo
+            mine = [wa_id for wa_id, _, _ in bodies if int(wa_id[2:]) % len(self.numbers) == n]
+            with self.db.tenant_session(tenant_id) as session:
+                contacts = [Contact(tenant_id=tenant_id, wa_id=wa_id) for wa_id in mine]
+                session.add_all(contacts)
+                session.flush()
+                rows = [
+                    Conversation(tenant_id=tenant_id, contact_id=c.id, channel_id=channel_id)
+                    for c in contacts
+                ]
+                session.add_all(rows)
+                session.flush()
+                made.update({c.wa_id or "": (tenant_id, r.id) for c, r in zip(contacts, rows, strict=True)})
+        return made
+
+    def _direct(self, wa_id: str, where: tuple[int, int]) -> bool:
+        """What the webhook does for a text message, without HTTP: append, then wake the drain."""
+        tenant_id, conversation_id = where
+        mailbox.append_inbound(
+            self.db, tenant_id, conversation_id, wa_message_id=f"wamid.{wa_id}", text="hola"
+        )
+        self.enqueue.drain(tenant_id, conversation_id)
+        return True
+
     def offer(self, rate: float, seconds: float) -> dict[str, float]:
-        """POST signed webhooks at ``rate``/s (open loop); customer → when the gateway answered 200."""
+        """POST signed webhooks at ``rate``/s (open loop); customer → when the gateway answered 200
+        (``--via direct``: when the message was appended and its drain woken)."""
         bodies = self._bodies(int(rate * seconds))
+        direct = self._conversations(bodies) if self.args.via == "direct" else {}
         accepted: dict[str, float] = {}
         failures: list[int] = []
         lock = threading.Lock()
@@ -368,15 +407,19 @@ class Bench:
                 if delay > 0:
                     time.sleep(delay)
                 wa_id, body, signature = bodies[i]
-                headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
-                connection.request("POST", "/webhooks/whatsapp", body=body, headers=headers)
-                response = connection.getresponse()
-                response.read()
+                if direct:
+                    status = 200 if self._direct(wa_id, direct[wa_id]) else 500
+                else:
+                    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
+                    connection.request("POST", "/webhooks/whatsapp", body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    status = response.status
                 with lock:
-                    if response.status == 200:
+                    if status == 200:
                         accepted[wa_id] = time.time()
                     else:
-                        failures.append(response.status)
+                        failures.append(status)
 
         threads = [threading.Thread(target=producer) for _ in range(16)]
         for t in threads:
@@ -419,6 +462,7 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
     bench.setup()
     result: dict[str, Any] = {
         "pool": pool,
+        "via": args.via,
         "workers": 2,
         "concurrency": bench.concurrency,
         "tenants": args.tenants,
@@ -486,6 +530,13 @@ def main() -> None:
     parser.add_argument("--no-spacy", dest="spacy", action="store_false")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--pools", default="threads,prefork")
+    parser.add_argument(
+        "--via",
+        choices=("webhook", "direct"),
+        default="webhook",
+        help="webhook: signed POSTs to the gateway; direct: append and wake as the webhook does "
+        "(the workers' own capacity, without the gateway's CPU)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds = 8.0

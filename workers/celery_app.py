@@ -65,6 +65,7 @@ def celery_config(config: WorkerConfig, concurrency: int = DEFAULT_CONCURRENCY) 
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
+        "worker_disable_rate_limits": True,  # not used; the consumer skips the check per task
         "task_default_queue": TURNS_QUEUE,
         # one exchange and key per queue: with Celery's default exchange every queue would be
         # bound to the same key, and each message would land in all of them
