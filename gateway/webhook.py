@@ -179,14 +179,16 @@ def process(services: GatewayServices, body: bytes, signature: str | None) -> Re
     except MalformedWebhook as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
     routed = _route(services, batch)
-    if routed.channels and not _signed(routed, body, signature):
-        routed = _route(services, batch, fresh=True)  # the app secret may have just changed
+    signed = _signed(routed, body, signature)
+    if routed.channels and not signed:  # the app secret may have just changed: read it again
+        routed = _route(services, batch, fresh=True)
+        signed = _signed(routed, body, signature)
     if not routed.channels:
         log.warning(
             "webhook for unknown numbers %s / accounts %s: ignored", batch.phone_number_ids, batch.waba_ids
         )
         return JSONResponse({"status": "ignored", "reason": "unknown phone number id"})
-    if not _signed(routed, body, signature):
+    if not signed:
         log.warning("webhook with a bad or missing signature for numbers %s", list(routed.by_number))
         return JSONResponse({"detail": "invalid signature"}, status_code=401)
     delivery = Delivery(events=len(batch.events))

@@ -68,13 +68,14 @@ def _ping(dbapi_connection: Any) -> None:
     dbapi_connection.rollback()
 
 
+_SET_TENANT = text("SELECT set_config(:name, :value, true)")
+
+
 def _pin_tenant(session: Session, _tx: Any, connection: Any) -> None:
     """At each transaction's start, set the session's tenant for row-level security."""
     tenant = session.info.get(TENANT_SETTING)
     if tenant is not None:
-        connection.execute(
-            text("SELECT set_config(:name, :value, true)"), {"name": TENANT_SETTING, "value": tenant}
-        )
+        connection.execute(_SET_TENANT, {"name": TENANT_SETTING, "value": tenant})
 
 
 class Database:

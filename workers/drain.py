@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 from typing import Literal
 
 from sqlalchemy.exc import OperationalError
@@ -24,7 +26,7 @@ from workers.context import WorkerContext
 from workers.errors import RetryTurnLater
 from workers.fairness import AtCapacity, Permit
 from workers.lease import Lease, LeaseKeeper
-from workers.mailbox import ClaimFor, Committed, Opened
+from workers.mailbox import ClaimFor, Committed, Opened, Recipient
 from workers.outbox import Claim, deliver, send_item
 from workers.turns import Turn, TurnResult
 
@@ -180,27 +182,21 @@ def _park(ctx: WorkerContext, tenant_id: int, cid: int, turns: int) -> DrainRepo
     ctx.metrics.deferred.labels(str(tenant_id)).inc()
     ctx.fairness.park(tenant_id, cid)
     if not ctx.fairness.at_capacity(tenant_id):
-        _wake_parked(ctx, tenant_id, None)
+        _wake_next(ctx, tenant_id, None, partial(ctx.fairness.unpark, tenant_id))
     return DrainReport("parked", turns)
 
 
 def _hand_on(ctx: WorkerContext, permit: Permit, cid: int, *, used: bool) -> None:
-    """Free the tenant's slot and wake the conversation that waited longest for one."""
-    try:
-        parked = ctx.fairness.release(permit, used=used)
-    except Exception as exc:  # the slot expires on its own; parked conversations are swept
-        log.warning("slot release failed: %s", type(exc).__name__)
-        return
-    if parked is not None and parked != cid:
-        ctx.enqueue.drain(permit.tenant_id, parked)
+    """Free the tenant's slot; it goes to the conversation parked longest."""
+    _wake_next(ctx, permit.tenant_id, cid, partial(ctx.fairness.release, permit, used=used))
 
 
-def _wake_parked(ctx: WorkerContext, tenant_id: int, cid: int | None) -> None:
-    """A slot of the tenant is free: wake the conversation that waited longest for one."""
+def _wake_next(ctx: WorkerContext, tenant_id: int, cid: int | None, pop: Callable[[], int | None]) -> None:
+    """Wake the conversation that ``pop`` takes off the tenant's parking (unless it is ``cid``)."""
     try:
-        parked = ctx.fairness.unpark(tenant_id)
-    except Exception as exc:  # the parked conversation's fallback wake-up still comes
-        log.warning("unpark failed: %s", type(exc).__name__)
+        parked = pop()
+    except Exception as exc:  # slots expire on their own; a parked conversation's wake-up still comes
+        log.warning("waking a parked conversation failed: %s", type(exc).__name__)
         return
     if parked is not None and parked != cid:
         ctx.enqueue.drain(tenant_id, parked)
@@ -241,12 +237,13 @@ def send_first(ctx: WorkerContext, tenant_id: int, committed: Committed) -> None
         ctx.enqueue.send(tenant_id, outbox_id)
 
 
-def _claim_for(ctx: WorkerContext, opened: Opened, result: TurnResult) -> ClaimFor | None:
+def _claim_for(
+    ctx: WorkerContext, tenant_id: int, recipient: Recipient | None, result: TurnResult
+) -> ClaimFor | None:
     """Commit the reply claimed when it will be sent inline right away (pacing allows it)."""
-    recipient = opened.recipient
-    if not (ctx.config.inline_first_send and result.reply and recipient and opened.turn):
+    if not (ctx.config.inline_first_send and result.reply and recipient):
         return None
-    if ctx.fairness.admit_send(opened.turn.tenant_id, recipient.channel_id, recipient.wa_id) > 0:
+    if ctx.fairness.admit_send(tenant_id, recipient.channel_id, recipient.wa_id) > 0:
         return None  # the send task waits for pacing
     return ClaimFor(recipient.wa_id, utcnow() + timedelta(seconds=ctx.config.send.send_timeout))
 
@@ -281,7 +278,7 @@ def _run_one(
         log.warning("turn %s attempt %d failed: %s", turn.turn_id, attempt, type(exc).__name__)
         mailbox.note_turn_error(ctx.db, turn, lease.fence, type(exc).__name__)
         return DrainReport("retry", retry_in=min(60.0, 2.0**attempt))
-    claim_for = _claim_for(ctx, opened, result)
+    claim_for = _claim_for(ctx, turn.tenant_id, opened.recipient, result)
     committed = mailbox.commit_turn(ctx.db, turn, lease.fence, result, claim_for=claim_for)
     ctx.metrics.turns.labels(tenant, committed.status).inc()
     if committed.status == "lost":
