@@ -86,11 +86,27 @@ def _base_language(lang: str | None) -> str | None:
     return lang.replace("-", "_").split("_", 1)[0].lower() if lang else None
 
 
+_EVERY_COMMAND = frozenset().union(
+    _ANY_LANGUAGE_OUT, _ANY_LANGUAGE_IN, *_OPT_OUT.values(), *_OPT_IN.values(), *_HINTED_OUT.values()
+)
+
+
+def _command_text(text: str | None) -> str:
+    """The message as commands are compared: folded, "please" dropped ("" when too long)."""
+    if not text or len(text) > _MAX_LENGTH:
+        return ""
+    return _strip_polite(_fold(text))
+
+
+def may_be_consent_command(text: str | None) -> bool:
+    """Whether the message is a command in some language: only then does
+    :func:`detect_consent_command` need the conversation's language."""
+    return _command_text(text) in _EVERY_COMMAND
+
+
 def detect_consent_command(text: str | None, lang_hint: str | None = None) -> ConsentCommand | None:
     """``"opt_out"``, ``"opt_in"`` or ``None`` for a customer's message."""
-    if not text or len(text) > _MAX_LENGTH:
-        return None
-    folded = _strip_polite(_fold(text))
+    folded = _command_text(text)
     if not folded:
         return None
     if folded in _ANY_LANGUAGE_OUT or any(folded in words for words in _OPT_OUT.values()):

@@ -30,7 +30,13 @@ from channels.events import (
     SystemEvent,
     TemplateUpdate,
 )
-from channels.optout import apply_consent, consent_confirmation, detect_consent_command, unsupported_reply
+from channels.optout import (
+    apply_consent,
+    consent_confirmation,
+    detect_consent_command,
+    may_be_consent_command,
+    unsupported_reply,
+)
 from channels.status import apply_status
 from gateway.templates import sync_settings_registry
 from store import audit
@@ -205,8 +211,9 @@ def _inbound(
     values: dict[str, Any] = {}
     if event.media is not None:
         values.update(media_id=event.media.id, media_mime_type=event.media.mime_type)
-    lang = _default_language(session, tenant_id)
-    command = detect_consent_command(event.text, lang) if event.type in ("text", "button") else None
+    command = None  # the tenant's language is read only for a message that may be a command
+    if event.type in ("text", "button") and may_be_consent_command(event.text):
+        command = detect_consent_command(event.text, _default_language(session, tenant_id))
     details: dict[str, Any] = {"kind": event.type, "message_id": appended.message_id}
     if command == "opt_out" or (command == "opt_in" and contact.opted_out):
         apply_consent(session, contact, command, now, source="keyword")
@@ -219,7 +226,7 @@ def _inbound(
             keyring,
             conversation,
             author="system",
-            text=consent_confirmation(command, lang),
+            text=consent_confirmation(command, _default_language(session, tenant_id)),
             key=f"consent:{tenant_id}:{event.wa_message_id}",
             effects=effects,
         )
@@ -246,7 +253,7 @@ def _inbound(
                 keyring,
                 conversation,
                 author="bot",
-                text=unsupported_reply(lang),
+                text=unsupported_reply(_default_language(session, tenant_id)),
                 key=f"unsupported:{tenant_id}:{event.wa_message_id}",
                 effects=effects,
             )

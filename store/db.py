@@ -68,14 +68,18 @@ def _ping(dbapi_connection: Any) -> None:
     dbapi_connection.rollback()
 
 
-_SET_TENANT = text("SELECT set_config(:name, :value, true)")
+_SET_TENANT = "SELECT set_config(%s, %s, true)"
 
 
 def _pin_tenant(session: Session, _tx: Any, connection: Any) -> None:
-    """At each transaction's start, set the session's tenant for row-level security."""
+    """At each transaction's start, set the session's tenant for row-level security.
+
+    Straight through the driver (PostgreSQL only), as a prepared statement: it runs once per
+    transaction, and SQLAlchemy's execution path cost more CPU than the statement itself.
+    """
     tenant = session.info.get(TENANT_SETTING)
     if tenant is not None:
-        connection.execute(_SET_TENANT, {"name": TENANT_SETTING, "value": tenant})
+        connection.connection.dbapi_connection.execute(_SET_TENANT, (TENANT_SETTING, tenant), prepare=True)
 
 
 class Database:

@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
+from workers.broker import TRANSPORT
 from workers.context import WorkerConfig
 
 TURNS_QUEUE = "turns"
@@ -44,10 +45,12 @@ def celery_config(config: WorkerConfig, concurrency: int = DEFAULT_CONCURRENCY) 
         }
         if config.broker_prefix:
             transport["global_keyprefix"] = config.broker_prefix
+    redis_broker = {"broker_transport": TRANSPORT} if config.broker_url.startswith("redis://") else {}
     # The SQLAlchemy transport (embedded default) hands its options to create_engine, so it
     # keeps kombu's 1 s polling interval.
     return {
         "broker_url": config.broker_url,
+        **redis_broker,
         "broker_transport_options": transport,
         "broker_pool_limit": concurrency + 50,
         "broker_connection_retry_on_startup": True,

@@ -11,6 +11,7 @@ from channels.optout import (
     apply_consent,
     consent_confirmation,
     detect_consent_command,
+    may_be_consent_command,
     unsupported_reply,
 )
 from store.models import Contact
@@ -75,6 +76,11 @@ def test_opt_in_words(text: str) -> None:
 @pytest.mark.parametrize("text", NEITHER)
 def test_normal_sentences_are_not_commands(text: str) -> None:
     assert detect_consent_command(text) is None
+
+
+def test_only_commands_in_some_language_may_be_commands() -> None:
+    assert all(may_be_consent_command(text) for text in [*OPT_OUT, *OPT_IN, "FIN", "basta", "Ende!"])
+    assert not any(may_be_consent_command(text) for text in NEITHER if text != "fin")
 
 
 def test_language_hint_enables_ambiguous_words() -> None:

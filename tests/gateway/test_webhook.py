@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from channels.optout import consent_confirmation
 from store.models import (
     AuditEntry,
     Contact,
@@ -408,6 +409,20 @@ def test_opt_out_words(sgw: Gateway, word: str) -> None:
     (contact,) = rows(sgw.db, Contact)
     assert contact.opted_out
     assert not sgw.drains
+
+
+def test_a_word_that_is_a_command_in_one_language_follows_the_tenants_language(sgw: Gateway) -> None:
+    with sgw.db.admin_session() as session:
+        session.get_one(Tenant, sgw.a.id).settings = {"default_language": "es"}
+        session.get_one(Tenant, sgw.b.id).settings = {"default_language": "en"}
+    assert sgw.post_webhook(text_message(sgw.a, "FIN", wamid="wamid.1")).status_code == 200
+    assert sgw.post_webhook(text_message(sgw.b, "FIN", wamid="wamid.2"), sgw.b).status_code == 200
+    opted_out = {c.tenant_id: c.opted_out for c in rows(sgw.db, Contact)}
+    assert opted_out == {sgw.a.id: True, sgw.b.id: False}  # "fin" is a command in Spanish only
+    (confirmation,) = rows(sgw.db, OutboxItem)
+    assert unseal(sgw.db.keyring, confirmation, "body_ciphertext") == consent_confirmation("opt_out", "es")
+    (conversation,) = rows(sgw.db, Conversation, tenant_id=sgw.b.id)
+    assert sgw.drains == [(sgw.b.id, conversation.id)]  # for the other tenant, a question for the bot
 
 
 def test_opt_out_cancels_pending_bot_replies(sgw: Gateway) -> None:
