@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from store.db import Database
@@ -59,20 +59,20 @@ _COLUMNS = list(_TABLE.columns)
 _INSERT = insert(_TABLE)
 
 
-def _lock_chain(session: Session, tenant_id: int | None) -> None:
+def _lock_chain(sql: Connection, tenant_id: int | None) -> None:
     """Serialize appends to one chain until the end of the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK, {"k": _LOCK_NAMESPACE ^ (tenant_id or 0)})
+    if sql.dialect.name == "postgresql":
+        sql.execute(_LOCK, {"k": _LOCK_NAMESPACE ^ (tenant_id or 0)})
     else:
         # Any write takes SQLite's single write lock for the rest of the transaction.
-        session.execute(update(AuditEntry).where(AuditEntry.id == -1).values(seq=AuditEntry.seq))
+        sql.execute(update(AuditEntry).where(AuditEntry.id == -1).values(seq=AuditEntry.seq))
 
 
-def _head(session: Session, tenant_id: int | None) -> tuple[int, str]:
+def _head(sql: Connection, tenant_id: int | None) -> tuple[int, str]:
     if tenant_id is None:
-        row = session.execute(_GLOBAL_HEAD).one_or_none()
+        row = sql.execute(_GLOBAL_HEAD).one_or_none()
     else:
-        row = session.execute(_TENANT_HEAD, {"tid": tenant_id}).one_or_none()
+        row = sql.execute(_TENANT_HEAD, {"tid": tenant_id}).one_or_none()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
@@ -87,8 +87,9 @@ def append(
     at: datetime | None = None,
 ) -> AuditEntry:
     """Add an entry to the tenant's chain in the caller's transaction (commits with it)."""
-    _lock_chain(session, tenant_id)
-    seq, prev = _head(session, tenant_id)
+    sql = session.connection()  # Core statements only: skip the ORM's execution path
+    _lock_chain(sql, tenant_id)
+    seq, prev = _head(sql, tenant_id)
     entry = AuditEntry(
         tenant_id=tenant_id,
         seq=seq + 1,
@@ -101,7 +102,7 @@ def append(
         hash="",
     )
     entry.hash = entry_hash(entry)
-    session.connection().execute(_INSERT, {c.key: getattr(entry, c.key) for c in _COLUMNS})
+    sql.execute(_INSERT, {c.key: getattr(entry, c.key) for c in _COLUMNS})
     return entry
 
 

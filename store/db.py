@@ -118,7 +118,7 @@ class Database:
         else:
             # Connections beyond pool_size are closed when returned: under a steady load above
             # it, each transaction would pay for a new connection (a PostgreSQL fork and login).
-            kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_use_lifo=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", self._on_connect_listener(app))
         if self.is_postgres:

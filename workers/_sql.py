@@ -20,9 +20,12 @@ def _insert_ignore(dialect: str, table: Table) -> Insert:
 
 
 def insert_ignore(session: Session, table: Table, values: dict[str, Any]) -> bool:
-    """Insert one row unless a unique key already has it; True when the row was inserted."""
-    statement = _insert_ignore(session.get_bind().dialect.name, table)
-    return session.execute(statement, values).first() is not None
+    """Insert one row unless a unique key already has it; True when the row was inserted.
+
+    A Core statement: objects added to the session and not flushed yet are not written first.
+    """
+    sql = session.connection()
+    return sql.execute(_insert_ignore(sql.dialect.name, table), values).first() is not None
 
 
 def rowcount(result: Any) -> int:
