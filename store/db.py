@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,7 +79,11 @@ def _pin_tenant(session: Session, _tx: Any, connection: Any) -> None:
     """
     tenant = session.info.get(TENANT_SETTING)
     if tenant is not None:
-        connection.connection.dbapi_connection.execute(_SET_TENANT, (TENANT_SETTING, tenant), prepare=True)
+        _pin(connection, tenant)
+
+
+def _pin(connection: Connection, tenant: str) -> None:
+    connection.connection.dbapi_connection.execute(_SET_TENANT, (TENANT_SETTING, tenant), prepare=True)  # pyright: ignore[reportOptionalMemberAccess]
 
 
 class Database:
@@ -152,6 +156,15 @@ class Database:
         session = self._sessions(info={TENANT_SETTING: str(tenant_id)})
         with session, session.begin():
             yield session
+
+    @contextmanager
+    def tenant_connection(self, tenant_id: int) -> Generator[Connection]:
+        """Like :meth:`tenant_session`, for Core statements only: no session to set up (the
+        workers' hot transactions, where that cost more than some of the statements)."""
+        with self.engine.begin() as connection:
+            if self.is_postgres:
+                _pin(connection, str(tenant_id))
+            yield connection
 
     @contextmanager
     def app_session(self) -> Generator[Session]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -283,16 +283,12 @@ def register_fence(db: Database, tenant_id: int, conversation_id: int, fence: in
     return int(seen)
 
 
-def _holds(session: Session, conversation_id: int, fence: int, epoch: int | None = None) -> int:
+def _holds(sql: Connection, conversation_id: int, fence: int, epoch: int | None = None) -> int:
     """Lock the conversation row if we still hold its fence (and, with ``epoch``, it is still
     the bot's at that epoch)."""
     if epoch is None:
-        return rowcount(session.connection().execute(_HOLDS, {"cid": conversation_id, "fence": fence}))
-    return rowcount(
-        session.connection().execute(
-            _HOLDS_FOR_BOT, {"cid": conversation_id, "fence": fence, "b_epoch": epoch}
-        )
-    )
+        return rowcount(sql.execute(_HOLDS, {"cid": conversation_id, "fence": fence}))
+    return rowcount(sql.execute(_HOLDS_FOR_BOT, {"cid": conversation_id, "fence": fence, "b_epoch": epoch}))
 
 
 def _upsert_turn(session: Session, turn: Turn, fence: int) -> int:
@@ -321,7 +317,7 @@ def _upsert_turn(session: Session, turn: Turn, fence: int) -> int:
 def start_turn(db: Database, turn: Turn, fence: int) -> int | None:
     """Record the start of a turn (or of a retry of it); its attempt number, None if fenced off."""
     with db.tenant_session(turn.tenant_id) as session:
-        if not _holds(session, turn.conversation_id, fence):
+        if not _holds(session.connection(), turn.conversation_id, fence):
             return None
         return _upsert_turn(session, turn, fence)
 
@@ -363,8 +359,7 @@ def open_turn(
 ) -> Opened:
     """Register the fence, read the conversation and its pending messages, and start the turn:
     one transaction (the hot path of a drain)."""
-    with db.tenant_session(tenant_id) as session:
-        sql = session.connection()  # Core statements only: skip the ORM's execution path
+    with db.tenant_connection(tenant_id) as sql:
         row = sql.execute(_OPEN, {"cid": conversation_id, "fence": fence}).one_or_none()
         if row is None:
             seen = sql.scalar(_SEEN_FENCE, {"cid": conversation_id})
@@ -421,36 +416,30 @@ class _Conflict(Exception):
     """Another holder consumed these messages first; roll the transaction back."""
 
 
-def _has_pending(session: Session, conversation_id: int) -> bool:
-    return session.connection().scalar(_HAS_PENDING, {"cid": conversation_id}) is not None
+def _has_pending(sql: Connection, conversation_id: int) -> bool:
+    return sql.scalar(_HAS_PENDING, {"cid": conversation_id}) is not None
 
 
-def _consume(session: Session, turn: Turn) -> None:
-    claimed = session.connection().execute(
+def _consume(sql: Connection, turn: Turn) -> None:
+    claimed = sql.execute(
         _CONSUME, {"cid": turn.conversation_id, "ids": list(turn.message_ids), "tid": turn.turn_id}
     )
     if rowcount(claimed) != len(turn.message_ids):
         raise _Conflict
 
 
-def _finish(session: Session, keyring: Keyring, turn: Turn, status: str, **values: object) -> None:
-    row = session.get(TurnRow, turn.turn_id)
-    if row is None:
-        row = TurnRow(
-            id=turn.turn_id,
-            tenant_id=turn.tenant_id,
-            conversation_id=turn.conversation_id,
-            epoch=turn.epoch,
-            message_count=len(turn.message_ids),
-            started_at=utcnow(),
-        )
-        session.add(row)
+def _finish(sql: Connection, keyring: Keyring, turn: Turn, status: str, **values: object) -> None:
+    """Close the turn's row (made now if the turn was never started: a human's turn)."""
     summary = values.pop("handoff_summary", None)
     if isinstance(summary, str):
-        seal(keyring, row, "handoff_summary_ciphertext", summary)
-    row.status, row.finished_at = status, utcnow()
-    for name, value in values.items():
-        setattr(row, name, value)
+        aad = aad_for("turns.handoff_summary_ciphertext", turn.tenant_id, turn.turn_id)
+        values["handoff_summary_ciphertext"] = keyring.encrypt(summary, aad=aad)
+    values.update(status=status, finished_at=utcnow())
+    if rowcount(sql.execute(update(_turns).where(_turns.c.id == turn.turn_id).values(**values))):
+        return
+    row: dict[str, object] = {"id": turn.turn_id, "tenant_id": turn.tenant_id, "epoch": turn.epoch}
+    row.update(conversation_id=turn.conversation_id, message_count=len(turn.message_ids), started_at=utcnow())
+    sql.execute(insert(_turns).values(**row, **values))
 
 
 CommitStatus = Literal["replied", "handoff", "silent", "preempted", "lost"]
@@ -492,23 +481,23 @@ def commit_turn(
     checked epoch and mode, as a claim would), and ``Committed.claim`` says what to send.
     """
     try:
-        with db.tenant_session(turn.tenant_id) as session:
+        with db.tenant_connection(turn.tenant_id) as sql:
             cid = turn.conversation_id
-            if _holds(session, cid, fence, epoch=turn.epoch):
+            if _holds(sql, cid, fence, epoch=turn.epoch):
                 outbox_id: int | None = None
                 claim: Claim | None = None
                 author = "system" if result.handoff else "bot"
                 if result.handoff:
-                    session.execute(
-                        update(Conversation)
-                        .where(Conversation.id == cid)
+                    sql.execute(
+                        update(_conversations)
+                        .where(_conversations.c.id == cid)
                         .values(mode="human", epoch=turn.epoch + 1, updated_at=utcnow())
                     )
-                _consume(session, turn)
+                _consume(sql, turn)
                 if result.reply:
                     key = reply_key(turn.turn_id)
                     outbox_id = insert_outbox(
-                        session,
+                        sql,
                         db.keyring,
                         tenant_id=turn.tenant_id,
                         conversation_id=cid,
@@ -525,18 +514,18 @@ def commit_turn(
                 )
                 has_more: bool | None = None
                 if result.handoff_summary:
-                    _finish(session, db.keyring, turn, status, handoff_summary=result.handoff_summary)
+                    _finish(sql, db.keyring, turn, status, handoff_summary=result.handoff_summary)
                 else:
                     finished = {"tid": turn.turn_id, "cid": cid, "b_status": status, "b_at": utcnow()}
-                    has_more = session.connection().scalar(_FINISH, finished)
-                if has_more is None:  # no turn row to finish (or finished through the ORM)
-                    has_more = _has_pending(session, cid)
+                    has_more = sql.scalar(_FINISH, finished)
+                if has_more is None:  # no turn row to finish (or finished with a summary)
+                    has_more = _has_pending(sql, cid)
                 return Committed(status, outbox_id, bool(has_more), claim)
-            if not _holds(session, cid, fence):
+            if not _holds(sql, cid, fence):
                 return Committed("lost")
-            _consume(session, turn)
-            _finish(session, db.keyring, turn, "preempted")
-            return Committed("preempted", None, _has_pending(session, cid))
+            _consume(sql, turn)
+            _finish(sql, db.keyring, turn, "preempted")
+            return Committed("preempted", None, _has_pending(sql, cid))
     except (_Conflict, IntegrityError):
         return Committed("lost")
 
@@ -548,17 +537,17 @@ def close_without_reply(db: Database, turn: Turn, fence: int, status: str, **val
     """
     handoff = bool(values.pop("handoff", False))
     try:
-        with db.tenant_session(turn.tenant_id) as session:
-            if not _holds(session, turn.conversation_id, fence):
+        with db.tenant_connection(turn.tenant_id) as sql:
+            if not _holds(sql, turn.conversation_id, fence):
                 return False
             if handoff:
-                session.execute(
-                    update(Conversation)
-                    .where(Conversation.id == turn.conversation_id, Conversation.mode == "bot")
-                    .values(mode="human", epoch=Conversation.epoch + 1, updated_at=utcnow())
+                sql.execute(
+                    update(_conversations)
+                    .where(_conversations.c.id == turn.conversation_id, _conversations.c.mode == "bot")
+                    .values(mode="human", epoch=_conversations.c.epoch + 1, updated_at=utcnow())
                 )
-            _consume(session, turn)
-            _finish(session, db.keyring, turn, status, **values)
+            _consume(sql, turn)
+            _finish(sql, db.keyring, turn, status, **values)
             return True
     except _Conflict:
         return False

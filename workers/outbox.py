@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, cast, runtime_checkable
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from store.crypto import Keyring, aad_for
@@ -97,7 +97,7 @@ class Pacer(Protocol):
 
 
 def insert_outbox(
-    session: Session,
+    session: Session | Connection,
     keyring: Keyring,
     *,
     tenant_id: int,
@@ -115,7 +115,8 @@ def insert_outbox(
     checked epoch and mode, which is what a claim checks.
     """
     outbox_id = new_id()
-    session.connection().execute(
+    sql = session.connection() if isinstance(session, Session) else session
+    sql.execute(
         _INSERT_OUTBOX,
         {
             "id": outbox_id,
@@ -325,8 +326,7 @@ def _claim(
 def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: Claim, wa_message_id: str) -> None:
     now = utcnow()
     message_id = new_id()
-    with db.tenant_session(tenant_id) as session:
-        sql = session.connection()  # Core statements only: skip the ORM's execution path
+    with db.tenant_connection(tenant_id) as sql:
         sql.execute(_SENT, {"oid": outbox_id, "wa_id": wa_message_id, "at": now})
         sql.execute(
             _INSERT_MESSAGE,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from store.models import Conversation, Message, OutboxItem
 from store.models import Turn as TurnRow
+from store.sealed import unseal
 from tests.workers.conftest import World, make_ctx, pump
 from workers import mailbox
 from workers.drain import drain, drain_and_reschedule
@@ -138,7 +139,8 @@ def test_handoff_turns_the_conversation_over_and_sends_the_notice(world: World) 
     with world.db.tenant_session(world.tenant_id) as session:
         turn = session.scalar(select(TurnRow))
         assert turn is not None and turn.status == "handoff" and turn.handoff_summary_ciphertext
-        assert "person" not in turn.handoff_summary_ciphertext  # sealed
+        assert "person" not in turn.handoff_summary_ciphertext  # sealed, to this row
+        assert unseal(world.db.keyring, turn, "handoff_summary_ciphertext") == "customer asks for a person"
 
 
 def test_failing_turn_is_retried_then_handed_to_a_human(world: World) -> None:
