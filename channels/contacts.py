@@ -15,6 +15,7 @@ from channels.errors import ChannelError
 from channels.events import ContactRef
 from store.crypto import Keyring
 from store.models import Contact
+from store.rows import insert_now
 from store.sealed import seal, unseal
 
 # Built once: a statement built per call costs more CPU than running it (one per webhook).
@@ -72,8 +73,7 @@ def resolve_contact(session: Session, keyring: Keyring, tenant_id: int, ref: Con
         contact = Contact(tenant_id=tenant_id, wa_id=ref.wa_id, bsuid=ref.bsuid)
         if ref.profile_name:
             seal(keyring, contact, "profile_name_ciphertext", ref.profile_name)
-        session.add(contact)
-        session.flush()
+        insert_now(session, contact)
         session.info.setdefault(_CREATED, set()).add(contact.id)
         return contact
     if ref.bsuid and contact.bsuid is None and not _taken(session, tenant_id, "bsuid", ref.bsuid, contact):

@@ -51,6 +51,7 @@ from store.models import (
     Tenant,
     WebhookEvent,
 )
+from store.rows import insert_now
 from store.sealed import seal
 from workers.mailbox import append_inbound_in
 from workers.outbox import insert_outbox
@@ -133,8 +134,7 @@ def conversation_for(session: Session, tenant_id: int, contact: Contact, channel
     if found is not None:
         return found
     conversation = Conversation(tenant_id=tenant_id, contact_id=contact.id, channel_id=channel.id)
-    session.add(conversation)
-    session.flush()
+    insert_now(session, conversation)
     return conversation
 
 
