@@ -8,7 +8,7 @@ from typing import Any
 import anthropic
 
 from agent.errors import ProviderError
-from agent.llm.clients import connection_error, map_http_error, timeout_error
+from agent.llm.clients import connection_error, map_http_error, timeout_error, tls_context
 from agent.llm.keyed import KeyedProvider
 from agent.llm.types import (
     AssistantMessage,
@@ -85,6 +85,7 @@ class AnthropicProvider(KeyedProvider):
                 base_url=self.base_url,
                 max_retries=0,
                 timeout=self.settings.timeout_s,
+                http_client=anthropic.DefaultAsyncHttpxClient(verify=tls_context()),
             )
 
         async def close(client: anthropic.AsyncAnthropic) -> None:

@@ -12,7 +12,7 @@ from google.genai import errors as genai_errors
 from google.genai import types as gt
 
 from agent.errors import ProviderError
-from agent.llm.clients import connection_error, map_http_error, timeout_error
+from agent.llm.clients import connection_error, map_http_error, timeout_error, tls_context
 from agent.llm.keyed import KeyedProvider
 from agent.llm.pricing import cost_usd
 from agent.llm.types import (
@@ -93,6 +93,8 @@ class GeminiProvider(KeyedProvider):
                 base_url=self.base_url,
                 api_version=GEMINI_API_VERSION,
                 timeout=int(self.settings.timeout_s * 1000),
+                client_args={"verify": tls_context()},
+                async_client_args={"verify": tls_context()},
             )
             return genai.Client(vertexai=False, api_key=self._key.reveal(), http_options=options)
 

@@ -10,7 +10,7 @@ import openai
 
 from agent.errors import ProviderError, UserError
 from agent.llm.base import EventSink, ignore_events
-from agent.llm.clients import ClientCache, connection_error, map_http_error, timeout_error
+from agent.llm.clients import ClientCache, connection_error, map_http_error, timeout_error, tls_context
 from agent.llm.keyed import KeyedProvider
 from agent.llm.pricing import cost_usd
 from agent.llm.retry import RetryPolicy
@@ -121,6 +121,7 @@ class OpenAIProvider(KeyedProvider):
                 base_url=self.base_url,
                 max_retries=0,
                 timeout=self.settings.timeout_s,
+                http_client=openai.DefaultAsyncHttpxClient(verify=tls_context()),
                 default_headers={"Authorization": f"Bearer {self._key.reveal()}"},
             )
             # Nothing may come from the process environment (OPENAI_ORG_ID and friends).

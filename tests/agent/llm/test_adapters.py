@@ -358,3 +358,32 @@ def test_api_key_hides_itself() -> None:
         pickle.dumps(key)
     with pytest.raises(UserError):
         ApiKey("  ")
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_turns_in_their_own_event_loops_share_one_tls_context(
+    simulator: Simulator, vendor: ProviderName, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker runs every turn in a new event loop, so every turn builds its SDK clients;
+    loading the CA bundle for each of them was the largest part of a turn's CPU."""
+    import httpcore2
+
+    from agent.llm import clients as client_module
+
+    built: list[object] = []
+    default = httpcore2.default_ssl_context
+
+    def counting(**kwargs: object) -> object:
+        built.append(kwargs)
+        return default(**kwargs)  # pyright: ignore[reportArgumentType]
+
+    monkeypatch.setattr(httpcore2, "default_ssl_context", counting)
+    client_module.tls_context.cache_clear()
+    simulator.add_rule(r"\bhours\b", "9 to 5.")
+    for _ in range(3):  # three turns
+        provider = build_provider(
+            sim_settings(simulator, vendor), KEY, retry=fast_retry(), clients=ClientCache()
+        )
+        reply = asyncio.run(provider.complete([UserMessage(text="What are your hours?")]))
+        assert reply.text == "9 to 5."
+    assert len(built) == 1
