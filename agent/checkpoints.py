@@ -2,20 +2,29 @@
 
 Only redacted content reaches a checkpoint (the customer's raw text travels in the run's
 context). Old checkpoints are pruned on a schedule, keeping the latest per thread.
+
+On PostgreSQL the process shares one small connection pool, borrowed per checkpoint read or
+write. A run used to open a connection of its own and hold it for the whole turn, model call
+included: 200 turns in flight per worker meant 200 connections, past PostgreSQL's limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncGenerator
+import threading
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import make_url
 
 _SETUP_LOCK = 0x4644_4350  # "FDCP": an advisory lock key of our own
+POOL_SIZE = 10
+"""PostgreSQL connections per process for checkpoints (each is held for one read or write)."""
 
 
 class CheckpointStore:
@@ -34,7 +43,8 @@ class CheckpointStore:
             if database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self._target = database
-        self._ready = False
+        self._postgres: Any = None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CheckpointStore(postgres={self.is_postgres})"
@@ -43,58 +53,112 @@ class CheckpointStore:
     async def saver(self) -> AsyncGenerator[Any]:
         """A checkpointer for one run, set up on first use."""
         if self.is_postgres:
-            from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
-            async with AsyncPostgresSaver.from_conn_string(self._target) as saver:
-                await self._setup(saver)
-                yield saver
-        else:
-            from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-            async with AsyncSqliteSaver.from_conn_string(self._target) as saver:
-                await self._setup(saver)
-                yield saver
-
-    async def _setup(self, saver: Any) -> None:
-        """Create the tables. Every run has its own event loop (one per worker thread), so no
-        asyncio lock can serialize this: an ``asyncio.Lock`` shared by runs failed them with
-        "bound to a different event loop" whenever two first runs met."""
-        if not self.is_postgres:  # SQLite serializes writers; an in-memory database is new each time
-            await saver.setup()
+            yield _InRunThread(self._postgres_saver())
             return
-        if self._ready:
-            return
-        # LangGraph's migrations are not safe to run concurrently (two workers starting together
-        # collided on its migrations table): one at a time, across processes, on the saver's
-        # own connection (autocommit, so the lock is the session's). Polled, not waited for:
-        # a session waiting in pg_advisory_lock holds back the migrations' CREATE INDEX
-        # CONCURRENTLY, and PostgreSQL reports a deadlock.
-        while not await _try_lock(saver.conn):
-            await asyncio.sleep(0.05)
-        try:
-            await saver.setup()
-        finally:
-            await saver.conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
-        self._ready = True
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        async with AsyncSqliteSaver.from_conn_string(self._target) as saver:
+            await saver.setup()  # SQLite serializes writers; an in-memory database is new each time
+            yield saver
+
+    def _postgres_saver(self) -> Any:
+        """The process's saver over its pool, the tables made on first use.
+
+        Runs have event loops of their own (one per worker thread), so a thread lock guards
+        this, not an asyncio one (which failed runs with "bound to a different event loop").
+        """
+        with self._lock:
+            if self._postgres is None:
+                from langgraph.checkpoint.postgres import PostgresSaver
+                from psycopg.rows import dict_row
+                from psycopg_pool import ConnectionPool
+
+                options = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+                pool = ConnectionPool(self._target, min_size=1, max_size=POOL_SIZE, kwargs=options, open=True)
+                with pool.connection() as connection:
+                    _setup_alone(PostgresSaver(connection))  # pyright: ignore[reportArgumentType]
+                self._postgres = PostgresSaver(pool)  # pyright: ignore[reportArgumentType]
+            return self._postgres
+
+    def close(self) -> None:
+        """Close the PostgreSQL pool (if one was opened)."""
+        with self._lock:
+            if self._postgres is not None:
+                self._postgres.conn.close()
+                self._postgres = None
 
     async def prune(self) -> int:
         """Keep only the latest checkpoint of every thread; returns the threads pruned."""
         if self.is_postgres:
-            async with self.saver() as saver:
-                async with saver.conn.cursor() as cursor:
-                    await cursor.execute("SELECT DISTINCT thread_id FROM checkpoints")
-                    threads = [row["thread_id"] for row in await cursor.fetchall()]
-                await saver.aprune(threads, strategy="keep_latest")
-                return len(threads)
+            return await asyncio.to_thread(self._prune_postgres)
         async with self.saver():  # makes sure the tables exist
             pass
         return await asyncio.to_thread(_prune_sqlite, self._target)
 
+    def _prune_postgres(self) -> int:
+        saver = self._postgres_saver()
+        with saver.conn.connection() as connection:
+            rows = connection.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
+        threads = [row["thread_id"] for row in rows]
+        saver.prune(threads, strategy="keep_latest")
+        return len(threads)
 
-async def _try_lock(conn: Any) -> bool:
-    cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS taken", (_SETUP_LOCK,))
-    row = await cursor.fetchone()
-    return bool(row["taken"])
+
+def _setup_alone(saver: Any) -> None:
+    """LangGraph's migrations are not safe to run concurrently (two workers starting together
+    collided on its migrations table): one at a time, across processes, under an advisory lock
+    on the connection (autocommit, so the lock is the session's). Polled, not waited for: a
+    session waiting in pg_advisory_lock holds back the migrations' CREATE INDEX CONCURRENTLY,
+    and PostgreSQL reports a deadlock."""
+    connection = saver.conn
+    while not connection.execute("SELECT pg_try_advisory_lock(%s) AS taken", (_SETUP_LOCK,)).fetchone()[
+        "taken"
+    ]:
+        time.sleep(0.05)
+    try:
+        saver.setup()
+    finally:
+        connection.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+
+
+class _InRunThread(BaseCheckpointSaver[Any]):
+    """LangGraph's async checkpointer interface over the pooled sync PostgreSQL saver.
+
+    Each run has its worker thread and event loop to itself, so a short blocking read or
+    write holds up no other run.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(serde=inner.serde)
+        self.inner = inner
+
+    def get_next_version(self, current: Any, channel: Any) -> Any:
+        return self.inner.get_next_version(current, channel)
+
+    async def aget_tuple(self, config: Any) -> Any:
+        return self.inner.get_tuple(config)
+
+    async def alist(
+        self,
+        config: Any,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: Any = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[Any]:
+        for item in self.inner.list(config, filter=filter, before=before, limit=limit):
+            yield item
+
+    async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        return self.inner.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        self.inner.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.inner.delete_thread(thread_id)
 
 
 def _prune_sqlite(path: str) -> int:

@@ -68,8 +68,8 @@ def _open_at_once(stores):
     start, errors = threading.Barrier(16), []
 
     async def open_saver(store):
-        async with store.saver() as saver:
-            await saver.conn.execute("SELECT 1 FROM checkpoints LIMIT 1")
+        async with store.saver() as saver:  # the tables are there
+            assert await saver.aget_tuple({"configurable": {"thread_id": "new", "checkpoint_ns": ""}}) is None
 
     def first_run(store):
         start.wait()
@@ -87,3 +87,35 @@ def _open_at_once(stores):
         t.join(timeout=60)
     assert not any(t.is_alive() for t in threads)  # an asyncio lock shared by loops hung some
     assert errors == []
+
+
+def test_runs_share_a_few_connections_and_hold_none_across_the_model_call(postgres_db, postgres_admin_url):
+    import threading
+
+    from agent.checkpoints import POOL_SIZE
+
+    store = CheckpointStore(postgres_admin_url, schema=postgres_db.schema)
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    runs = 3 * POOL_SIZE
+    calling, answered = threading.Barrier(runs + 1), threading.Event()
+
+    async def run():
+        async with store.saver() as saver:
+            await saver.aget_tuple(config)
+            calling.wait()  # every run is in its model call
+            await asyncio.to_thread(answered.wait, 30)
+            await saver.aget_tuple(config)
+
+    threads = [threading.Thread(target=asyncio.run, args=(run(),)) for _ in range(runs)]
+    for t in threads:
+        t.start()
+    calling.wait(timeout=60)
+    pool = store._postgres.conn
+    stats = pool.get_stats()
+    answered.set()
+    for t in threads:
+        t.join(timeout=60)
+    store.close()
+    assert not any(t.is_alive() for t in threads)
+    assert stats["pool_size"] <= POOL_SIZE
+    assert stats["pool_size"] == stats["pool_available"]  # none held while the model answers
