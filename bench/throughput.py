@@ -34,7 +34,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from agent.llm.base import Provider  # noqa: E402
-from agent.llm.types import CallSettings, Completion, Message, ProviderSettings, ToolSpec  # noqa: E402
+from agent.llm.types import Completion, ProviderSettings  # noqa: E402
 from channels.signature import SIGNATURE_HEADER, sign  # noqa: E402
 from store.crypto import Keyring  # noqa: E402
 from store.db import Database, migrate  # noqa: E402
@@ -93,15 +92,10 @@ class _TimedProvider(Provider):
     def __init__(self, inner: Provider) -> None:
         self.inner, self.model = inner, inner.model
 
-    async def complete(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec] = (),
-        settings: CallSettings | None = None,
-    ) -> Completion:
+    async def complete(self, *args: Any, **kwargs: Any) -> Completion:
         started = time.perf_counter()
         try:
-            return await self.inner.complete(messages, tools, settings)
+            return await self.inner.complete(*args, **kwargs)
         finally:
             _turn_model_time.get().append(time.perf_counter() - started)
 
