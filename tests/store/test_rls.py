@@ -65,3 +65,16 @@ def test_the_tenant_setting_does_not_leak_between_transactions(two_tenants):
     # the pooled connection is reused: the setting was transaction-local
     with db.app_session() as s:
         assert s.execute(text("SELECT count(*) FROM contacts")).scalar_one() == 0
+
+
+def test_a_tenant_connection_sees_only_its_tenant_and_leaves_no_setting_behind(two_tenants):
+    db, a, b = two_tenants
+    with db.tenant_connection(a) as sql:
+        assert sql.execute(text("SELECT tenant_id, wa_id FROM contacts")).all() == [(a, "111")]
+        assert (
+            sql.execute(text("UPDATE contacts SET wa_id = 'x' WHERE tenant_id = :b"), {"b": b}).rowcount == 0
+        )
+    with db.tenant_connection(b) as sql:
+        assert sql.execute(text("SELECT wa_id FROM contacts")).scalars().all() == ["222"]
+    with db.app_session() as s:  # the same pooled connection, the next transaction
+        assert s.execute(text("SELECT count(*) FROM contacts")).scalar_one() == 0
