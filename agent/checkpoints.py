@@ -67,6 +67,8 @@ class CheckpointStore:
         Runs have event loops of their own (one per worker thread), so a thread lock guards
         this, not an asyncio one (which failed runs with "bound to a different event loop").
         """
+        if self._postgres is not None:  # every run after the first: no lock to take
+            return self._postgres
         with self._lock:
             if self._postgres is None:
                 from langgraph.checkpoint.postgres import PostgresSaver

@@ -211,9 +211,10 @@ def _inbound(
     values: dict[str, Any] = {}
     if event.media is not None:
         values.update(media_id=event.media.id, media_mime_type=event.media.mime_type)
-    command = None  # the tenant's language is read only for a message that may be a command
+    command, lang = None, None  # the tenant's language is read only for a possible command
     if event.type in ("text", "button") and may_be_consent_command(event.text):
-        command = detect_consent_command(event.text, _default_language(session, tenant_id))
+        lang = _default_language(session, tenant_id)
+        command = detect_consent_command(event.text, lang)
     details: dict[str, Any] = {"kind": event.type, "message_id": appended.message_id}
     if command == "opt_out" or (command == "opt_in" and contact.opted_out):
         apply_consent(session, contact, command, now, source="keyword")
@@ -226,7 +227,7 @@ def _inbound(
             keyring,
             conversation,
             author="system",
-            text=consent_confirmation(command, _default_language(session, tenant_id)),
+            text=consent_confirmation(command, lang),  # a command was detected: lang is read
             key=f"consent:{tenant_id}:{event.wa_message_id}",
             effects=effects,
         )

@@ -21,9 +21,13 @@ def insert_now(session: Session, row: Base) -> None:
     values: dict[str, Any] = {}
     for column in table.columns:
         value = getattr(row, column.key)
-        default = column.default
-        if value is None and default is not None:
-            value = default.arg(None) if default.is_callable else default.arg  # pyright: ignore[reportAttributeAccessIssue, reportUnknownVariableType]
+        default: Any = column.default
+        if value is None and (default is not None or column.server_default is not None):
+            if default is None or not (default.is_scalar or default.is_callable):
+                raise ValueError(
+                    f"{table.name}.{column.key}: the database computes its default; flush instead"
+                )
+            value = default.arg(None) if default.is_callable else default.arg
         setattr(row, column.key, value)
         values[column.key] = value
     session.connection().execute(insert(table), values)
