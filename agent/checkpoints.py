@@ -97,6 +97,41 @@ class CheckpointStore:
             pass
         return await asyncio.to_thread(_prune_sqlite, self._target)
 
+    async def delete_threads(self, thread_ids: list[str]) -> int:
+        """Delete every checkpoint of these threads (an erasure, or retention); returns how many
+        of them had checkpoints."""
+        if not thread_ids:
+            return 0
+        present = set(await self.threads()) & set(thread_ids)
+        if self.is_postgres:
+            saver = self._postgres_saver()
+            for thread in present:
+                await asyncio.to_thread(saver.delete_thread, thread)
+        else:
+            await asyncio.to_thread(_delete_sqlite, self._target, sorted(present))
+        return len(present)
+
+    async def threads(self) -> list[str]:
+        """Every thread with a checkpoint."""
+        if self.is_postgres:
+            saver = self._postgres_saver()
+
+            def read() -> list[str]:
+                with saver.conn.connection() as connection:
+                    rows = connection.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
+                return [str(row["thread_id"]) for row in rows]
+
+            return await asyncio.to_thread(read)
+        async with self.saver():  # makes sure the tables exist
+            pass
+
+        def read_sqlite() -> list[str]:
+            with sqlite3.connect(self._target) as connection:
+                rows = connection.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
+            return [str(row[0]) for row in rows]
+
+        return await asyncio.to_thread(read_sqlite)
+
     def _prune_postgres(self) -> int:
         saver = self._postgres_saver()
         with saver.conn.connection() as connection:
@@ -177,3 +212,13 @@ def _prune_sqlite(path: str) -> int:
                 f"AND l.checkpoint_id = {table}.checkpoint_id)"
             )
     return int(threads)
+
+
+def _delete_sqlite(path: str, thread_ids: list[str]) -> None:
+    if not thread_ids:
+        return
+    marks = ",".join("?" for _ in thread_ids)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA secure_delete=ON")
+        for table in ("checkpoints", "writes"):
+            connection.execute(f"DELETE FROM {table} WHERE thread_id IN ({marks})", thread_ids)

@@ -47,6 +47,7 @@ from agent.llm.types import Completion, ProviderSettings  # noqa: E402
 from channels.signature import SIGNATURE_HEADER, sign  # noqa: E402
 from store.crypto import Keyring  # noqa: E402
 from store.db import Database, migrate  # noqa: E402
+from store.identity import set_number  # noqa: E402
 from store.models import Contact, Conversation  # noqa: E402
 from store.repo import channels, tenants  # noqa: E402
 from workers import mailbox  # noqa: E402
@@ -486,7 +487,9 @@ class Bench:
             # the customer's number is the one _bodies chose: its sequence (in the wa_id) modulo
             mine = [wa_id for wa_id, _, _ in bodies if int(wa_id[2:]) % len(self.numbers) == n]
             with self.db.tenant_session(tenant_id) as session:
-                contacts = [Contact(tenant_id=tenant_id, wa_id=wa_id) for wa_id in mine]
+                contacts = [Contact(tenant_id=tenant_id) for _ in mine]
+                for contact, wa_id in zip(contacts, mine, strict=True):
+                    set_number(self.db.keyring, contact, wa_id)
                 session.add_all(contacts)
                 session.flush()
                 rows = [
@@ -495,7 +498,7 @@ class Bench:
                 ]
                 session.add_all(rows)
                 session.flush()
-                made.update({c.wa_id or "": (tenant_id, r.id) for c, r in zip(contacts, rows, strict=True)})
+                made.update({w: (tenant_id, r.id) for w, r in zip(mine, rows, strict=True)})
         return made
 
     def _direct(self, wa_id: str, where: tuple[int, int]) -> bool:

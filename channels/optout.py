@@ -16,7 +16,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from store.models import Contact
+from store.models import ConsentEvent, Contact
 
 ConsentCommand = Literal["opt_out", "opt_in"]
 LANGUAGES = ("en", "es", "pt", "de", "fr", "it")
@@ -120,12 +120,21 @@ def detect_consent_command(text: str | None, lang_hint: str | None = None) -> Co
 
 
 def apply_consent(
-    session: Session, contact: Contact, command: ConsentCommand, now: datetime, *, source: str = "keyword"
+    session: Session,
+    contact: Contact,
+    command: ConsentCommand,
+    now: datetime,
+    *,
+    source: str = "keyword",
+    wording: str | None = None,
+    language: str | None = None,
+    conversation_id: int | None = None,
 ) -> bool:
     """Record the change on the contact; True when it changed (repeating a command is a no-op).
 
     ``opted_out_at``/``opted_in_at`` keep the time of the latest change of each kind and
-    ``consent_source`` says how it was given (``keyword``, ``whatsapp_preferences``, ``agent``...).
+    ``consent_source`` says how it was given (``keyword``, ``api``, ``agent``...). Each change is
+    also kept as a :class:`ConsentEvent` with the ``wording`` the customer was shown.
     """
     if now.tzinfo is None:
         raise ValueError("now: naive datetime; use timezone-aware UTC")
@@ -141,6 +150,18 @@ def apply_consent(
         contact.opted_in_at = now
     contact.consent_source = source[:64]
     session.add(contact)
+    session.add(
+        ConsentEvent(
+            tenant_id=contact.tenant_id,
+            contact_id=contact.id,
+            conversation_id=conversation_id,
+            kind=command,
+            source=source[:32],
+            wording=wording,
+            language=language,
+            at=now,
+        )
+    )
     return True
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from agent.receptionist import Receptionist, TurnRequest
 from store.db import Database
+from store.identity import conversation_keyring, number_digests, set_number, set_profile_name
 from store.models import Contact, Conversation, Message, utcnow
 from store.repo import conversations, tenants
 from store.sealed import seal, unseal
@@ -42,11 +43,15 @@ class ChatSession:
             tenant_id = tenants.get_by_slug(session, slug).id
         with db.tenant_session(tenant_id) as session:
             contact = session.scalar(
-                select(Contact).where(Contact.tenant_id == tenant_id, Contact.wa_id == wa_id)
+                select(Contact).where(
+                    Contact.tenant_id == tenant_id,
+                    Contact.wa_id_digest.in_(number_digests(db.keyring, wa_id)),
+                )
             )
             if contact is None:
-                contact = Contact(tenant_id=tenant_id, wa_id=wa_id)
-                seal(db.keyring, contact, "profile_name_ciphertext", profile_name)
+                contact = Contact(tenant_id=tenant_id)
+                set_number(db.keyring, contact, wa_id)
+                set_profile_name(db.keyring, contact, profile_name)
                 session.add(contact)
                 session.flush()
             elif profile_name is None:
@@ -71,7 +76,12 @@ class ChatSession:
                 author=author,
                 status="received" if direction == "in" else "sent",
             )
-            seal(self.db.keyring, message, "body_ciphertext", text)
+            seal(
+                conversation_keyring(session, self.db.keyring, self.conversation_id),
+                message,
+                "body_ciphertext",
+                text,
+            )
             session.add(message)
             if author == "customer":
                 conversation = session.get(Conversation, self.conversation_id)

@@ -379,6 +379,11 @@ def bench(
     runpy.run_module(f"bench.{name}", run_name="__main__")
 
 
+from frontdesk import privacy_cli  # noqa: E402  (it uses the helpers above)
+
+app.add_typer(privacy_cli.app, name="privacy")
+
+
 def main() -> None:
     knowledge_cli.database_factory = ready_database
     app()

@@ -15,4 +15,10 @@ from workers.tasks import CeleryEnqueuer
 def build_app(db: Database, enqueuer: Enqueuer | None = None) -> Any:
     """The FastAPI app; messages wake workers through the configured broker."""
     enqueue = enqueuer or CeleryEnqueuer(make_celery(WorkerConfig.from_env()))
-    return create_app(GatewayServices(db=db, wake_drain=enqueue.drain, wake_send=enqueue.send))
+    from frontdesk.services import privacy_services
+    from frontdesk.settings import load_settings
+
+    privacy = privacy_services(load_settings(), db)
+    return create_app(
+        GatewayServices(db=db, wake_drain=enqueue.drain, wake_send=enqueue.send, privacy=privacy)
+    )

@@ -34,4 +34,6 @@ class GraphTurnRunner:
             handoff=output.handoff,
             handoff_summary=output.summary,
             citations=list(output.citations),
+            disclosure=output.disclosure,
+            language=output.language,
         )

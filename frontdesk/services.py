@@ -13,6 +13,7 @@ from agent.tracing import LangfuseProject, LangfuseTracer, Tracer
 from frontdesk.settings import VAR_DIR, LangfuseSettings, Settings
 from store.db import Database
 from store.repo import tracing as tracing_repo
+from workers.privacy import PrivacyServices
 
 
 @cache
@@ -67,4 +68,34 @@ def receptionist(
         checkpoints=checkpoint_store(settings, db),
         tracer=trace or tracer(db),
         alert=alert or (lambda _kind, _detail: None),
+    )
+
+
+def privacy_services(
+    settings: Settings, db: Database, langfuse: LangfuseSettings | None = None
+) -> PrivacyServices:
+    """Every store a privacy request reaches: checkpoints, Redis (if configured), Langfuse."""
+    from workers.context import WorkerConfig
+    from workers.runtime import redis_client
+
+    langfuse = langfuse or LangfuseSettings()
+    config = WorkerConfig.from_env()
+    global_project = None
+    if langfuse.public_key and langfuse.secret_key is not None:
+        global_project = LangfuseProject(
+            langfuse.public_key, langfuse.secret_key.get_secret_value(), langfuse.url
+        )
+
+    def own_project(tenant_id: int) -> LangfuseProject | None:
+        with db.tenant_session(tenant_id) as session:
+            found = tracing_repo.project_of(session, db.keyring, tenant_id)
+        return LangfuseProject(found[0], found[1].reveal(), found[2]) if found else None
+
+    return PrivacyServices(
+        db=db,
+        checkpoints=checkpoint_store(settings, db),
+        redis=redis_client(config.redis_url, max_connections=5) if config.redis_url else None,
+        redis_prefix=config.redis_prefix,
+        project_of=lambda tenant_id: own_project(tenant_id) or global_project,
+        own_project_of=own_project,
     )

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     """Meta's Graph API (a local fake in tests and the demo)."""
     master_keys: SecretStr | None = None
     """Encryption keys, newest first: ``id2:base64key,id1:base64key`` (32-byte keys)."""
+    keystore_url: str | None = None
+    """Where contacts' data keys live, outside the database and its backups: a SQLite file
+    (default ``keys.db`` beside a SQLite database, so ``var/keys.db``; else ``var/keys.db``) or a
+    separate PostgreSQL database, or schema (``postgresql+psycopg://…/db?schema=frontdesk_keys``)."""
     key_file: Path = Field(default=VAR_DIR / "master.key")
     """Development only: where the local key is kept when ``master_keys`` is unset."""
 

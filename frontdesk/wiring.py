@@ -7,6 +7,7 @@ import sys
 from frontdesk.settings import Settings, load_settings, secure_write
 from store.crypto import KeyConfigError, Keyring
 from store.db import Database
+from store.keystore import KeyStore, default_store_url
 
 
 def load_keyring(settings: Settings, *, announce: bool = True) -> Keyring:
@@ -33,4 +34,5 @@ def open_database(settings: Settings | None = None) -> Database:
         admin_url=settings.database_admin_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        keystore=KeyStore(settings.keystore_url or default_store_url(settings.database_url)),
     )

@@ -36,4 +36,6 @@ def make_worker_context(config: WorkerConfig, enqueue: Enqueuer) -> WorkerContex
         return pruned + (int(purge()) if purge is not None else 0)
 
     context.maintenance = maintenance
+    context.privacy = services.privacy_services(settings, db)
+    context.privacy.checkpoints = receptionist.checkpoints  # one pool per process
     return context

@@ -32,6 +32,7 @@ from gateway.services import GatewayServices
 from gateway.templates import registry
 from store import audit
 from store.errors import NotFound
+from store.identity import conversation_keyring, number_of
 from store.models import Contact, Conversation, ConversationNote, Message, OutboxItem, User
 from store.sealed import seal, unseal
 from workers.outbox import insert_outbox
@@ -73,7 +74,7 @@ def _out(services: GatewayServices, session: Session, c: Conversation) -> Conver
         updated_at=c.updated_at,
         contact=ContactOut(
             id=contact.id,
-            wa_id=contact.wa_id,
+            wa_id=number_of(services.db.keyring, contact),
             name=unseal(services.db.keyring, contact, "profile_name_ciphertext"),
             opted_out=contact.opted_out,
         ),
@@ -296,7 +297,12 @@ def add_note(conversation_id: IdPath, body: NoteIn, who: Staff, services: Servic
             author_id=who.user_id,
             created_at=services.clock(),
         )
-        seal(services.db.keyring, note, "body_ciphertext", body.body)
+        seal(
+            conversation_keyring(session, services.db.keyring, conversation_id),
+            note,
+            "body_ciphertext",
+            body.body,
+        )
         session.add(note)
         session.flush()
         _audit(session, who, "conversation.note", conversation_id, note_id=note.id)

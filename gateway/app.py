@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import api_admin, api_analytics, api_conversations, webhook
+from gateway import api_admin, api_analytics, api_conversations, api_privacy, webhook
 from gateway.deps import ClientGuard
 from gateway.security import BodyLimit, SecureHeaders
 from gateway.services import GatewayServices
@@ -119,6 +119,7 @@ def create_app(services: GatewayServices) -> FastAPI:
     app.include_router(api_admin.router)
     app.include_router(api_conversations.router)
     app.include_router(api_analytics.router)
+    app.include_router(api_privacy.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -18,8 +18,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from agent.tenant import LANGS, Lang, TenantProfile
-from channels.contacts import UnknownContact, change_number, created_here, resolve_contact
+from channels.contacts import UnknownContact, change_number, created_here, find_contact, resolve_contact
 from channels.events import (
+    ContactRef,
     Echo,
     Event,
     InboundMessage,
@@ -41,6 +42,7 @@ from channels.status import apply_status
 from gateway.templates import sync_settings_registry
 from store import audit
 from store.crypto import Keyring
+from store.identity import conversation_keyring, number_digest
 from store.models import (
     Channel,
     Contact,
@@ -95,8 +97,16 @@ def record(
     at: datetime,
     **details: Any,
 ) -> WebhookEvent:
-    """Keep an event for the record: metadata in ``details``, the raw item sealed."""
+    """Keep an event for the record: metadata in ``details``, the raw item sealed.
+
+    An event about a customer is linked to its contact (sealed under the contact's data key)
+    and carries the blind index of the number, so an erasure finds it."""
+    subject, contact = _subject_of(event), None
+    if subject is not None and subject.known:
+        contact = find_contact(session, keyring, tenant_id, subject)
     row = WebhookEvent(
+        contact_id=contact.id if contact else None,
+        subject_digest=number_digest(keyring, subject.wa_id) if subject and subject.wa_id else None,
         tenant_id=tenant_id,
         channel_id=channel.id if channel else None,
         field=(event.field or "")[:64],
@@ -108,10 +118,20 @@ def record(
     )
     raw: Any = getattr(event, "raw", None)
     if raw:
-        seal(keyring, row, "payload_ciphertext", json.dumps(raw, sort_keys=True, default=str))
+        sealing = keyring.for_contact(tenant_id, contact.id) if contact else keyring
+        seal(sealing, row, "payload_ciphertext", json.dumps(raw, sort_keys=True, default=str))
     session.add(row)
     session.flush()
     return row
+
+
+def _subject_of(event: Event) -> ContactRef | None:
+    """The customer an event is about, if any."""
+    for name in ("sender", "recipient", "customer", "contact"):
+        ref = getattr(event, name, None)
+        if isinstance(ref, ContactRef):
+            return ref
+    return None
 
 
 _CONVERSATION_OF = (  # built once: building it per webhook cost more CPU than running it
@@ -217,7 +237,17 @@ def _inbound(
         command = detect_consent_command(event.text, lang)
     details: dict[str, Any] = {"kind": event.type, "message_id": appended.message_id}
     if command == "opt_out" or (command == "opt_in" and contact.opted_out):
-        apply_consent(session, contact, command, now, source="keyword")
+        confirmation = consent_confirmation(command, lang)  # a command was detected: lang is read
+        apply_consent(
+            session,
+            contact,
+            command,
+            now,
+            source="keyword",
+            wording=confirmation,
+            language=lang,
+            conversation_id=conversation.id,
+        )
         values["turn_id"] = CONSUMED["consent"]
         _bump_epoch(session, conversation, now)
         if command == "opt_out":
@@ -227,7 +257,7 @@ def _inbound(
             keyring,
             conversation,
             author="system",
-            text=consent_confirmation(command, lang),  # a command was detected: lang is read
+            text=confirmation,
             key=f"consent:{tenant_id}:{event.wa_message_id}",
             effects=effects,
         )
@@ -241,7 +271,10 @@ def _inbound(
         )
         effects.outcome = command
     elif command == "opt_in":
-        apply_consent(session, contact, command, now, source="keyword")  # records consent; bot answers
+        # records consent; the bot answers
+        apply_consent(
+            session, contact, command, now, source="keyword", language=lang, conversation_id=conversation.id
+        )
         effects.drains.append(conversation.id)
     elif contact.opted_out:
         values["turn_id"] = CONSUMED["opted_out"]
@@ -338,7 +371,7 @@ def store_echo(
         media_id=event.media.id if event.media else None,
         media_mime_type=event.media.mime_type if event.media else None,
     )
-    seal(keyring, message, "body_ciphertext", event.text)
+    seal(conversation_keyring(session, keyring, conversation_id), message, "body_ciphertext", event.text)
     session.add(message)
     session.flush()
     audit.append(
@@ -403,7 +436,7 @@ def _system(
 ) -> Effects:
     moved = None
     if event.system_type in ("user_changed_number", "customer_changed_number"):
-        moved = change_number(session, channel.tenant_id, event.contact.wa_id, event.new_wa_id)
+        moved = change_number(session, keyring, channel.tenant_id, event.contact.wa_id, event.new_wa_id)
     record(
         session,
         keyring,

@@ -6,10 +6,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from gateway.routing import RouteCache
 from store.db import Database
 from store.models import utcnow
+
+if TYPE_CHECKING:
+    from workers.privacy import PrivacyServices
 
 log = logging.getLogger("frontdesk.gateway")
 
@@ -64,3 +68,11 @@ class GatewayServices:
     alert: Alert = _log_alert
     routes: RouteCache = field(default_factory=RouteCache)
     """Webhook routing, cached for a few seconds (:mod:`gateway.routing`)."""
+    privacy: PrivacyServices | None = None
+    """The stores an erasure reaches beyond the database (checkpoints, Redis, Langfuse); None:
+    the database and key store only."""
+
+    def privacy_services(self) -> PrivacyServices:
+        from workers.privacy import PrivacyServices
+
+        return self.privacy or PrivacyServices(self.db)

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 NONCE_BYTES = 12
+DATA_KEY_ID = re.compile(r"^dk[0-9]+$")
+"""Key ids of contacts' data keys (:mod:`store.keystore`); master keys may not use them."""
 
 
 class CryptoError(Exception):
@@ -96,6 +98,8 @@ class Keyring:
             key_id, sep, encoded = part.partition(":")
             if not sep or not KEY_ID_PATTERN.match(key_id):
                 raise KeyConfigError(f"master key #{position + 1}: expected 'id:base64key'")
+            if DATA_KEY_ID.match(key_id):
+                raise KeyConfigError(f"master key {key_id!r}: ids 'dk<digits>' name contacts' data keys")
             try:
                 raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
             except ValueError:
@@ -132,6 +136,16 @@ class Keyring:
     @property
     def key_ids(self) -> list[str]:
         return list(self._keys)
+
+    @property
+    def keys(self) -> list[MasterKey]:
+        """The keys, newest first."""
+        return [self._newest] + [k for k in self._keys.values() if k is not self._newest]
+
+    def for_contact(self, tenant_id: int, contact_id: int) -> Keyring:
+        """The keyring that seals one contact's data. Without a key store (this class), the
+        master keys; :class:`store.keystore.DataKeyring` returns the contact's own data key."""
+        return self
 
     def encrypt(self, plaintext: str, *, aad: str) -> str:
         """Encrypt under the newest key, bound to ``aad``."""

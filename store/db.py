@@ -20,6 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.crypto import Keyring
+from store.keystore import DataKeyring, KeyStore, default_store_url
 from store.rls import APP_ROLE, TENANT_SETTING
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -98,11 +99,19 @@ class Database:
         schema: str | None = None,
         pool_size: int = 10,
         max_overflow: int | None = None,
+        keystore: KeyStore | None = None,
     ) -> None:
         self.url = make_url(url)
-        self.keyring = keyring
         self.schema = schema
         self.is_postgres = self.url.get_backend_name() == "postgresql"
+        if isinstance(keyring, DataKeyring):
+            self.keyring = keyring
+        else:
+            if keystore is None and self.is_postgres:  # tests and tools: a schema of its own
+                keystore = KeyStore(admin_url or url, schema=f"{schema or 'frontdesk'}_keys")
+            self.keyring = DataKeyring(keyring, keystore or KeyStore(default_store_url(url)))
+        self.keys = self.keyring.store
+        """The contacts' data keys (outside this database)."""
         overflow = pool_size if max_overflow is None else max_overflow
         self.engine = self._make_engine(url, app=True, pool_size=pool_size, max_overflow=overflow)
         self.admin_engine = self._make_engine(admin_url or url, app=False, pool_size=2, max_overflow=2)
@@ -146,6 +155,7 @@ class Database:
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.execute("PRAGMA secure_delete=ON")  # erased rows leave no bytes behind
             cursor.close()
 
         return on_connect
@@ -192,6 +202,7 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.admin_engine.dispose()
+        self.keys.dispose()
 
 
 def migrate(db: Database, revision: str = "head") -> None:
@@ -202,7 +213,19 @@ def migrate(db: Database, revision: str = "head") -> None:
     db.check()
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with db.admin_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        config.attributes["schema"] = db.schema
-        command.upgrade(config, revision)
+    config.attributes["keyring"] = db.keyring  # migrations that move data under contacts' keys
+    with db.admin_engine.connect() as connection:
+        if not db.is_postgres:
+            # SQLite rebuilds a table to drop a column: with foreign keys on, dropping the old
+            # table would cascade to every row that references it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                config.attributes["schema"] = db.schema
+                command.upgrade(config, revision)
+        finally:
+            if not db.is_postgres:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()

@@ -156,15 +156,23 @@ class ProviderSetting(Base):
 
 
 class Contact(Base):
-    """A customer of a tenant, keyed by WhatsApp id and/or business-scoped user id."""
+    """A customer of a tenant, keyed by WhatsApp id and/or business-scoped user id.
+
+    Its personal data is sealed under its own data key (:mod:`store.keystore`)."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("tenant_id", "wa_id"), UniqueConstraint("tenant_id", "bsuid"))
-    encrypted_columns = ("profile_name_ciphertext",)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "wa_id_digest"),
+        UniqueConstraint("tenant_id", "bsuid_digest"),
+    )
+    encrypted_columns = ("profile_name_ciphertext", "wa_id_ciphertext", "bsuid_ciphertext")
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
-    wa_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    bsuid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    wa_id_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Blind index of the normalised number (:mod:`store.identity`); the number is never in clear."""
+    wa_id_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    bsuid_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bsuid_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
     profile_name_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -372,6 +380,12 @@ class WebhookEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     payload_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
     received_at: Mapped[datetime] = _created()
+    contact_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    """The customer the event is about, when known (its payload is then under their data key)."""
+    subject_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    """Blind index of the customer's number named in the event (found by an erasure)."""
 
 
 class EvalResult(Base):
@@ -390,6 +404,44 @@ class EvalResult(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class ConsentEvent(Base):
+    """An opt-in, an opt-out, or the AI disclosure shown to a customer: when, how, in which words."""
+
+    __tablename__ = "consent_events"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    contact_id: Mapped[int] = mapped_column(Id, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # opt_in | opt_out | disclosure
+    source: Mapped[str] = mapped_column(String(32))  # keyword | api | agent | whatsapp_preferences
+    wording: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """What the customer was shown (the tenant's words, never the customer's)."""
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    at: Mapped[datetime] = _created()
+
+
+class TraceErasure(Base):
+    """A queued deletion of traces in the tenant's Langfuse project: an erased customer's
+    (by session and user hash) or, for retention, those older than ``older_than``.
+
+    Holds pseudonymous ids only (Langfuse session ids and user hashes), never a number."""
+
+    __tablename__ = "trace_erasures"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    session_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    user_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    older_than: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """Retention: every trace of the project that started before this (not one customer's)."""
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = _created()
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    deleted_traces: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _created()
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 TENANT_TABLES = (
     "users",
     "channels",
@@ -405,6 +457,8 @@ TENANT_TABLES = (
     "conversation_notes",
     "webhook_events",
     "eval_results",
+    "consent_events",
+    "trace_erasures",
 )
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 
 from store.crypto import Keyring
 from store.db import Database
-from store.models import Base, Channel, VaultEntry
+from store.identity import bsuid_digest, bsuid_of, number_digest, number_of
+from store.models import Base, Channel, Contact, VaultEntry
 from store.sealed import _aad
 from store.vault import value_digest
 
@@ -26,6 +27,8 @@ class RotationReport:
 
     rotated: dict[str, int] = field(default_factory=dict[str, int])
     skipped_concurrent: int = 0
+    rewrapped_data_keys: int = 0
+    """Contacts' data keys re-wrapped under the newest master key (their data is not rewritten)."""
 
     @property
     def total(self) -> int:
@@ -45,21 +48,34 @@ def _new_values(keyring: Keyring, row: Base) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for column in type(row).encrypted_columns:
         token: str | None = getattr(row, column)
-        if token is not None and keyring.needs_rotation(token):
+        if token is not None and keyring.needs_rotation(token):  # never a contact's data-key token
             aad = _aad(row, column)
             values[column] = keyring.encrypt(keyring.decrypt(token, aad=aad), aad=aad)
-    if isinstance(row, Channel) and values:
-        verify = keyring.decrypt(row.verify_token_ciphertext, aad=_aad(row, "verify_token_ciphertext"))
-        values["verify_token_digest"] = keyring.blind_index(verify)
-    if isinstance(row, VaultEntry) and values:
-        value = keyring.decrypt(row.value_ciphertext, aad=_aad(row, "value_ciphertext"))
-        values["value_digest"] = value_digest(keyring, row.entity_type, value)
+    values.update(_new_digests(keyring, row))
     return values
 
 
+def _new_digests(keyring: Keyring, row: Base) -> dict[str, Any]:
+    """Blind indexes not under the newest key (they are recomputed from the sealed value)."""
+    fresh: dict[str, Any] = {}
+    if isinstance(row, Channel):
+        verify = keyring.decrypt(row.verify_token_ciphertext, aad=_aad(row, "verify_token_ciphertext"))
+        fresh["verify_token_digest"] = keyring.blind_index(verify)
+    elif isinstance(row, VaultEntry):
+        value = keyring.decrypt(row.value_ciphertext, aad=_aad(row, "value_ciphertext"))
+        fresh["value_digest"] = value_digest(keyring, row.entity_type, value)
+    elif isinstance(row, Contact):
+        number, bsuid = number_of(keyring, row), bsuid_of(keyring, row)
+        fresh["wa_id_digest"] = None if number is None else number_digest(keyring, number)
+        fresh["bsuid_digest"] = None if bsuid is None else bsuid_digest(keyring, bsuid)
+    return {k: v for k, v in fresh.items() if getattr(row, k) != v}
+
+
 def rotate(db: Database, batch_size: int = 200) -> RotationReport:
-    """Re-encrypt everything not yet under ``db.keyring``'s newest key."""
+    """Re-encrypt everything not yet under ``db.keyring``'s newest key, and re-wrap the
+    contacts' data keys under it."""
     report = RotationReport()
+    report.rewrapped_data_keys = db.keyring.store.rewrap(db.keyring.master)
     for model in _sealed_models():
         table = model.__table__
         name = model.__tablename__

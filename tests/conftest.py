@@ -130,6 +130,7 @@ def postgres_db(postgres_admin_url: str, keyring: Any) -> Iterator[Any]:
         db.dispose()
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_keys" CASCADE'))  # contacts' data keys
         admin.dispose()
 
 

@@ -25,6 +25,8 @@ DRAIN_TASK = "frontdesk.drain"
 SEND_TASK = "frontdesk.send"
 SWEEP_TASK = "frontdesk.sweep"
 PRUNE_TASK = "frontdesk.prune_checkpoints"
+RETENTION_TASK = "frontdesk.retention"
+TRACE_ERASURE_TASK = "frontdesk.trace_erasures"
 
 DEFAULT_CONCURRENCY = 200
 
@@ -78,10 +80,14 @@ def celery_config(config: WorkerConfig, concurrency: int = DEFAULT_CONCURRENCY) 
             SEND_TASK: {"queue": OUTBOX_QUEUE},
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
             PRUNE_TASK: {"queue": MAINTENANCE_QUEUE},
+            RETENTION_TASK: {"queue": MAINTENANCE_QUEUE},
+            TRACE_ERASURE_TASK: {"queue": MAINTENANCE_QUEUE},
         },
         "beat_schedule": {
             "sweep": {"task": SWEEP_TASK, "schedule": config.sweep_interval},
             "prune-checkpoints": {"task": PRUNE_TASK, "schedule": 3600.0},
+            "retention": {"task": RETENTION_TASK, "schedule": 86400.0},
+            "trace-erasures": {"task": TRACE_ERASURE_TASK, "schedule": 300.0},
         },
     }
 

@@ -6,13 +6,16 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from store.db import Database
 from workers.fairness import Fairness, FairnessPolicy
 from workers.lease import LeaseKeeper, LeaseManager
 from workers.metrics import WorkerMetrics
 from workers.outbox import OutboundSender, SendPolicy
+
+if TYPE_CHECKING:
+    from workers.privacy import PrivacyServices
 from workers.turns import TurnRunner
 
 
@@ -108,6 +111,8 @@ class WorkerContext:
     """Set on SIGTERM: drains stop between turns and hand their mailbox on."""
     maintenance: Callable[[], int] | None = None
     """The hourly schedule's job (checkpoint pruning, later retention); returns rows removed."""
+    privacy: PrivacyServices | None = None
+    """The stores retention and trace erasures reach (daily purge, queued trace deletions)."""
 
     def __post_init__(self) -> None:
         if self.keeper is None:

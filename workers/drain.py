@@ -243,7 +243,7 @@ def _claim_for(
     """Commit the reply claimed when it will be sent inline right away (pacing allows it)."""
     if not (ctx.config.inline_first_send and result.reply and recipient):
         return None
-    if ctx.fairness.admit_send(tenant_id, recipient.channel_id, recipient.wa_id) > 0:
+    if ctx.fairness.admit_send(tenant_id, recipient.channel_id, recipient.pacing_key) > 0:
         return None  # the send task waits for pacing
     return ClaimFor(recipient.wa_id, utcnow() + timedelta(seconds=ctx.config.send.send_timeout))
 

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.errors import NotFound
-from store.models import Contact, Conversation, Message, utcnow
+from store.identity import contact_of, conversation_keyring, open_number, pacing_key
+from store.models import ConsentEvent, Contact, Conversation, Message, new_id, utcnow
 from store.models import Turn as TurnRow
 from store.sealed import seal, unseal
 from workers._sql import insert_ignore, rowcount
@@ -32,6 +33,7 @@ _conversations = cast(Table, Conversation.__table__)
 _contacts = cast(Table, Contact.__table__)
 _messages = cast(Table, Message.__table__)
 _turns = cast(Table, TurnRow.__table__)
+_INSERT_CONSENT = insert(cast(Table, ConsentEvent.__table__))
 
 # The hot path's statements are built once (building them per call cost more CPU than running them).
 _PENDING_WHERE = (
@@ -47,7 +49,10 @@ _OPEN = (
         _conversations.c.mode,
         _conversations.c.epoch,
         _conversations.c.channel_id,
-        select(_contacts.c.wa_id).where(_contacts.c.id == _conversations.c.contact_id).scalar_subquery(),
+        _conversations.c.contact_id,
+        select(_contacts.c.wa_id_ciphertext)
+        .where(_contacts.c.id == _conversations.c.contact_id)
+        .scalar_subquery(),
     )
 )
 _SEEN_FENCE = select(_conversations.c.lease_fence).where(_conversations.c.id == bindparam("cid"))
@@ -171,7 +176,7 @@ def append_inbound_in(
         status="received",
         created_at=at,
     )
-    seal(keyring, row, "body_ciphertext", text)
+    seal(conversation_keyring(session, keyring, conversation_id), row, "body_ciphertext", text)
     values = {column.key: getattr(row, column.key) for column in Message.__table__.columns}
     if insert_ignore(session, Message.__table__, values):  # type: ignore[arg-type]
         session.connection().execute(_TOUCH, {"cid": conversation_id, "b_at": at})
@@ -253,14 +258,16 @@ def state(db: Database, tenant_id: int, conversation_id: int) -> ConversationSta
     return ConversationState(tenant_id, conversation_id, row.mode, row.epoch, row.lease_fence)
 
 
-def recipient(session: Session, conversation_id: int) -> tuple[str | None, int | None]:
+def recipient(session: Session, keyring: Keyring, conversation_id: int) -> tuple[str | None, int | None]:
     """The customer's WhatsApp id and the conversation's channel."""
     row = session.execute(
-        select(Contact.wa_id, Conversation.channel_id)
+        select(Contact.tenant_id, Contact.id, Contact.wa_id_ciphertext, Conversation.channel_id)
         .join(Contact, Contact.id == Conversation.contact_id)
         .where(Conversation.id == conversation_id)
     ).one_or_none()
-    return (None, None) if row is None else (row.wa_id, row.channel_id)
+    if row is None:
+        return None, None
+    return open_number(keyring, row.tenant_id, row.id, row.wa_id_ciphertext), row.channel_id
 
 
 def register_fence(db: Database, tenant_id: int, conversation_id: int, fence: int) -> int | None:
@@ -345,6 +352,8 @@ class Opened:
 class Recipient:
     channel_id: int | None
     wa_id: str
+    pacing_key: str
+    """How the per-recipient rate limit names the customer (not by number)."""
 
 
 def open_turn(
@@ -367,7 +376,8 @@ def open_turn(
                 raise NotFound(f"no conversation {conversation_id}")
             return Opened(seen_fence=int(seen))
         mode, epoch = str(row[0]), int(row[1])
-        recipient = Recipient(row[2], str(row[3])) if row[3] else None
+        number = open_number(db.keyring, tenant_id, int(row[3]), row[4])
+        recipient = Recipient(row[2], number, pacing_key(int(row[3]))) if number else None
         messages = sql.execute(_PENDING, {"cid": conversation_id, "limit": limit}).all()
         if not messages:
             return Opened(mode=mode)
@@ -433,7 +443,8 @@ def _finish(sql: Connection, keyring: Keyring, turn: Turn, status: str, **values
     summary = values.pop("handoff_summary", None)
     if isinstance(summary, str):
         aad = aad_for("turns.handoff_summary_ciphertext", turn.tenant_id, turn.turn_id)
-        values["handoff_summary_ciphertext"] = keyring.encrypt(summary, aad=aad)
+        sealing = conversation_keyring(sql, keyring, turn.conversation_id)
+        values["handoff_summary_ciphertext"] = sealing.encrypt(summary, aad=aad)
     values.update(status=status, finished_at=utcnow())
     if rowcount(sql.execute(update(_turns).where(_turns.c.id == turn.turn_id).values(**values))):
         return
@@ -466,6 +477,27 @@ class ClaimFor:
 def reply_key(turn_id: str) -> str:
     """The outbox idempotency key of a turn's reply (one per turn, whatever the retries)."""
     return f"reply:{turn_id}"
+
+
+def _record_disclosure(sql: Connection, turn: Turn, result: TurnResult) -> None:
+    """Keep the AI disclosure shown to the customer (its words, when, in which language)."""
+    found = contact_of(sql, turn.conversation_id)
+    if found is None:
+        return
+    sql.execute(
+        _INSERT_CONSENT,
+        {
+            "id": new_id(),
+            "tenant_id": turn.tenant_id,
+            "contact_id": found[1],
+            "conversation_id": turn.conversation_id,
+            "kind": "disclosure",
+            "source": "agent",
+            "wording": result.disclosure,
+            "language": result.language,
+            "at": utcnow(),
+        },
+    )
 
 
 def commit_turn(
@@ -509,6 +541,8 @@ def commit_turn(
                     )
                     if claim_for is not None:
                         claim = Claim(cid, claim_for.to, result.reply, key, 1, author, "text")
+                    if result.disclosure:
+                        _record_disclosure(sql, turn, result)
                 status: CommitStatus = (
                     "handoff" if result.handoff else "replied" if result.reply else "silent"
                 )

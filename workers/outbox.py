@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.errors import NotFound
+from store.identity import conversation_keyring, open_number, pacing_key
 from store.models import Contact, Conversation, Message, OutboxItem, new_id, utcnow
 from workers._sql import rowcount
 from workers.errors import PermanentSendError, RetryableSendError
@@ -129,7 +130,7 @@ def insert_outbox(
             "attempts": 0 if claim_until is None else 1,
             "next_attempt_at": claim_until,
             "created_at": utcnow(),
-            "body_ciphertext": keyring.encrypt(
+            "body_ciphertext": conversation_keyring(sql, keyring, conversation_id).encrypt(
                 text, aad=aad_for("outbox.body_ciphertext", tenant_id, outbox_id)
             ),
         },
@@ -221,7 +222,8 @@ _READ = (
         _outbox.c.idempotency_key,
         _outbox.c.body_ciphertext,
         _outbox.c.kind,
-        _contacts.c.wa_id,
+        _contacts.c.id.label("contact_id"),
+        _contacts.c.wa_id_ciphertext,
         _conversations.c.channel_id,
     )
     .select_from(_outbox)
@@ -282,7 +284,8 @@ def _claim(
                 return SendOutcome(
                     "busy" if item.status == "sending" else "retry", (due - now).total_seconds()
                 )
-        if item.wa_id is None:
+        to = open_number(db.keyring, tenant_id, item.contact_id, item.wa_id_ciphertext)
+        if to is None:
             session.execute(
                 update(_outbox)
                 .where(_outbox.c.id == outbox_id)
@@ -290,7 +293,7 @@ def _claim(
             )
             return SendOutcome("failed", error="no_recipient")
         if pacer is not None:
-            wait = pacer.admit_send(tenant_id, item.channel_id, item.wa_id)
+            wait = pacer.admit_send(tenant_id, item.channel_id, pacing_key(item.contact_id))
             if wait > 0:
                 return SendOutcome("retry", wait)
         lock = _LOCK.get(item.author, _LOCK["agent"])
@@ -314,7 +317,7 @@ def _claim(
         )
         return Claim(
             item.conversation_id,
-            item.wa_id,
+            to,
             text,
             item.idempotency_key,
             item.attempts + 1,
@@ -341,7 +344,7 @@ def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: Claim, wa_me
                 "status": "sent",
                 "status_at": now,
                 "created_at": now,
-                "body_ciphertext": db.keyring.encrypt(
+                "body_ciphertext": conversation_keyring(sql, db.keyring, claim.conversation_id).encrypt(
                     claim.text, aad=aad_for("messages.body_ciphertext", tenant_id, message_id)
                 ),
             },

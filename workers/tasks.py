@@ -12,14 +12,16 @@ from typing import Any
 
 from celery import Celery, signals
 
-from workers import runtime
+from workers import privacy, runtime
 from workers.celery_app import (
     DRAIN_TASK,
     OUTBOX_QUEUE,
     PRUNE_TASK,
     QUEUES,
+    RETENTION_TASK,
     SEND_TASK,
     SWEEP_TASK,
+    TRACE_ERASURE_TASK,
     TURNS_QUEUE,
 )
 from workers.context import WorkerConfig, WorkerContext
@@ -81,11 +83,21 @@ def register(app: Celery, config: WorkerConfig) -> None:
         ctx = _context(app, config)
         return ctx.maintenance() if ctx.maintenance is not None else 0
 
+    def retention_task() -> dict[str, int]:
+        ctx = _context(app, config)
+        return privacy.purge(ctx.privacy).totals() if ctx.privacy is not None else {}
+
+    def trace_erasure_task() -> dict[str, int]:
+        ctx = _context(app, config)
+        return privacy.process_traces(ctx.privacy) if ctx.privacy is not None else {}
+
     for name, function in (
         (DRAIN_TASK, drain_task),
         (SEND_TASK, send_task),
         (SWEEP_TASK, sweep_task),
         (PRUNE_TASK, prune_task),
+        (RETENTION_TASK, retention_task),
+        (TRACE_ERASURE_TASK, trace_erasure_task),
     ):
         app.task(name=name, ignore_result=True)(function)
 

@@ -44,6 +44,9 @@ class TurnResult:
     handoff: bool = False
     handoff_summary: str | None = None
     citations: list[str] = field(default_factory=list[str])
+    disclosure: str | None = None
+    """The AI disclosure the reply opens with, recorded as a consent event with the reply."""
+    language: str | None = None
 
     def __repr__(self) -> str:
         return f"TurnResult(reply={'…' if self.reply else None}, handoff={self.handoff})"

@@ -25,6 +25,7 @@ from agent.redaction.vault import (
     placeholder_number,
 )
 from store.db import Database
+from store.identity import conversation_keyring
 from store.models import VaultEntry, new_id
 from store.sealed import seal, unseal
 from store.vault import value_digest, value_digests
@@ -91,7 +92,12 @@ class SqlVault:
             value_ciphertext="",
             expires_at=now + self.ttl,
         )
-        seal(self.db.keyring, row, "value_ciphertext", stored)
+        seal(
+            conversation_keyring(session, self.db.keyring, conversation.conversation_id),
+            row,
+            "value_ciphertext",
+            stored,
+        )
         session.add(row)
         session.flush()
         return row.placeholder

@@ -4,6 +4,9 @@ It answers ``POST /api/public/otel/v1/traces`` (protobuf, gzip or not) like Lang
 ``POST /api/public/scores`` and ``GET /api/public/projects``, on 127.0.0.1 and a free port.
 For eval exports it also answers the dataset endpoints the SDK calls
 (``POST /api/public/v2/datasets``, ``POST /api/public/dataset-items``) and records them.
+For erasure it answers the public API's ``GET /api/public/v2/observations`` (by ``sessionId``,
+``userId``, ``toStartTime``; cursor pages) and ``DELETE /api/public/traces`` within the caller's
+project; ``api_down = True`` makes those answer 503, as an unreachable Langfuse would.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import base64
 import gzip
 import json
 import threading
+import time
 import uuid
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -44,6 +49,7 @@ class CapturedSpan:
     """The Langfuse project the span was sent to (from the Basic auth header)."""
     raw: bytes = field(repr=False, default=b"")
     """The serialized span as it crossed the wire, for scans."""
+    start_ns: int = 0
 
 
 def _value(value: AnyValue) -> Any:
@@ -71,6 +77,8 @@ class OtlpCapture:
         self.bodies: list[bytes] = []
         self.datasets: list[dict[str, Any]] = []
         self.dataset_items: list[dict[str, Any]] = []
+        self.deleted_traces: list[str] = []
+        self.api_down = False
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -112,8 +120,27 @@ class OtlpCapture:
                 else:
                     self._answer(404, b"{}", "application/json")
 
+            def do_DELETE(self) -> None:
+                body = self._body()
+                if not self.path.startswith("/api/public/traces"):
+                    self._answer(404, b"{}", "application/json")
+                elif capture.api_down:
+                    self._answer(503, b'{"message":"unavailable"}', "application/json")
+                else:
+                    tail = self.path.split("?")[0][len("/api/public/traces") :].strip("/")
+                    ids = [tail] if tail else list(json.loads(body or b"{}").get("traceIds", []))
+                    capture._delete(ids, _public_key(self.headers.get("authorization", "")))
+                    self._answer(200, b'{"message":"Traces deleted"}', "application/json")
+
             def do_GET(self) -> None:
-                if self.path.startswith("/api/public/projects"):
+                if self.path.startswith("/api/public/v2/observations"):
+                    if capture.api_down:
+                        self._answer(503, b'{"message":"unavailable"}', "application/json")
+                        return
+                    query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                    reply = capture._observations(query, _public_key(self.headers.get("authorization", "")))
+                    self._answer(200, json.dumps(reply).encode(), "application/json")
+                elif self.path.startswith("/api/public/projects"):
                     data = {"data": [{"id": "p", "name": "local", "metadata": {}, "organization": {}}]}
                     self._answer(200, json.dumps(data).encode(), "application/json")
                 else:
@@ -152,11 +179,41 @@ class OtlpCapture:
                             attributes={a.key: _value(a.value) for a in span.attributes},
                             public_key=public_key,
                             raw=span.SerializeToString(),
+                            start_ns=span.start_time_unix_nano or time.time_ns(),
                         )
                     )
         with self._lock:
             self.bodies.append(body)
             self.spans.extend(captured)
+
+    def _observations(self, query: dict[str, str], public_key: str) -> dict[str, Any]:
+        """The project's spans matching the filters, a page at a time (cursor: an offset)."""
+        wanted = {"session.id": query.get("sessionId"), "user.id": query.get("userId")}
+        before = query.get("toStartTime")
+        limit, offset = int(query.get("limit") or 50), int(query.get("cursor") or 0)
+        with self._lock:
+            spans = [s for s in self.spans if s.public_key == public_key]
+        matching = [
+            s
+            for s in spans
+            if all(v is None or s.attributes.get(k) == v for k, v in wanted.items())
+            and (before is None or s.start_ns < _nanos(before))
+        ]
+        page = matching[offset : offset + limit]
+        more = offset + limit < len(matching)
+        data = [{"id": s.span_id, "traceId": s.trace_id, "type": "SPAN"} for s in page]
+        return {"data": data, "meta": {"cursor": str(offset + limit) if more else None}}
+
+    def _delete(self, trace_ids: list[str], public_key: str) -> None:
+        gone = set(trace_ids)
+        with self._lock:
+            self.spans = [s for s in self.spans if not (s.public_key == public_key and s.trace_id in gone)]
+            self.deleted_traces.extend(trace_ids)
+
+    def traces(self, public_key: str | None = None) -> set[str]:
+        """The trace ids held (in one project, or all)."""
+        with self._lock:
+            return {s.trace_id for s in self.spans if public_key is None or s.public_key == public_key}
 
     def _record_dataset(self, path: str, body: bytes) -> dict[str, Any]:
         """Record a dataset or dataset item and answer as Langfuse does."""
@@ -196,6 +253,12 @@ class OtlpCapture:
             parts = [b.decode("utf-8", errors="replace") for b in self.bodies]
             parts += [json.dumps(s.attributes, ensure_ascii=False) for s in self.spans]
         return "\n".join(parts)
+
+
+def _nanos(stamp: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1e9)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from store.crypto import Keyring
 from store.errors import NotFound
+from store.identity import bsuid_of, number_of
 from store.models import Contact, Conversation, Message
 from store.sealed import unseal
 
@@ -19,7 +20,8 @@ def customer_of(session: Session, keyring: Keyring, conversation_id: int) -> tup
     contact = session.get(Contact, conversation.contact_id)
     if contact is None:
         return None, None
-    return contact.wa_id or contact.bsuid, unseal(keyring, contact, "profile_name_ciphertext")
+    customer = number_of(keyring, contact) or bsuid_of(keyring, contact)
+    return customer, unseal(keyring, contact, "profile_name_ciphertext")
 
 
 def human_replies_since_bot(

@@ -14,6 +14,7 @@ from channels.optout import (
     may_be_consent_command,
     unsupported_reply,
 )
+from store.identity import new_contact
 from store.models import Contact
 
 OPT_OUT = [
@@ -104,7 +105,7 @@ class FakeSession:
 
 
 def test_apply_consent_records_changes_with_timestamps() -> None:
-    contact = Contact(tenant_id=1, wa_id="34600000001", opted_out=False)
+    contact = Contact(tenant_id=1, opted_out=False)
     session = FakeSession()
     assert apply_consent(session, contact, "opt_out", NOW)  # type: ignore[arg-type]
     assert (contact.opted_out, contact.opted_out_at, contact.consent_source) == (True, NOW, "keyword")
@@ -129,7 +130,7 @@ def test_apply_consent_refuses_naive_time() -> None:
 def test_apply_consent_on_a_real_database(sqlite_db, make_tenant) -> None:  # type: ignore[no-untyped-def]
     tenant = make_tenant(sqlite_db, "acme")
     with sqlite_db.tenant_session(tenant) as session:
-        contact = Contact(tenant_id=tenant, wa_id="34600000001")
+        contact = new_contact(sqlite_db.keyring, tenant, "34600000001")
         session.add(contact)
         session.flush()
         apply_consent(session, contact, "opt_out", NOW)

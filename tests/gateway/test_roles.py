@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from store.identity import new_contact
 from store.models import (
-    Contact,
     Conversation,
     EvalResult,
     Message,
@@ -34,7 +34,7 @@ _counter = itertools.count(1)
 
 def new_conversation(gw: Gateway, t: TenantFixture, *, agent: int | None = None, mode: str = "human") -> int:
     with gw.db.tenant_session(t.id) as session:
-        contact = Contact(tenant_id=t.id, wa_id=f"3460{next(_counter):07d}")
+        contact = new_contact(gw.db.keyring, t.id, f"3460{next(_counter):07d}")
         session.add(contact)
         session.flush()
         conversation = Conversation(

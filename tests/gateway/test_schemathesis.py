@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from store.models import Contact, Conversation, ConversationNote, Message, MessageTemplate
+from store.identity import new_contact
+from store.models import Conversation, ConversationNote, Message, MessageTemplate
 from store.sealed import seal
 from tests.gateway.conftest import ROLES, Gateway, TenantFixture
 
@@ -24,7 +25,7 @@ BUDGET_SECONDS = 45.0
 def _seed(gw: Gateway, t: TenantFixture, marker: str) -> None:
     """A conversation with a message, a note and a template whose texts carry ``marker``."""
     with gw.db.tenant_session(t.id) as session:
-        contact = Contact(tenant_id=t.id, wa_id="34699000111")
+        contact = new_contact(gw.db.keyring, t.id, "34699000111")
         seal(gw.db.keyring, contact, "profile_name_ciphertext", f"{marker} name")
         session.add(contact)
         session.flush()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from channels.optout import consent_confirmation
+from store.identity import new_contact
 from store.models import (
     AuditEntry,
     Contact,
@@ -297,7 +298,7 @@ def test_an_echo_from_the_phone_is_a_takeover(gw: Gateway) -> None:
 
 def _outbound(gw: Gateway, wamid: str) -> None:
     with gw.db.tenant_session(gw.a.id) as session:
-        contact = Contact(tenant_id=gw.a.id, wa_id="34600999888")
+        contact = new_contact(gw.db.keyring, gw.a.id, "34600999888")
         session.add(contact)
         session.flush()
         conversation = Conversation(tenant_id=gw.a.id, contact_id=contact.id, channel_id=gw.a.channel_id)

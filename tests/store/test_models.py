@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 
 from store.crypto import DecryptionError
 from store.errors import Conflict, NotFound, UserError
+from store.identity import new_contact
 from store.models import Contact, Conversation, Message, OutboxItem
 from store.repo import channels, providers, tenants, users
 from store.sealed import seal, unseal
@@ -31,7 +32,7 @@ def test_tenant_round_trip_and_bad_slugs(any_db):
 def test_conversation_message_outbox_round_trip(any_db, make_tenant):
     tid = make_tenant(any_db, "garage")
     with any_db.tenant_session(tid) as s:
-        contact = Contact(tenant_id=tid, wa_id="34600111222")
+        contact = new_contact(any_db.keyring, tid, "34600111222")
         seal(any_db.keyring, contact, "profile_name_ciphertext", "María López")
         conv = Conversation(tenant_id=tid, contact_id=contact.id)
         msg = Message(
@@ -147,7 +148,7 @@ def test_user_tokens_are_hashed(any_db, make_tenant):
 def test_naive_datetimes_are_refused(sqlite_db, make_tenant):
     tid = make_tenant(sqlite_db, "x")
     with pytest.raises(Exception, match="naive"), sqlite_db.tenant_session(tid) as s:
-        s.add(Contact(tenant_id=tid, wa_id="1", opted_out_at=datetime(2026, 1, 1)))
+        s.add(new_contact(sqlite_db.keyring, tid, "1", opted_out_at=datetime(2026, 1, 1)))
         s.flush()
     with sqlite_db.tenant_session(tid) as s:
-        s.add(Contact(tenant_id=tid, wa_id="1", opted_out_at=datetime(2026, 1, 1, tzinfo=UTC)))
+        s.add(new_contact(sqlite_db.keyring, tid, "1", opted_out_at=datetime(2026, 1, 1, tzinfo=UTC)))

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import ProgrammingError
 
+from store.identity import new_contact
 from store.models import Contact, Conversation
 from store.repo import providers
 
@@ -14,7 +15,7 @@ def two_tenants(postgres_db, make_tenant):
     b = make_tenant(postgres_db, "tenant-b")
     for tid, wa in ((a, "111"), (b, "222")):
         with postgres_db.tenant_session(tid) as s:
-            contact = Contact(tenant_id=tid, wa_id=wa)
+            contact = new_contact(postgres_db.keyring, tid, wa, consent_source=wa)  # a marker in clear
             s.add_all([contact, Conversation(tenant_id=tid, contact_id=contact.id)])
         with postgres_db.admin_session() as s:
             providers.set_provider(s, postgres_db.keyring, tid, "openai", api_key=f"key-{tid}")
@@ -40,21 +41,26 @@ def test_without_the_tenant_setting_queries_return_nothing(two_tenants):
 def test_a_query_that_forgets_the_tenant_sees_only_its_own(two_tenants):
     db, a, b = two_tenants
     with db.tenant_session(a) as s:
-        rows = s.execute(text("SELECT tenant_id, wa_id FROM contacts")).all()  # no WHERE tenant_id
+        rows = s.execute(text("SELECT tenant_id, consent_source FROM contacts")).all()  # no WHERE tenant_id
         assert rows == [(a, "111")]
         assert s.execute(text("SELECT count(*) FROM provider_settings")).scalar_one() == 1
         # updates and deletes of B's rows touch nothing
-        assert s.execute(text("UPDATE contacts SET wa_id = 'x' WHERE tenant_id = :b"), {"b": b}).rowcount == 0
+        assert (
+            s.execute(
+                text("UPDATE contacts SET consent_source = 'x' WHERE tenant_id = :b"), {"b": b}
+            ).rowcount
+            == 0
+        )
         assert s.execute(text("DELETE FROM conversations WHERE tenant_id = :b"), {"b": b}).rowcount == 0
     with db.tenant_session(b) as s:
-        assert s.execute(text("SELECT wa_id FROM contacts")).scalars().all() == ["222"]
+        assert s.execute(text("SELECT consent_source FROM contacts")).scalars().all() == ["222"]
         assert s.execute(text("SELECT count(*) FROM conversations")).scalar_one() == 1
 
 
 def test_tenant_a_cannot_write_rows_for_b(two_tenants):
     db, a, b = two_tenants
     with pytest.raises(ProgrammingError, match="row-level security"), db.tenant_session(a) as s:
-        s.add(Contact(tenant_id=b, wa_id="999"))
+        s.add(new_contact(db.keyring, b, "999"))
         s.flush()
 
 
@@ -70,11 +76,14 @@ def test_the_tenant_setting_does_not_leak_between_transactions(two_tenants):
 def test_a_tenant_connection_sees_only_its_tenant_and_leaves_no_setting_behind(two_tenants):
     db, a, b = two_tenants
     with db.tenant_connection(a) as sql:
-        assert sql.execute(text("SELECT tenant_id, wa_id FROM contacts")).all() == [(a, "111")]
+        assert sql.execute(text("SELECT tenant_id, consent_source FROM contacts")).all() == [(a, "111")]
         assert (
-            sql.execute(text("UPDATE contacts SET wa_id = 'x' WHERE tenant_id = :b"), {"b": b}).rowcount == 0
+            sql.execute(
+                text("UPDATE contacts SET consent_source = 'x' WHERE tenant_id = :b"), {"b": b}
+            ).rowcount
+            == 0
         )
     with db.tenant_connection(b) as sql:
-        assert sql.execute(text("SELECT wa_id FROM contacts")).scalars().all() == ["222"]
+        assert sql.execute(text("SELECT consent_source FROM contacts")).scalars().all() == ["222"]
     with db.app_session() as s:  # the same pooled connection, the next transaction
         assert s.execute(text("SELECT count(*) FROM contacts")).scalar_one() == 0

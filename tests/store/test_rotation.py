@@ -2,7 +2,8 @@ from sqlalchemy import text
 
 from store.crypto import Keyring
 from store.db import Database
-from store.models import Message
+from store.identity import new_contact, number_digest, number_of
+from store.models import Contact, Message
 from store.repo import channels, providers
 from store.rotation import rotate
 from store.sealed import seal, unseal
@@ -22,9 +23,9 @@ def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenan
             access_token="at",
         )
     with any_db.tenant_session(tid) as s:
-        from store.models import Contact, Conversation
+        from store.models import Conversation
 
-        contact = Contact(tenant_id=tid, wa_id="1")
+        contact = new_contact(any_db.keyring, tid, "1")
         conv = Conversation(tenant_id=tid, contact_id=contact.id)
         msg = Message(tenant_id=tid, conversation_id=conv.id, direction="in", author="customer")
         seal(any_db.keyring, msg, "body_ciphertext", "hola")
@@ -34,7 +35,9 @@ def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenan
     rotated_db = Database(any_db.url.render_as_string(hide_password=False), new_keyring, schema=any_db.schema)
     try:
         report = rotate(rotated_db, batch_size=1)
-        assert report.rotated == {"provider_settings": 1, "channels": 1, "messages": 1}
+        # the contact's blind index is rewritten; its data stays under its data key, re-wrapped
+        assert report.rotated == {"provider_settings": 1, "channels": 1, "messages": 1, "contacts": 1}
+        assert report.rewrapped_data_keys == 1
         assert rotate(rotated_db).total == 0  # idempotent
 
         only_new = Keyring.from_spec(new_keyring.to_spec().split(",")[0])  # the old key retired
@@ -47,6 +50,9 @@ def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenan
             assert channels.secrets_of(only_new, channel).verify_token.reveal() == "vt"
             assert channel.verify_token_digest == only_new.blind_index("vt")
             assert unseal(only_new, s.get(Message, msg.id), "body_ciphertext") == "hola"
+            stored = s.get(Contact, contact.id)
+            assert stored is not None and number_of(retired_db.keyring, stored) == "1"
+            assert stored.wa_id_digest == number_digest(only_new, "1")
             tokens = s.execute(text("SELECT api_key_ciphertext FROM provider_settings")).scalars().all()
             assert all(t.startswith("t2.") for t in tokens)
         retired_db.dispose()

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from store.db import Database
-from store.models import Contact, Conversation
+from store.identity import new_contact
+from store.models import Conversation
 from workers.context import WorkerConfig, WorkerContext
 from workers.fairness import FairnessPolicy, LocalFairness
 from workers.lease import DatabaseLeases
@@ -23,7 +24,7 @@ def make_conversations(db: Database, tenant_id: int, count: int, prefix: str | N
     prefix = prefix or str(uuid.uuid4().int)[:6]
     ids: list[int] = []
     with db.tenant_session(tenant_id) as session:
-        contacts = [Contact(tenant_id=tenant_id, wa_id=f"{prefix}{i:08d}") for i in range(count)]
+        contacts = [new_contact(db.keyring, tenant_id, f"{prefix}{i:08d}") for i in range(count)]
         session.add_all(contacts)
         session.flush()
         conversations = [Conversation(tenant_id=tenant_id, contact_id=c.id) for c in contacts]

@@ -30,6 +30,8 @@ class TurnOutput:
     """The customer's language."""
     reply_language: str | None = None
     """The language the reply was detected in (evals compare it with ``language``)."""
+    disclosure: str | None = None
+    """The AI disclosure the reply opens with (the first reply of a conversation), to record."""
     cost_usd: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0

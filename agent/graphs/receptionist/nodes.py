@@ -235,7 +235,8 @@ def guard(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if misses >= ctx.profile.max_misses and not blocked:
         return {"misses": misses, "handoff_reason": "repeated failure to answer", "handoff_rule": "misses"}
     if not state.get("disclosed"):
-        reply = ctx.profile.wording("disclosure", language) + "\n\n" + reply
+        ctx.output.disclosure = ctx.profile.wording("disclosure", language)
+        reply = ctx.output.disclosure + "\n\n" + reply
     reply = _trim(reply, WHATSAPP_LIMIT)
     ctx.output.reply = ctx.redactor.restore(reply, _conversation(ctx)).text
     ctx.output.citations = list(state.get("citations", [])) or _sources(state, draft)
@@ -285,7 +286,8 @@ def handoff(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     reason = state.get("handoff_reason") or "handoff"
     message = ctx.profile.wording("handoff", language)
     if not state.get("disclosed"):
-        message = ctx.profile.wording("disclosure", language) + "\n\n" + message
+        ctx.output.disclosure = ctx.profile.wording("disclosure", language)
+        message = ctx.output.disclosure + "\n\n" + message
     recent = _load(state.get("history", []))[-4:]
     lines = [f"Reason: {reason}.", f"Language: {language}."]
     lines += [f"{'Customer' if m.kind == 'user' else 'Bot'}: {getattr(m, 'text', '')}" for m in recent]
