@@ -29,7 +29,8 @@ class LookupIn(BaseModel):
 
 
 class LookupOut(BaseModel):
-    contact_id: int
+    contact_id: int | None
+    """None: the tenant has no customer with that number."""
 
 
 class ConsentIn(BaseModel):
@@ -68,12 +69,10 @@ def lookup(body: LookupIn, who: Admin, services: Services) -> LookupOut:
     """The contact id of a customer of this tenant, by WhatsApp number."""
     with services.db.tenant_session(who.tenant_id) as session:
         contact = find_by_number(session, services.db, who.tenant_id, body.wa_id)
-        if contact is None:
-            raise NotFound("no customer with that number")
-        audit.append(
-            session, who.tenant_id, actor=who.actor, action="privacy.lookup", subject=f"contact:{contact.id}"
-        )
-        return LookupOut(contact_id=contact.id)
+        found = None if contact is None else contact.id
+        subject = None if found is None else f"contact:{found}"
+        audit.append(session, who.tenant_id, actor=who.actor, action="privacy.lookup", subject=subject)
+        return LookupOut(contact_id=found)
 
 
 @router.get("/contacts/{contact_id}/export")

@@ -195,6 +195,8 @@ def record(db: Database, report: PurgeReport, extra: dict[int, dict[str, int]] |
         return
     for tenant in report.tenants:
         counts = {**tenant.counts, **(extra or {}).get(tenant.tenant_id, {})}
+        if not any(counts.values()):
+            continue
         audit.append_in(
             db, tenant.tenant_id, actor="retention", action="privacy.purged", details={"deleted": counts}
         )

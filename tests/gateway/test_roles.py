@@ -113,8 +113,17 @@ def new_run(gw: Gateway, t: TenantFixture) -> str:
         return turn.id
 
 
+def new_customer(gw: Gateway, t: TenantFixture) -> int:
+    with gw.db.tenant_session(t.id) as session:
+        contact = new_contact(gw.db.keyring, t.id, f"3461{next(_counter):07d}")
+        session.add(contact)
+        session.flush()
+        return contact.id
+
+
 FACTORIES: dict[str, Callable[[Gateway, TenantFixture], Any]] = {
     "conversation": new_conversation,
+    "contact": new_customer,
     "template": new_template,
     "channel": new_channel,
     "user": new_user,
@@ -219,6 +228,12 @@ ENDPOINTS = [
     Endpoint("GET", "/api/runs", ANALYST),
     Endpoint("GET", "/api/runs/{run}", ANALYST),
     Endpoint("GET", "/api/evals", ANALYST),
+    Endpoint("POST", "/api/contacts/lookup", ADMIN, {"wa_id": "34600000000"}),
+    Endpoint("GET", "/api/contacts/{contact}/export", ADMIN),
+    Endpoint("POST", "/api/contacts/{contact}/consent", ADMIN, {"action": "opt_out"}),
+    Endpoint("DELETE", "/api/contacts/{contact}", ADMIN),
+    Endpoint("GET", "/api/settings/retention", ADMIN),
+    Endpoint("PUT", "/api/settings/retention", ADMIN, {"days": {"messages": 200}}),
 ]
 
 
@@ -239,6 +254,7 @@ def test_every_api_route_is_in_the_matrix(gw: Gateway) -> None:
             .replace("{user}", "{user_id}")
             .replace("{conversation}", "{conversation_id}")
             .replace("{run}", "{run_id}")
+            .replace("{contact}", "{contact_id}")
             .replace("/primary", "/{slot}"),
         )
         for e in ENDPOINTS
