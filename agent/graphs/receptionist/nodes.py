@@ -21,9 +21,9 @@ from agent.llm.types import (
     AssistantMessage,
     CallSettings,
     ContextMessage,
+    ContextPassage,
     Message,
     MessagesAdapter,
-    Passage,
     SystemMessage,
     ToolCall,
     UserMessage,
@@ -123,7 +123,7 @@ def _model_messages(state: State, ctx: Context) -> list[Message]:
         SystemMessage(text=system_prompt(ctx.profile, state.get("language", "en"))),
         *history,
     ]
-    passages = [Passage.model_validate(p) for p in state.get("passages", [])]
+    passages = [ContextPassage.model_validate(p) for p in state.get("passages", [])]
     if passages:
         messages.append(ContextMessage(passages=passages))
     messages.append(UserMessage(text=state.get("turn_text", "")))
