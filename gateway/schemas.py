@@ -84,6 +84,8 @@ class IngestOut(BaseModel):
     language: str
     chunks: int
     pages: int
+    flagged: int = 0
+    """Passages that look like instructions to the assistant: never given to the model."""
 
 
 # --- templates ------------------------------------------------------------------------------------

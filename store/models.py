@@ -291,7 +291,7 @@ class VaultEntry(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class Turn(Base):
+class TurnRow(Base):
     """One worker run over a conversation's pending messages; ``id`` is conversation + first message."""
 
     __tablename__ = "turns"
