@@ -101,12 +101,12 @@ def test_every_worker_sweeps_but_one_at_a_time(world: World) -> None:
 
     cid = world.conversation()
     mailbox.append_inbound(world.db, world.tenant_id, cid, wa_message_id="wamid.s2", text="hi")
-    other = make_ctx(world.db, sweep_interval=0.3, sweep_min_age=0.0)
-    mine = make_ctx(world.db, sweep_interval=0.3, sweep_min_age=0.0)
+    other = make_ctx(world.db, sweep_interval=1.0, sweep_min_age=0.0)
+    mine = make_ctx(world.db, sweep_interval=1.0, sweep_min_age=0.0)
     first = sweep_if_due(other)
     assert first is not None and first.drains == 1
     assert sweep_if_due(mine) is None  # the other worker swept moments ago
-    time.sleep(0.3)
+    time.sleep(1.0)
     again = sweep_if_due(mine)  # its lock expired: this worker sweeps now
     assert again is not None and again.drains == 1
     other.close()
