@@ -257,6 +257,8 @@ class ConversationOut(BaseModel):
     window_closes_at: datetime | None
     updated_at: datetime
     contact: ContactOut
+    test: bool
+    """A sandbox of ``frontdesk chat``: nothing in it reaches WhatsApp."""
 
 
 class MessageOut(BaseModel):

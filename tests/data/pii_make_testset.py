@@ -220,7 +220,7 @@ class Gen:
                 ("ES_DNI", lambda: r.choice(["{}", "{}", "{} ", "{}-"]).format(fk.nif()[:8]) + fk.nif()[-1]),
                 ("ES_DNI", lambda: _dotted_dni(fk.nif())),
                 ("ES_NIE", lambda: fk.nie()),
-                ("ES_NUSS", lambda: r.choice(["{}", "{}/{}/{}"]).format(*_nuss_parts(fk.nuss()))),
+                ("ES_NUSS", lambda: r.choice(["{}{}{}", "{}/{}/{}"]).format(*_nuss_parts(fk.nuss()))),
                 ("PASSPORT", lambda: f"{r.choice(['PA', 'XD', 'AA'])}{r.choice('ABCDEFGHJK')}{d(6)}"),
             ],
             "es_MX": [
