@@ -53,7 +53,7 @@ def _canonical(entry: AuditEntry, *, keyed: bool = True) -> bytes:
 
 
 def legacy_hash(entry: AuditEntry) -> str:
-    """The unkeyed SHA-256 of entries written before revision 0006 (read by its migration)."""
+    """The unkeyed SHA-256 of entries written before revision 0007_audit_hmac (read by its migration)."""
     return hashlib.sha256(_canonical(entry, keyed=False)).hexdigest()
 
 

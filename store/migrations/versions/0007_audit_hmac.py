@@ -5,8 +5,8 @@ may no longer update or delete entries (PostgreSQL grants; SQLite triggers).
 A chain that did not verify before is left as it was: its entries stay unkeyed, and
 ``frontdesk audit verify`` keeps reporting them instead of blessing the tampering.
 
-Revision ID: 0006_audit_hmac
-Revises: 0005
+Revision ID: 0007_audit_hmac
+Revises: 0006_sandbox
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from alembic import op
 
 from store.rls import APP_ROLE
 
-revision = "0006_audit_hmac"
-down_revision = "0005"
+revision = "0007_audit_hmac"
+down_revision = "0006_sandbox"
 branch_labels = None
 depends_on = None
 
