@@ -24,8 +24,8 @@ from agent.llm.types import (
     Citation,
     Completion,
     ContextMessage,
+    ContextPassage,
     Message,
-    Passage,
     ProviderSettings,
     SystemMessage,
     ToolCall,
@@ -541,15 +541,17 @@ def _terms(text: str, lang: Lang) -> tuple[str, ...]:
 class Scored:
     """A passage with how well it covers the question."""
 
-    passage: Passage
+    passage: ContextPassage
     coverage: float
     index: int
 
 
 @dataclass(frozen=True)
-class _Turn:
+class _CustomerTurn:
+    """The customer's current turn as the messages tell it, with what was gathered for it."""
+
     text: str
-    passages: list[Passage]
+    passages: list[ContextPassage]
     called: frozenset[str]
     tool_results: dict[str, str]
     """Contents of the tool results that succeeded, by tool name."""
@@ -557,10 +559,10 @@ class _Turn:
     prior_chars: int
 
 
-def _read_turn(messages: Sequence[Message]) -> _Turn:
+def _read_turn(messages: Sequence[Message]) -> _CustomerTurn:
     """The customer's current turn, the passages and tool results gathered for it."""
     user: list[str] = []
-    passages: list[Passage] = []
+    passages: list[ContextPassage] = []
     called: set[str] = set()
     results: dict[str, str] = {}
     start = len(messages)
@@ -587,7 +589,7 @@ def _read_turn(messages: Sequence[Message]) -> _Turn:
     prefixes = [p for p, _, _ in CLARIFY.values()] + list(GREETING.values())
     clarified = previous is not None and any(previous.text.startswith(p) for p in prefixes)
     prior = sum(len(getattr(m, "text", "")) for m in messages if not isinstance(m, SystemMessage))
-    return _Turn(" ".join(user).strip(), passages, frozenset(called), results, clarified, prior)
+    return _CustomerTurn(" ".join(user).strip(), passages, frozenset(called), results, clarified, prior)
 
 
 _GENERIC_WORDS = (
@@ -619,7 +621,7 @@ def covers_item(item: set[str], have: set[str]) -> bool:
     return missing == 0 or (len(item) >= 4 and missing <= 1)
 
 
-def _passage_terms(passage: Passage, lang: Lang) -> set[str]:
+def _passage_terms(passage: ContextPassage, lang: Lang) -> set[str]:
     have = set(terms(f"{passage.heading} {passage.text}", lang))
     if _PRICE_IN_TEXT.search(passage.text):
         have.add(PRICE_TERM)
@@ -628,7 +630,7 @@ def _passage_terms(passage: Passage, lang: Lang) -> set[str]:
     return have
 
 
-def rank(question: str, passages: Sequence[Passage], lang: Lang) -> list[Scored]:
+def rank(question: str, passages: Sequence[ContextPassage], lang: Lang) -> list[Scored]:
     """Passages by share of the question's terms they contain (ties: retrieval score, order).
 
     A price only counts in a passage that names something of what was asked: the price of
@@ -661,7 +663,7 @@ def answering(question: str, ranked: Sequence[Scored], lang: Lang, threshold: fl
     return None
 
 
-def best_sentences(question: str, passage: Passage, lang: Lang, limit: int) -> str:
+def best_sentences(question: str, passage: ContextPassage, lang: Lang, limit: int) -> str:
     """The passage trimmed to the sentences that share terms with the question."""
     q = set(terms(question, lang))
     sentences = [s.strip() for s in _SENTENCE.split(passage.text) if s.strip()]
@@ -763,11 +765,11 @@ class ExtractiveProvider(Provider):
         options = f" {_OR[lang]} ".join(f'"{h}"' for h in headings)
         return prefix + with_options.format(options=options)
 
-    def _usage(self, turn: _Turn, out: str) -> Usage:
+    def _usage(self, turn: _CustomerTurn, out: str) -> Usage:
         chars = turn.prior_chars + sum(len(p.text) for p in turn.passages)
         return Usage(input_tokens=(chars + 3) // 4, output_tokens=(len(out) + 3) // 4)
 
-    def _text(self, turn: _Turn, text: str, citations: list[Citation] | None = None) -> Completion:
+    def _text(self, turn: _CustomerTurn, text: str, citations: list[Citation] | None = None) -> Completion:
         return Completion(
             text=text,
             usage=self._usage(turn, text),
@@ -777,7 +779,7 @@ class ExtractiveProvider(Provider):
             citations=citations or [],
         )
 
-    def _call(self, turn: _Turn, name: str, arguments: dict[str, Any]) -> Completion:
+    def _call(self, turn: _CustomerTurn, name: str, arguments: dict[str, Any]) -> Completion:
         digest = hashlib.sha256(f"{name}\x00{turn.text}\x00{sorted(arguments.items())}".encode()).hexdigest()
         call = ToolCall(id=f"xt_{digest[:12]}", name=name, arguments=arguments)
         return Completion(
@@ -789,5 +791,5 @@ class ExtractiveProvider(Provider):
             provider=self.name,
         )
 
-    def _handoff(self, turn: _Turn, reason: str) -> Completion:
+    def _handoff(self, turn: _CustomerTurn, reason: str) -> Completion:
         return self._call(turn, HANDOFF_TOOL, {"reason": reason})
