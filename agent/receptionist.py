@@ -20,7 +20,6 @@ from langgraph.types import Command
 from agent.checkpoints import CheckpointStore
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
-from agent.injection import looks_like_injection
 from agent.llm.base import Provider, ProviderEvent
 from agent.llm.factory import build_provider
 from agent.llm.types import ContextPassage, Price, ProviderSettings
@@ -32,6 +31,7 @@ from agent.tenant import TenantProfile
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from knowledge import search as knowledge_search
+from knowledge.injection import looks_like_injection
 from knowledge.vocabulary import business_vocabulary
 from store.db import Database
 from store.errors import NotFound

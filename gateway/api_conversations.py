@@ -71,6 +71,7 @@ def _out(services: GatewayServices, session: Session, c: Conversation) -> Conver
         window_open=within_window(c.last_customer_message_at, services.clock()),
         window_closes_at=window_closes_at(c.last_customer_message_at),
         updated_at=c.updated_at,
+        test=c.test,
         contact=ContactOut(
             id=contact.id,
             wa_id=contact.wa_id,
@@ -96,6 +97,7 @@ def list_conversations(
     who: Staff,
     services: Services,
     mode: Annotated[str | None, Query(pattern="^(bot|human)$")] = None,
+    test: Annotated[bool | None, Query(description="Only sandboxes of `frontdesk chat` (or none).")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ConversationOut]:
@@ -103,6 +105,8 @@ def list_conversations(
         query = select(Conversation).where(*_visible(who))
         if mode:
             query = query.where(Conversation.mode == mode)
+        if test is not None:
+            query = query.where(Conversation.test.is_(test))
         rows = session.scalars(
             query.order_by(Conversation.updated_at.desc(), Conversation.id).limit(limit).offset(offset)
         ).all()
