@@ -118,6 +118,7 @@ def create_app(services: GatewayServices) -> FastAPI:
     app.include_router(webhook.router)
     app.include_router(api_admin.router)
     app.include_router(api_conversations.router)
+    app.include_router(api_conversations.events_router)
     app.include_router(api_analytics.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
