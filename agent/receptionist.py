@@ -20,10 +20,9 @@ from langgraph.types import Command
 from agent.checkpoints import CheckpointStore
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
-from agent.injection import looks_like_injection
 from agent.llm.base import Provider, ProviderEvent
 from agent.llm.factory import build_provider
-from agent.llm.types import Passage, Price, ProviderSettings
+from agent.llm.types import ContextPassage, Price, ProviderSettings
 from agent.redaction.lexicon import fold
 from agent.redaction.redactor import RedactionContext, Redactor
 from agent.redaction.vault import ConversationKey
@@ -31,6 +30,7 @@ from agent.tenant import TenantProfile
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from knowledge import search as knowledge_search
+from knowledge.injection import looks_like_injection
 from knowledge.vocabulary import business_vocabulary
 from store.db import Database
 from store.errors import NotFound
@@ -127,21 +127,21 @@ class Receptionist:
         fallback_key = fallback.api_key.reveal() if fallback and fallback.api_key else None
         return self._provider_factory(settings, key, fallback_key)
 
-    def search_for(self, tenant_id: int) -> Callable[[str, int], list[Passage]]:
+    def search_for(self, tenant_id: int) -> Callable[[str, int], list[ContextPassage]]:
         """Knowledge search bound to one tenant: tools cannot name another.
 
         A passage that tries to instruct the assistant is kept out of the model's context and
         reported to the operator (``kb_injection``).
         """
 
-        def search(query: str, k: int) -> list[Passage]:
-            passages: list[Passage] = []
+        def search(query: str, k: int) -> list[ContextPassage]:
+            passages: list[ContextPassage] = []
             for hit in knowledge_search(self.db, tenant_id, query, k):
                 if looks_like_injection(f"{hit.heading}\n{hit.text}"):
                     self._alert("kb_injection", {"tenant_id": tenant_id, "document": hit.source})
                     continue
                 passages.append(
-                    Passage(text=hit.text, source=hit.source, heading=hit.heading, score=hit.score)
+                    ContextPassage(text=hit.text, source=hit.source, heading=hit.heading, score=hit.score)
                 )
             return passages
 

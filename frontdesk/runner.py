@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from agent.receptionist import Receptionist, TurnRequest
 from store.repo import conversations
-from workers.turns import Turn, TurnResult
+from workers.turns import OpenedTurn, TurnResult
 
 
-class GraphTurnRunner:
+class ReceptionistTurnRunner:
     """Adapts :class:`agent.receptionist.Receptionist` to :class:`workers.turns.TurnRunner`."""
 
     def __init__(self, receptionist: Receptionist) -> None:
         self.receptionist = receptionist
 
-    def run_turn(self, turn: Turn) -> TurnResult:
+    def run_turn(self, turn: OpenedTurn) -> TurnResult:
         db = self.receptionist.db
         with db.tenant_session(turn.tenant_id) as session:
             customer, name = conversations.customer_of(session, db.keyring, turn.conversation_id)

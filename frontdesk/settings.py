@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     checkpoint_url: str | None = None
     """Where graph checkpoints live; defaults to ``var/checkpoints.db`` (SQLite) or the database."""
     whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"
-    """Meta's Graph API (a local fake in tests and the demo)."""
+    """Meta's Cloud API (a local fake in tests and the demo)."""
     master_keys: SecretStr | None = None
     """Encryption keys, newest first: ``id2:base64key,id1:base64key`` (32-byte keys)."""
     key_file: Path = Field(default=VAR_DIR / "master.key")

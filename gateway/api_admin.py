@@ -224,6 +224,7 @@ def upload_document(
             status=result.status,
             format=result.format,
             chunks=result.chunks,
+            flagged=result.flagged,
         )
     return IngestOut(
         document_id=result.document_id,
@@ -233,6 +234,7 @@ def upload_document(
         language=result.language,
         chunks=result.chunks,
         pages=result.pages,
+        flagged=result.flagged,
     )
 
 

@@ -54,6 +54,7 @@ def _out(services: GatewayServices, session: Session, c: Conversation) -> Conver
         window_open=within_window(c.last_customer_message_at, services.clock()),
         window_closes_at=window_closes_at(c.last_customer_message_at),
         updated_at=c.updated_at,
+        test=c.test,
         contact=ContactOut(
             id=contact.id,
             wa_id=contact.wa_id,
@@ -71,6 +72,7 @@ def list_conversations(
     who: Staff,
     services: Services,
     mode: Annotated[str | None, Query(pattern="^(bot|human)$")] = None,
+    test: Annotated[bool | None, Query(description="Only sandboxes of `frontdesk chat` (or none).")] = None,
     assigned: Annotated[Assigned, Query(description="me, none (unassigned) or any")] = "any",
     needs_human: Annotated[bool, Query(description="Handed to humans and not yet claimed.")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -80,6 +82,8 @@ def list_conversations(
         query = select(Conversation).where(*actions.visible(who))
         if mode:
             query = query.where(Conversation.mode == mode)
+        if test is not None:
+            query = query.where(Conversation.test.is_(test))
         if assigned == "me":
             query = query.where(Conversation.assigned_agent_id == who.user_id)
         elif assigned == "none":

@@ -84,6 +84,8 @@ class IngestOut(BaseModel):
     language: str
     chunks: int
     pages: int
+    flagged: int = 0
+    """Passages that look like instructions to the assistant: never given to the model."""
 
 
 # --- templates ------------------------------------------------------------------------------------
@@ -255,6 +257,8 @@ class ConversationOut(BaseModel):
     window_closes_at: datetime | None
     updated_at: datetime
     contact: ContactOut
+    test: bool
+    """A sandbox of ``frontdesk chat``: nothing in it reaches WhatsApp."""
 
 
 class HandoffOut(BaseModel):

@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -171,6 +172,8 @@ class Contact(Base):
     opted_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     consent_source: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = _created()
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A sandbox contact of ``frontdesk chat`` (no WhatsApp id: no webhook ever finds it)."""
 
 
 class Conversation(Base):
@@ -193,6 +196,8 @@ class Conversation(Base):
     last_customer_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A sandbox of ``frontdesk chat``: never drained by a worker, swept, or sent to WhatsApp."""
 
 
 class Message(Base):
@@ -286,7 +291,7 @@ class VaultEntry(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class Turn(Base):
+class TurnRow(Base):
     """One worker run over a conversation's pending messages; ``id`` is conversation + first message."""
 
     __tablename__ = "turns"

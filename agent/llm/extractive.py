@@ -24,8 +24,8 @@ from agent.llm.types import (
     Citation,
     Completion,
     ContextMessage,
+    ContextPassage,
     Message,
-    Passage,
     ProviderSettings,
     SystemMessage,
     ToolCall,
@@ -526,25 +526,27 @@ def _terms(text: str, lang: Lang) -> tuple[str, ...]:
 class Scored:
     """A passage with how well it covers the question."""
 
-    passage: Passage
+    passage: ContextPassage
     coverage: float
     index: int
 
 
 @dataclass(frozen=True)
-class _Turn:
+class _CustomerTurn:
+    """The customer's current turn as the messages tell it, with what was gathered for it."""
+
     text: str
-    passages: list[Passage]
+    passages: list[ContextPassage]
     called: frozenset[str]
     tool_results: dict[str, str]
     clarified_before: bool
     prior_chars: int
 
 
-def _read_turn(messages: Sequence[Message]) -> _Turn:
+def _read_turn(messages: Sequence[Message]) -> _CustomerTurn:
     """The customer's current turn, the passages and tool results gathered for it."""
     user: list[str] = []
-    passages: list[Passage] = []
+    passages: list[ContextPassage] = []
     called: set[str] = set()
     results: dict[str, str] = {}
     start = len(messages)
@@ -570,10 +572,10 @@ def _read_turn(messages: Sequence[Message]) -> _Turn:
     prefixes = [p for p, _, _ in CLARIFY.values()] + list(GREETING.values())
     clarified = previous is not None and any(previous.text.startswith(p) for p in prefixes)
     prior = sum(len(getattr(m, "text", "")) for m in messages if not isinstance(m, SystemMessage))
-    return _Turn(" ".join(user).strip(), passages, frozenset(called), results, clarified, prior)
+    return _CustomerTurn(" ".join(user).strip(), passages, frozenset(called), results, clarified, prior)
 
 
-def rank(question: str, passages: Sequence[Passage], lang: Lang) -> list[Scored]:
+def rank(question: str, passages: Sequence[ContextPassage], lang: Lang) -> list[Scored]:
     """Passages by share of the question's terms they contain (ties: retrieval score, order)."""
     q = set(terms(question, lang))
     if asks_price(question):  # "how much is X": the price is the point, not the words
@@ -588,7 +590,7 @@ def rank(question: str, passages: Sequence[Passage], lang: Lang) -> list[Scored]
     return sorted(scored, key=lambda s: (-s.coverage, -s.passage.score, s.index))
 
 
-def best_sentences(question: str, passage: Passage, lang: Lang, limit: int) -> str:
+def best_sentences(question: str, passage: ContextPassage, lang: Lang, limit: int) -> str:
     """The passage trimmed to the sentences that share terms with the question."""
     q = set(terms(question, lang))
     sentences = [s.strip() for s in _SENTENCE.split(passage.text) if s.strip()]
@@ -682,11 +684,11 @@ class ExtractiveProvider(Provider):
         options = f" {_OR[lang]} ".join(f'"{h}"' for h in headings)
         return prefix + with_options.format(options=options)
 
-    def _usage(self, turn: _Turn, out: str) -> Usage:
+    def _usage(self, turn: _CustomerTurn, out: str) -> Usage:
         chars = turn.prior_chars + sum(len(p.text) for p in turn.passages)
         return Usage(input_tokens=(chars + 3) // 4, output_tokens=(len(out) + 3) // 4)
 
-    def _text(self, turn: _Turn, text: str, citations: list[Citation] | None = None) -> Completion:
+    def _text(self, turn: _CustomerTurn, text: str, citations: list[Citation] | None = None) -> Completion:
         return Completion(
             text=text,
             usage=self._usage(turn, text),
@@ -696,7 +698,7 @@ class ExtractiveProvider(Provider):
             citations=citations or [],
         )
 
-    def _call(self, turn: _Turn, name: str, arguments: dict[str, Any]) -> Completion:
+    def _call(self, turn: _CustomerTurn, name: str, arguments: dict[str, Any]) -> Completion:
         digest = hashlib.sha256(f"{name}\x00{turn.text}\x00{sorted(arguments.items())}".encode()).hexdigest()
         call = ToolCall(id=f"xt_{digest[:12]}", name=name, arguments=arguments)
         return Completion(
@@ -708,5 +710,5 @@ class ExtractiveProvider(Provider):
             provider=self.name,
         )
 
-    def _handoff(self, turn: _Turn, reason: str) -> Completion:
+    def _handoff(self, turn: _CustomerTurn, reason: str) -> Completion:
         return self._call(turn, HANDOFF_TOOL, {"reason": reason})

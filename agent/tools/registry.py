@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.llm.types import Passage, ToolCall, ToolResultMessage, ToolSpec
+from agent.llm.types import ContextPassage, ToolCall, ToolResultMessage, ToolSpec
 from agent.tools.base import ToolContext, ToolOutcome
 from agent.tools.hours import describe_hours
 
@@ -34,7 +34,7 @@ BUSINESS_HOURS = ToolSpec(
 TOOLS = (SEARCH_KNOWLEDGE, REQUEST_HUMAN, BUSINESS_HOURS)
 
 
-def format_passages(passages: list[Passage]) -> str:
+def format_passages(passages: list[ContextPassage]) -> str:
     if not passages:
         return "No passage of the knowledge base matches."
     return "\n\n".join(
@@ -47,7 +47,7 @@ def run_tool(call: ToolCall, context: ToolContext, language: str = "en") -> Tool
     """Run one tool call for the context's tenant; unknown tools and bad arguments are errors for the model."""
 
     def result(
-        content: str, *, error: bool = False, passages: list[Passage] | None = None
+        content: str, *, error: bool = False, passages: list[ContextPassage] | None = None
     ) -> ToolResultMessage:
         return ToolResultMessage(
             tool_call_id=call.id, name=call.name, content=content, is_error=error, passages=passages or []

@@ -84,7 +84,7 @@ def inbox(services: GatewayServices, who: Principal, view: str) -> dict[str, lis
         names = _names(session, who.tenant_id)
         rows = session.scalars(
             select(Conversation)
-            .where(*actions.visible(who))
+            .where(*actions.visible(who), Conversation.test.is_(False))
             .order_by(Conversation.updated_at.desc(), Conversation.id)
             .limit(INBOX_LIMIT)
         ).all()

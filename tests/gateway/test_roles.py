@@ -18,7 +18,7 @@ from store.models import (
     EvalResult,
     Message,
     MessageTemplate,
-    Turn,
+    TurnRow,
 )
 from store.repo import channels as channel_repo
 from store.repo import users as user_repo
@@ -96,7 +96,7 @@ def new_document(gw: Gateway, t: TenantFixture) -> int:
 def new_run(gw: Gateway, t: TenantFixture) -> str:
     conversation = new_conversation(gw, t)
     with gw.db.tenant_session(t.id) as session:
-        turn = Turn(
+        turn = TurnRow(
             id=f"turn-{conversation}",
             tenant_id=t.id,
             conversation_id=conversation,

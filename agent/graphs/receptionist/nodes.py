@@ -21,9 +21,9 @@ from agent.llm.types import (
     AssistantMessage,
     CallSettings,
     ContextMessage,
+    ContextPassage,
     Message,
     MessagesAdapter,
-    Passage,
     SystemMessage,
     ToolCall,
     UserMessage,
@@ -34,6 +34,7 @@ from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey
 from agent.tools import TOOLS, run_tool
 from agent.triage import fold
 from agent.triage import triage as triage_rules
+from knowledge.injection import looks_like_injection, requests_payment_data
 
 MAX_TOOL_ROUNDS = 3
 HISTORY_MESSAGES = 12
@@ -84,11 +85,19 @@ def redact(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def triage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Rules first: an explicit ask for a person, tenant keywords, strong negativity."""
+    """Rules first: an explicit ask for a person, tenant keywords, strong negativity.
+
+    A customer message that tries to instruct the assistant is reported (``customer_injection``)
+    and stays data: the model is told so, and the guard checks what comes back.
+    """
     ctx = runtime.context
-    with ctx.trace.span("triage", as_type="guardrail", input=state.get("turn_text", "")) as span:
-        verdict = triage_rules(state.get("turn_text", ""), ctx.profile.handoff_keywords)
-        span.update(output={"handoff": verdict.reason, "rule": verdict.rule})
+    turn_text = state.get("turn_text", "")
+    with ctx.trace.span("triage", as_type="guardrail", input=turn_text) as span:
+        verdict = triage_rules(turn_text, ctx.profile.handoff_keywords)
+        injection = looks_like_injection(turn_text)
+        span.update(output={"handoff": verdict.reason, "rule": verdict.rule, "injection": injection})
+    if injection:
+        ctx.alert("customer_injection", {"tenant_id": ctx.tenant_id, "conversation_id": ctx.conversation_id})
     return {"handoff_reason": verdict.reason, "handoff_rule": verdict.rule}
 
 
@@ -114,7 +123,7 @@ def _model_messages(state: State, ctx: Context) -> list[Message]:
         SystemMessage(text=system_prompt(ctx.profile, state.get("language", "en"))),
         *history,
     ]
-    passages = [Passage.model_validate(p) for p in state.get("passages", [])]
+    passages = [ContextPassage.model_validate(p) for p in state.get("passages", [])]
     if passages:
         messages.append(ContextMessage(passages=passages))
     messages.append(UserMessage(text=state.get("turn_text", "")))
@@ -217,6 +226,8 @@ def guard(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         blocked.append("empty reply")
     if draft and leaks_prompt(draft, system_prompt(ctx.profile, language)):
         blocked.append("reply quotes the system prompt")
+    if draft and requests_payment_data(draft):
+        blocked.append("reply asks for payment data")
     known = {item.placeholder.upper() for item in ctx.redactor.vault.items(_conversation(ctx))}
     foreign = [m.group(0) for m in PLACEHOLDER_RE.finditer(draft) if _normal(m) not in known]
     if foreign:
