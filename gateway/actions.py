@@ -24,8 +24,7 @@ from gateway.services import GatewayServices
 from gateway.templates import registry
 from store import audit
 from store.errors import Conflict, NotFound, UserError
-from store.models import Contact, Conversation, ConversationNote, Message, OutboxItem, User
-from store.models import Turn as TurnRow
+from store.models import Contact, Conversation, ConversationNote, Message, OutboxItem, TurnRow, User
 from store.sealed import seal, unseal
 from workers.events import ConsoleEvent
 from workers.outbox import insert_outbox

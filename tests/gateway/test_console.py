@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.console import session as cookies
-from store.models import Conversation, OutboxItem, User
-from store.models import Turn as TurnRow
+from store.models import Conversation, OutboxItem, TurnRow, User
 from store.repo import users as user_repo
 from store.sealed import seal
 from tests.gateway.conftest import Gateway, TenantFixture, text_message
