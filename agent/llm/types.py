@@ -161,6 +161,8 @@ class CallSettings(_Model):
     temperature: float | None = None
     timeout_s: float | None = None
     tool_choice: Literal["auto", "required", "none"] = "auto"
+    language: str | None = None
+    """The conversation's language, for providers that word replies themselves (extractive)."""
 
 
 class ProviderSettings(_Model):
