@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from gateway.live import Hub
 from gateway.routing import RouteCache
 from store.db import Database
 from store.models import utcnow
@@ -52,6 +53,10 @@ class GatewaySettings:
     ``{conversation_id}``, ``{tenant}``."""
     docs: bool = True
     """Serve ``/docs`` and ``/openapi.json``."""
+    console_session_hours: float = 8.0
+    """How long a console sign-in lasts (the cookie and its signed expiry)."""
+    console_secure_cookie: bool = False
+    """Mark the console's cookies ``Secure`` (set it behind HTTPS)."""
     page_size: int = 50
     max_page_size: int = 500
 
@@ -76,3 +81,6 @@ class GatewayServices:
         from workers.privacy import PrivacyServices
 
         return self.privacy or PrivacyServices(self.db)
+
+    events: Hub = field(default_factory=Hub)
+    """Live events for the console (in-process by default, Redis pub/sub when wired so)."""

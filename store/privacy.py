@@ -27,7 +27,7 @@ from store.models import (
     ConversationNote,
     Message,
     OutboxItem,
-    Turn,
+    TurnRow,
     VaultEntry,
     WebhookEvent,
     WorkerLease,
@@ -192,7 +192,9 @@ def _conversation(session: Session, db: Database, conversation: Conversation) ->
         .where(ConversationNote.conversation_id == cid)
         .order_by(ConversationNote.created_at)
     )
-    turns = session.scalars(select(Turn).where(Turn.conversation_id == cid).order_by(Turn.started_at))
+    turns = session.scalars(
+        select(TurnRow).where(TurnRow.conversation_id == cid).order_by(TurnRow.started_at)
+    )
     outbox = session.scalars(
         select(OutboxItem)
         .where(OutboxItem.conversation_id == cid, OutboxItem.status != "sent")
@@ -284,7 +286,7 @@ def erase_contact(db: Database, tenant_id: int, contact_id: int) -> Erased:
         erased = Erased(contact_id, ids, [c for c in known if c])
         webhook_where = _webhook_filter(db, contact)
         counts = erased.deleted
-        for model in (Message, OutboxItem, Turn, ConversationNote, VaultEntry):
+        for model in (Message, OutboxItem, TurnRow, ConversationNote, VaultEntry):
             result = session.execute(delete(model).where(model.conversation_id.in_(ids)))  # type: ignore[attr-defined]
             counts[model.__tablename__] = _count(result)
         counts["webhook_events"] = _count(session.execute(delete(WebhookEvent).where(*webhook_where)))

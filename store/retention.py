@@ -27,7 +27,7 @@ from store.models import (
     Message,
     OutboxItem,
     Tenant,
-    Turn,
+    TurnRow,
     VaultEntry,
     WebhookEvent,
     utcnow,
@@ -152,7 +152,7 @@ def _targets(days: dict[str, int], now: datetime) -> list[tuple[str, Any, Any]]:
             ),
         ),
         ("vault_entries", VaultEntry, VaultEntry.created_at < before("vault_entries")),
-        ("turns", Turn, and_(Turn.started_at < before("turns"), Turn.status != "running")),
+        ("turns", TurnRow, and_(TurnRow.started_at < before("turns"), TurnRow.status != "running")),
         ("webhook_events", WebhookEvent, WebhookEvent.received_at < before("webhook_events")),
         ("eval_data", EvalResult, EvalResult.created_at < before("eval_data")),
     ]

@@ -83,8 +83,8 @@ def celery_config(config: WorkerConfig, concurrency: int = DEFAULT_CONCURRENCY) 
             RETENTION_TASK: {"queue": MAINTENANCE_QUEUE},
             TRACE_ERASURE_TASK: {"queue": MAINTENANCE_QUEUE},
         },
+        # the sweeper runs in every worker (workers.sweeper.SweepLoop), not on beat's schedule
         "beat_schedule": {
-            "sweep": {"task": SWEEP_TASK, "schedule": config.sweep_interval},
             "prune-checkpoints": {"task": PRUNE_TASK, "schedule": 3600.0},
             "retention": {"task": RETENTION_TASK, "schedule": 86400.0},
             "trace-erasures": {"task": TRACE_ERASURE_TASK, "schedule": 300.0},

@@ -22,12 +22,11 @@ from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.errors import NotFound
 from store.identity import contact_of, conversation_keyring, open_number, pacing_key
-from store.models import ConsentEvent, Contact, Conversation, Message, new_id, utcnow
-from store.models import Turn as TurnRow
+from store.models import ConsentEvent, Contact, Conversation, Message, TurnRow, new_id, utcnow
 from store.sealed import seal, unseal
 from workers._sql import insert_ignore, rowcount
 from workers.outbox import Claim, insert_outbox
-from workers.turns import Turn, TurnResult, turn_id_for
+from workers.turns import OpenedTurn, TurnResult, turn_id_for
 
 _conversations = cast(Table, Conversation.__table__)
 _contacts = cast(Table, Contact.__table__)
@@ -53,6 +52,7 @@ _OPEN = (
         select(_contacts.c.wa_id_ciphertext)
         .where(_contacts.c.id == _conversations.c.contact_id)
         .scalar_subquery(),
+        _conversations.c.test,
     )
 )
 _SEEN_FENCE = select(_conversations.c.lease_fence).where(_conversations.c.id == bindparam("cid"))
@@ -298,7 +298,7 @@ def _holds(sql: Connection, conversation_id: int, fence: int, epoch: int | None 
     return rowcount(sql.execute(_HOLDS_FOR_BOT, {"cid": conversation_id, "fence": fence, "b_epoch": epoch}))
 
 
-def _upsert_turn(session: Session, turn: Turn, fence: int) -> int:
+def _upsert_turn(session: Session, turn: OpenedTurn, fence: int) -> int:
     row = session.get(TurnRow, turn.turn_id)
     if row is None:
         session.add(
@@ -321,7 +321,7 @@ def _upsert_turn(session: Session, turn: Turn, fence: int) -> int:
     return row.attempts
 
 
-def start_turn(db: Database, turn: Turn, fence: int) -> int | None:
+def start_turn(db: Database, turn: OpenedTurn, fence: int) -> int | None:
     """Record the start of a turn (or of a retry of it); its attempt number, None if fenced off."""
     with db.tenant_session(turn.tenant_id) as session:
         if not _holds(session.connection(), turn.conversation_id, fence):
@@ -339,7 +339,7 @@ class Opened:
     reset counter) owns the conversation; nothing was read.
     """
 
-    turn: Turn | None = None
+    turn: OpenedTurn | None = None
     mode: str = "bot"
     wait: float = 0.0
     oldest_at: datetime | None = None
@@ -376,6 +376,8 @@ def open_turn(
                 raise NotFound(f"no conversation {conversation_id}")
             return Opened(seen_fence=int(seen))
         mode, epoch = str(row[0]), int(row[1])
+        if row[5]:  # a sandbox of ``frontdesk chat``: no worker runs it
+            return Opened(mode="test")
         number = open_number(db.keyring, tenant_id, int(row[3]), row[4])
         recipient = Recipient(row[2], number, pacing_key(int(row[3]))) if number else None
         messages = sql.execute(_PENDING, {"cid": conversation_id, "limit": limit}).all()
@@ -384,7 +386,7 @@ def open_turn(
         age = (utcnow() - _aware(messages[-1].created_at)).total_seconds()
         if mode == "bot" and len(messages) < limit and age < settle:
             return Opened(mode=mode, wait=settle - age)
-        turn = Turn(
+        turn = OpenedTurn(
             tenant_id=tenant_id,
             conversation_id=conversation_id,
             turn_id=turn_id_for(conversation_id, messages[0].id),
@@ -430,7 +432,7 @@ def _has_pending(sql: Connection, conversation_id: int) -> bool:
     return sql.scalar(_HAS_PENDING, {"cid": conversation_id}) is not None
 
 
-def _consume(sql: Connection, turn: Turn) -> None:
+def _consume(sql: Connection, turn: OpenedTurn) -> None:
     claimed = sql.execute(
         _CONSUME, {"cid": turn.conversation_id, "ids": list(turn.message_ids), "tid": turn.turn_id}
     )
@@ -438,7 +440,7 @@ def _consume(sql: Connection, turn: Turn) -> None:
         raise _Conflict
 
 
-def _finish(sql: Connection, keyring: Keyring, turn: Turn, status: str, **values: object) -> None:
+def _finish(sql: Connection, keyring: Keyring, turn: OpenedTurn, status: str, **values: object) -> None:
     """Close the turn's row (made now if the turn was never started: a human's turn)."""
     summary = values.pop("handoff_summary", None)
     if isinstance(summary, str):
@@ -479,7 +481,7 @@ def reply_key(turn_id: str) -> str:
     return f"reply:{turn_id}"
 
 
-def _record_disclosure(sql: Connection, turn: Turn, result: TurnResult) -> None:
+def _record_disclosure(sql: Connection, turn: OpenedTurn, result: TurnResult) -> None:
     """Keep the AI disclosure shown to the customer (its words, when, in which language)."""
     found = contact_of(sql, turn.conversation_id)
     if found is None:
@@ -501,7 +503,7 @@ def _record_disclosure(sql: Connection, turn: Turn, result: TurnResult) -> None:
 
 
 def commit_turn(
-    db: Database, turn: Turn, fence: int, result: TurnResult, *, claim_for: ClaimFor | None = None
+    db: Database, turn: OpenedTurn, fence: int, result: TurnResult, *, claim_for: ClaimFor | None = None
 ) -> Committed:
     """Consume the turn's messages and, if the conversation is still the bot's at the turn's
     epoch, put the reply in the outbox: one transaction, conditional on fence, epoch and mode.
@@ -564,7 +566,7 @@ def commit_turn(
         return Committed("lost")
 
 
-def close_without_reply(db: Database, turn: Turn, fence: int, status: str, **values: object) -> bool:
+def close_without_reply(db: Database, turn: OpenedTurn, fence: int, status: str, **values: object) -> bool:
     """Consume the turn's messages without a reply (``human`` mode, ``failed`` → handoff).
 
     With ``handoff=True`` the conversation is handed to humans (epoch + 1) in the same write.
@@ -587,7 +589,7 @@ def close_without_reply(db: Database, turn: Turn, fence: int, status: str, **val
         return False
 
 
-def note_turn_error(db: Database, turn: Turn, fence: int, error: str, *, count: bool = True) -> None:
+def note_turn_error(db: Database, turn: OpenedTurn, fence: int, error: str, *, count: bool = True) -> None:
     """Remember why a turn attempt failed (the messages stay pending for the retry).
 
     ``count=False`` (the provider's 429) does not use up one of the turn's attempts.

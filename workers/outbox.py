@@ -176,8 +176,9 @@ class SendOutcome:
 
 @dataclass(frozen=True)
 class SendPolicy:
-    send_timeout: float = 30.0
-    """How long a claim lasts; the sender's HTTP timeout must be shorter."""
+    send_timeout: float = 12.0
+    """How long a claim lasts (a dead sender's item is sent again after it); the sender's HTTP
+    timeout (10 s) must be shorter."""
     max_attempts: int = 8
     base_backoff: float = 1.0
     max_backoff: float = 300.0
@@ -225,6 +226,7 @@ _READ = (
         _contacts.c.id.label("contact_id"),
         _contacts.c.wa_id_ciphertext,
         _conversations.c.channel_id,
+        _conversations.c.test,
     )
     .select_from(_outbox)
     .join(_conversations, _conversations.c.id == _outbox.c.conversation_id)
@@ -285,13 +287,12 @@ def _claim(
                     "busy" if item.status == "sending" else "retry", (due - now).total_seconds()
                 )
         to = open_number(db.keyring, tenant_id, item.contact_id, item.wa_id_ciphertext)
-        if to is None:
+        if item.test or to is None:  # a sandbox of ``frontdesk chat`` never reaches WhatsApp
+            error = "test_conversation" if item.test else "no_recipient"
             session.execute(
-                update(_outbox)
-                .where(_outbox.c.id == outbox_id)
-                .values(status="failed", last_error="no_recipient")
+                update(_outbox).where(_outbox.c.id == outbox_id).values(status="failed", last_error=error)
             )
-            return SendOutcome("failed", error="no_recipient")
+            return SendOutcome("failed", error=error)
         if pacer is not None:
             wait = pacer.admit_send(tenant_id, item.channel_id, pacing_key(item.contact_id))
             if wait > 0:

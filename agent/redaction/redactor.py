@@ -18,16 +18,31 @@ import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
+from agent.redaction.addresses import StreetAddressRecognizer
+from agent.redaction.identifiers import DateOfBirthRecognizer, IdentifierShapeRecognizer, survivor_spans
 from agent.redaction.language import Language, detect_language
-from agent.redaction.lexicon import NEVER_NAMES, fold
+from agent.redaction.lexicon import (
+    ARTICLES,
+    NEVER_NAMES,
+    WEAK_ARTICLES,
+    first_names,
+    fold,
+    german_only_words,
+    is_frequent,
+    surnames,
+    warm_word_lists,
+)
 from agent.redaction.names import (
     PERSON,
     CueNameRecognizer,
     GazetteerNameRecognizer,
     KnownNameRecognizer,
     SpacyPersonRecognizer,
+    TitleSignOffRecognizer,
+    Token,
     capitalised_runs,
     known_name_keys,
+    rare_capitalised,
     tokenize,
     unexplained_capitals,
 )
@@ -41,6 +56,7 @@ LanguageChoice = Literal["auto", "es", "pt", "de", "en"]
 
 # When spans of different types overlap, the more specific (validated) one wins.
 _PRIORITY = {
+    "DATE_OF_BIRTH": 7,
     "NATIONAL_ID": 6,
     "CREDIT_CARD": 5,
     "IBAN_CODE": 5,
@@ -140,21 +156,34 @@ class Redactor:
         self,
         vault: Vault,
         *,
-        use_ner: bool = True,
+        use_ner: bool = False,
         business_words: Iterable[str] = (),
         nlp: Any | None = None,
     ) -> None:
         self.vault = vault
         self.use_ner = use_ner
         self._business = frozenset(fold(w) for phrase in business_words for w in phrase.split())
-        self._structured = structured_recognizers()
+        self._structured = [
+            *structured_recognizers(),
+            StreetAddressRecognizer(),
+            IdentifierShapeRecognizer(),
+            DateOfBirthRecognizer(),
+        ]
         self._cue = CueNameRecognizer()
+        self._titled = TitleSignOffRecognizer()
         self._gazetteer = GazetteerNameRecognizer()
         self._known = KnownNameRecognizer()
         self._nlp: Any = (nlp or load_ner_pipeline()) if use_ner else None
         self._ner = SpacyPersonRecognizer(self._nlp) if self._nlp is not None else None
         self._ner_lock = threading.Lock()
-        recognizers: list[EntityRecognizer] = [*self._structured, self._cue, self._gazetteer, self._known]
+        warm_word_lists()
+        recognizers: list[EntityRecognizer] = [
+            *self._structured,
+            self._cue,
+            self._titled,
+            self._gazetteer,
+            self._known,
+        ]
         if self._ner is not None:
             recognizers.append(self._ner)
         self.registry = RecognizerRegistry(
@@ -197,14 +226,28 @@ class Redactor:
         results: list[RecognizerResult] = []
         for recognizer in self._structured:
             results.extend(recognizer.analyze(text, [], None))
+        keep = survivor_spans(text)
+        if keep:  # a date or time followed by an hour is not a phone number ("14.06.2026 17 Uhr")
+            results = [
+                r
+                for r in results
+                if r.entity_type != "PHONE_NUMBER" or not any(r.start < e and s < r.end for s, e in keep)
+            ]
         tokens = tokenize(text)
         known = known_name_keys(known_names) - blocked
         results.extend(self._known.find_known(text, tokens, known))
         results.extend(self._cue.find(text, tokens, blocked))
+        results.extend(self._titled.find(text, tokens, blocked, lang))
         results.extend(self._gazetteer.find(text, tokens, blocked))
         covered = _covered_token_starts(tokens, results)
         for start, end in capitalised_runs(text, tokens, blocked, covered):
             results.append(result(PERSON, start, end, 0.5, self._gazetteer))
+        if lang != "de" and not german_words(tokens):  # German capitalises every noun
+            covered = _covered_token_starts(tokens, results)
+            for tok in tokens:
+                if tok.start not in covered and rare_capitalised(tok, lang, blocked):
+                    results.append(result(PERSON, tok.start, tok.end, 0.4, self._gazetteer))
+        results = [r for r in results if _plausible_person(r, tokens, lang)]
         covered = _covered_token_starts(tokens, results)
         if self._ner is not None and lang != "de" and unexplained_capitals(tokens, blocked, covered):
             with self._ner_lock:
@@ -228,11 +271,11 @@ class Redactor:
         )
         protected = [(m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)]
         spans = [
-            _Found(r.entity_type, r.start, r.end, _PRIORITY.get(r.entity_type, 1))
+            _Found(r.entity_type, r.start, r.end, _priority(r))
             for r in results
             if r.end > r.start and not any(r.start < pe and ps < r.end for ps, pe in protected)
         ]
-        return _resolve(spans), lang
+        return _resolve(spans, text), lang
 
     # --- redact and restore --------------------------------------------------------------
 
@@ -309,21 +352,83 @@ def _trim_ner_span(
     return hit
 
 
+_GUESSED = frozenset({"GazetteerNameRecognizer", "SpacyPersonRecognizer"})
+
+
+def _plausible_person(hit: RecognizerResult, tokens: Sequence[Token], lang: Language) -> bool:
+    """Drop a guessed name (gazetteer, capitalised run) that reads as a thing: after an article
+    ("the Grant special"), or made only of the language's frequent words ("Banho Rosa demora")."""
+    meta = hit.recognition_metadata
+    if hit.entity_type != PERSON or (
+        meta.get(RecognizerResult.RECOGNIZER_NAME_KEY) not in _GUESSED and not meta.get("weak_cue")
+    ):
+        return True
+    words = [t for t in tokens if hit.start <= t.start < hit.end]
+    if not words:
+        return True
+    before = [t for t in tokens if t.end <= hit.start]
+    prev = before[-1] if before and not words[0].initial else None
+    firsts = first_names()
+    if prev is not None and (
+        prev.key in ARTICLES or (prev.key in WEAK_ARTICLES and words[0].key not in firsts)
+    ):
+        return False
+    if meta.get("weak_cue"):
+        return True
+    while words and is_frequent(words[0].key, lang) and words[0].key not in firsts:
+        words.pop(0)
+    while words and words[-1].lower and is_frequent(words[-1].key, lang) and words[-1].key not in surnames():
+        words.pop()
+    if not words:
+        return False
+    only = words[0]
+    if (
+        len(words) == 1
+        and is_frequent(only.key, lang)
+        and (only.lower or (only.initial and only.key not in firsts))
+    ):
+        return False
+    hit.start, hit.end = words[0].start, words[-1].end
+    return True
+
+
+def german_words(tokens: Sequence[Token]) -> bool:
+    """The message has a word only German uses often ("dauert"): German nouns are capitalised."""
+    return any(t.key in german_only_words() for t in tokens)
+
+
+def _priority(hit: RecognizerResult) -> int:
+    """Validated recognizers name the type; the identifier-shape net only when alone."""
+    if (
+        hit.recognition_metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY)
+        == IdentifierShapeRecognizer.__name__
+    ):
+        return 0
+    return _PRIORITY.get(hit.entity_type, 1)
+
+
 def _covered_token_starts(tokens: Sequence[Any], results: Sequence[RecognizerResult]) -> set[int]:
     return {t.start for t in tokens for r in results if r.start <= t.start < r.end}
 
 
-def _resolve(spans: list[_Found]) -> list[_Found]:
-    """Non-overlapping spans: same-type overlaps are merged, otherwise the higher priority wins."""
-    merged: list[_Found] = []
-    for span in sorted(spans, key=lambda s: (s.type, s.start, -s.end)):
-        last = merged[-1] if merged else None
-        if last is not None and last.type == span.type and span.start <= last.end:
-            last.end = max(last.end, span.end)
+def _resolve(spans: list[_Found], text: str) -> list[_Found]:
+    """Non-overlapping spans, fail closed: overlapping spans become their union (typed by the
+    most specific one), and every span grows to whole words (a placeholder never cuts a token)."""
+    for span in spans:
+        while span.start > 0 and text[span.start - 1].isalnum():
+            span.start -= 1
+        while span.end < len(text) and text[span.end].isalnum():
+            span.end += 1
+    merged: list[tuple[_Found, _Found]] = []  # (union, the span that names its type)
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        last = merged[-1][0] if merged else None
+        if last is not None and (
+            span.start < last.end or (span.start == last.end and span.type == last.type)
+        ):
+            union, best = merged[-1]
+            union.end = max(union.end, span.end)
+            if (span.priority, span.end - span.start) > (best.priority, best.end - best.start):
+                merged[-1] = (union, span)
         else:
-            merged.append(_Found(span.type, span.start, span.end, span.priority))
-    chosen: list[_Found] = []
-    for span in sorted(merged, key=lambda s: (-s.priority, -(s.end - s.start), s.start)):
-        if all(span.end <= c.start or c.end <= span.start for c in chosen):
-            chosen.append(span)
-    return sorted(chosen, key=lambda s: s.start)
+            merged.append((_Found(span.type, span.start, span.end, span.priority), span))
+    return [_Found(best.type, union.start, union.end, best.priority) for union, best in merged]

@@ -16,14 +16,16 @@ from store.identity import bsuid_of, number_digests, number_of
 from store.models import Contact, Message, new_id
 from store.sealed import unseal
 
+BEFORE = "0007_audit_hmac"
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def old_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A database at revision 0005, before the privacy migration."""
+    """A database at the revision before the privacy migration."""
     keyring = Keyring.generate("m1")
     if request.param == "sqlite":
         db = Database(f"sqlite:///{tmp_path}/frontdesk.db", keyring)
-        migrate(db, "0005")
+        migrate(db, BEFORE)
         yield db
         db.dispose()
         return
@@ -34,7 +36,7 @@ def old_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     db = Database(url, keyring, schema=schema)
     try:
-        migrate(db, "0005")
+        migrate(db, BEFORE)
         yield db
     finally:
         db.dispose()
