@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import Celery, signals
 
-from workers import privacy, runtime
+from workers import runtime
 from workers.celery_app import (
     DRAIN_TASK,
     OUTBOX_QUEUE,
@@ -85,10 +85,14 @@ def register(app: Celery, config: WorkerConfig) -> None:
         return ctx.maintenance() if ctx.maintenance is not None else 0
 
     def retention_task() -> dict[str, int]:
+        from workers import privacy  # Langfuse's client: only in the maintenance tasks
+
         ctx = _context(app, config)
         return privacy.purge(ctx.privacy).totals() if ctx.privacy is not None else {}
 
     def trace_erasure_task() -> dict[str, int]:
+        from workers import privacy
+
         ctx = _context(app, config)
         return privacy.process_traces(ctx.privacy) if ctx.privacy is not None else {}
 

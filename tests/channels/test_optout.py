@@ -15,7 +15,7 @@ from channels.optout import (
     unsupported_reply,
 )
 from store.identity import new_contact
-from store.models import Contact
+from store.models import ConsentEvent, Contact
 
 OPT_OUT = [
     "STOP",
@@ -119,7 +119,12 @@ def test_apply_consent_records_changes_with_timestamps() -> None:
     )
     assert contact.opted_out_at == NOW  # the history of the last opt-out stays
     assert not apply_consent(session, contact, "opt_in", LATER)  # type: ignore[arg-type]
-    assert session.added == [contact, contact]
+    events = [row for row in session.added if isinstance(row, ConsentEvent)]
+    assert [row for row in session.added if row is contact] == [contact, contact]
+    assert [(e.kind, e.source, e.at) for e in events] == [  # one consent record per change
+        ("opt_out", "keyword", NOW),
+        ("opt_in", "whatsapp_preferences", LATER),
+    ]
 
 
 def test_apply_consent_refuses_naive_time() -> None:
