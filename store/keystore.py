@@ -43,8 +43,9 @@ from store.crypto import DecryptionError, Keyring, MasterKey
 
 DATA_KEY_PREFIX = "dk"
 CACHE_SIZE = 20_000
-CACHE_TTL = 300.0
-"""Seconds an unwrapped data key stays in a process's memory (an erasure evicts it at once here)."""
+CACHE_TTL = 30.0
+"""Seconds an unwrapped data key stays in a process's memory: an erasure evicts it at once in
+the erasing process, other processes forget it within this time."""
 
 _metadata = MetaData()
 data_keys = Table(

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from store.crypto import DecryptionError
 from store.db import Database
+from store.errors import UserError
 from store.identity import bsuid_of, number_digests, number_of
+from store.keystore import contact_of_token
 from store.models import (
     AuditEntry,
     ConsentEvent,
@@ -105,6 +107,8 @@ def export_contact(db: Database, tenant_id: int, contact_id: int) -> dict[str, A
         contact = session.get(Contact, contact_id)
         if contact is None or contact.tenant_id != tenant_id:
             raise LookupError("no such customer")
+        if shredded(db, contact):
+            raise UserError("this customer was erased: their data key is destroyed, nothing can be read")
         conversations = list(
             session.scalars(
                 select(Conversation)
@@ -175,6 +179,14 @@ def export_contact(db: Database, tenant_id: int, contact_id: int) -> dict[str, A
             ],
         }
         return document
+
+
+def shredded(db: Database, contact: Contact) -> bool:
+    """Whether the contact's data is under a data key that no longer exists (a restored backup
+    of a customer erased since)."""
+    tokens = [getattr(contact, c) for c in Contact.encrypted_columns]
+    owners = {contact_of_token(t) for t in tokens if t}
+    return any(o is not None and db.keyring.data_key(o) is None for o in owners)
 
 
 def _payload(db: Database, event: WebhookEvent) -> Any:
