@@ -24,6 +24,7 @@ from store.models import utcnow
 from workers import mailbox
 from workers.context import WorkerContext
 from workers.errors import RetryTurnLater
+from workers.events import ConsoleEvent
 from workers.fairness import AtCapacity, Permit
 from workers.lease import Lease, LeaseKeeper
 from workers.mailbox import ClaimFor, Committed, Opened, Recipient
@@ -246,8 +247,10 @@ def _run_one(
             lease.fence,
             "failed",
             handoff=True,
-            handoff_summary="The assistant could not answer.",
+            handoff_summary="Reason: the assistant could not answer.",
         )
+        if closed:
+            ctx.events.publish(ConsoleEvent(turn.tenant_id, turn.conversation_id, "handoff"))
         return True if closed else DrainReport("lost")
     try:
         with ctx.metrics.turn_running(turn.tenant_id):
@@ -269,6 +272,12 @@ def _run_one(
         return DrainReport("lost")
     if committed.status == "handoff":
         ctx.metrics.handoffs.labels(tenant).inc()
+    if committed.status in ("handoff", "replied"):
+        ctx.events.publish(
+            ConsoleEvent(
+                turn.tenant_id, turn.conversation_id, "handoff" if committed.status == "handoff" else "reply"
+            )
+        )
     if committed.outbox_id is not None:
         assert opened.oldest_at is not None
         ctx.metrics.reply_seconds.labels(tenant).observe((utcnow() - opened.oldest_at).total_seconds())
