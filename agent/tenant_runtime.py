@@ -4,7 +4,7 @@ A turn used to read the tenant's row, its provider settings and its business voc
 (three transactions, pydantic models rebuilt) on every message. :class:`TenantRuntimes`
 keeps them per tenant and trusts an entry for at most ``revalidate_s`` (1 s): after that one
 small statement compares the tenant's ``settings_version``, which the database bumps on
-every change to the tenant's row or its provider settings (migration 0007), and reloads on
+every change to the tenant's row or its provider settings (migration 0008), and reloads on
 a difference. So a settings change reaches every worker within a second.
 
 Provider keys stay sealed in the cache: :meth:`TenantRuntime.keys` unseals them for the

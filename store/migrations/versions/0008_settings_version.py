@@ -4,8 +4,8 @@ most once a second) instead of reading everything again for every turn.
 
 Triggers bump it, so every way of writing settings (CLI, API, SQL) is covered.
 
-Revision ID: 0007_settings_version
-Revises: 0006_sandbox
+Revision ID: 0008_settings_version
+Revises: 0007_audit_hmac
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_settings_version"
-down_revision = "0006_sandbox"
+revision = "0008_settings_version"
+down_revision = "0007_audit_hmac"
 branch_labels = None
 depends_on = None
 
