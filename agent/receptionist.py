@@ -26,6 +26,7 @@ from agent.redaction.redactor import RedactionContext, Redactor
 from agent.redaction.turn_vault import TurnVault
 from agent.redaction.vault import ConversationKey
 from agent.stages import stage
+from agent.tenant_runtime import DEFAULT_MODELS as DEFAULT_MODELS  # re-exported (evals)
 from agent.tenant_runtime import TenantRuntime, TenantRuntimes
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
