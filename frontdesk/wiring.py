@@ -6,7 +6,7 @@ import sys
 
 from frontdesk.settings import Settings, load_settings, secure_write
 from store.crypto import KeyConfigError, Keyring
-from store.db import Database
+from store.db import Database, check_url
 
 
 def load_keyring(settings: Settings, *, announce: bool = True) -> Keyring:
@@ -27,6 +27,7 @@ def load_keyring(settings: Settings, *, announce: bool = True) -> Keyring:
 def open_database(settings: Settings | None = None) -> Database:
     """The database named by the settings, with the keyring."""
     settings = settings or load_settings()
+    check_url(settings.database_url)  # before a development key file is created for nothing
     return Database(
         settings.database_url,
         load_keyring(settings),

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from channels.fake_graph import FakeGraph
 from sqlalchemy import select
 
 import knowledge
-from channels.fake_graph import FakeGraph
 from store.models import Contact, Conversation, Message
 from store.repo import channels, providers, tenants, users
 from tests.frontdesk.live import PHONE_NUMBER_ID, Live
@@ -43,7 +43,7 @@ def _setup(live: Live) -> tuple[int, str]:
             db.keyring,
             tenant.id,
             phone_number_id=PHONE_NUMBER_ID,
-            verify_token="vt",
+            verify_token="verify-token",
             app_secret=live.app_secret,
             access_token=live.access_token,
         )
