@@ -26,6 +26,7 @@ from agent.llm.types import ContextPassage, Price, ProviderSettings
 from agent.redaction.lexicon import fold
 from agent.redaction.redactor import RedactionContext, Redactor
 from agent.redaction.vault import ConversationKey
+from agent.stages import stage
 from agent.tenant import TenantProfile
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
@@ -136,7 +137,9 @@ class Receptionist:
 
         def search(query: str, k: int) -> list[ContextPassage]:
             passages: list[ContextPassage] = []
-            for hit in knowledge_search(self.db, tenant_id, query, k):
+            with stage("search"):
+                hits = knowledge_search(self.db, tenant_id, query, k)
+            for hit in hits:
                 if looks_like_injection(f"{hit.heading}\n{hit.text}"):
                     self._alert("kb_injection", {"tenant_id": tenant_id, "document": hit.source})
                     continue
@@ -168,8 +171,10 @@ class Receptionist:
 
     async def arun(self, request: TurnRequest) -> TurnOutput:
         """Run one turn through the graph and return what to send."""
-        slug, profile = self.profile(request.tenant_id)
-        provider = self.provider(request.tenant_id)
+        with stage("tenant settings"):
+            slug, profile = self.profile(request.tenant_id)
+            provider = self.provider(request.tenant_id)
+            words = self.business_words(request.tenant_id, profile)
         output = TurnOutput()
         names = tuple(n for n in (request.profile_name, *request.known_names) if n)
         info = TurnInfo(
@@ -189,7 +194,7 @@ class Receptionist:
                     profile=profile,
                     incoming=list(request.texts),
                     known_names=names,
-                    business_words=self.business_words(request.tenant_id, profile),
+                    business_words=words,
                     redactor=self.redactor,
                     provider=provider,
                     tools=ToolContext(
@@ -201,7 +206,8 @@ class Receptionist:
                 )
                 async with self.checkpoints.saver() as saver:
                     graph = build_graph(saver)
-                    snapshot = await graph.aget_state(config)
+                    with stage("checkpoint read"):
+                        snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:
                         handback = {"messages": self._redact_all(request, names, request.human_messages)}
                         await graph.ainvoke(
@@ -210,17 +216,20 @@ class Receptionist:
                     await graph.ainvoke(
                         {"turn_id": request.turn_id}, config, context=context, durability="exit"
                     )
-                trace.finish(
-                    output={
-                        "handoff": output.handoff,
-                        "blocked": output.blocked,
-                        "language": output.language,
-                    },
-                    metadata={"cost_usd": output.cost_usd},
-                )
+                with stage("tracing"):
+                    trace.finish(
+                        output={
+                            "handoff": output.handoff,
+                            "blocked": output.blocked,
+                            "language": output.language,
+                        },
+                        metadata={"cost_usd": output.cost_usd},
+                    )
         finally:
-            self.tracer.flush()
-            await provider.aclose()
+            with stage("tracing"):
+                self.tracer.flush()
+            with stage("model call and SDK"):
+                await provider.aclose()
         return output
 
     def _redact_all(self, request: TurnRequest, names: tuple[str, ...], texts: Sequence[str]) -> list[str]:

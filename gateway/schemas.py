@@ -274,6 +274,17 @@ class ConversationOut(BaseModel):
     """A sandbox of ``frontdesk chat``: nothing in it reaches WhatsApp."""
 
 
+class HandoffOut(BaseModel):
+    reason: str
+    summary: str = Field(description="What the customer wants, facts given, what the bot already said.")
+    at: datetime | None
+
+
+class ConversationDetailOut(ConversationOut):
+    handoff: HandoffOut | None = Field(description="The latest handoff to humans, if the bot handed over.")
+    unanswered: int = Field(description="Customer messages since the last message to the customer.")
+
+
 class MessageOut(BaseModel):
     id: int
     direction: str

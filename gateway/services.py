@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gateway.live import Hub
 from gateway.routing import RouteCache
 from store.db import Database
 from store.models import utcnow
@@ -48,6 +49,10 @@ class GatewaySettings:
     ``{conversation_id}``, ``{tenant}``."""
     docs: bool = True
     """Serve ``/docs`` and ``/openapi.json``."""
+    console_session_hours: float = 8.0
+    """How long a console sign-in lasts (the cookie and its signed expiry)."""
+    console_secure_cookie: bool = False
+    """Mark the console's cookies ``Secure`` (set it behind HTTPS)."""
     page_size: int = 50
     max_page_size: int = 500
 
@@ -64,3 +69,5 @@ class GatewayServices:
     alert: Alert = _log_alert
     routes: RouteCache = field(default_factory=RouteCache)
     """Webhook routing, cached for a few seconds (:mod:`gateway.routing`)."""
+    events: Hub = field(default_factory=Hub)
+    """Live events for the console (in-process by default, Redis pub/sub when wired so)."""

@@ -24,6 +24,7 @@ from store.models import utcnow
 from workers import mailbox
 from workers.context import WorkerContext
 from workers.errors import RetryTurnLater
+from workers.events import ConsoleEvent
 from workers.fairness import AtCapacity, Permit
 from workers.lease import Lease, LeaseKeeper
 from workers.mailbox import ClaimFor, Committed, Opened, Recipient
@@ -136,6 +137,7 @@ def _drain_held(
                 return _park(ctx, tenant_id, cid, turns)
             ctx.metrics.deferred.labels(str(tenant_id)).inc()
             return DrainReport("deferred", turns, retry_in=permit)
+        ctx.permits.add(permit)
         used = False
         try:
             deadline = time.monotonic() + cfg.turn_deadline
@@ -188,6 +190,7 @@ def _park(ctx: WorkerContext, tenant_id: int, cid: int, turns: int) -> DrainRepo
 
 def _hand_on(ctx: WorkerContext, permit: Permit, cid: int, *, used: bool) -> None:
     """Free the tenant's slot; it goes to the conversation parked longest."""
+    ctx.permits.discard(permit)
     _wake_next(ctx, permit.tenant_id, cid, partial(ctx.fairness.release, permit, used=used))
 
 
@@ -246,8 +249,10 @@ def _run_one(
             lease.fence,
             "failed",
             handoff=True,
-            handoff_summary="The assistant could not answer.",
+            handoff_summary="Reason: the assistant could not answer.",
         )
+        if closed:
+            ctx.events.publish(ConsoleEvent(turn.tenant_id, turn.conversation_id, "handoff"))
         return True if closed else DrainReport("lost")
     try:
         with ctx.metrics.turn_running(turn.tenant_id):
@@ -269,6 +274,12 @@ def _run_one(
         return DrainReport("lost")
     if committed.status == "handoff":
         ctx.metrics.handoffs.labels(tenant).inc()
+    if committed.status in ("handoff", "replied"):
+        ctx.events.publish(
+            ConsoleEvent(
+                turn.tenant_id, turn.conversation_id, "handoff" if committed.status == "handoff" else "reply"
+            )
+        )
     if committed.outbox_id is not None:
         assert opened.oldest_at is not None
         ctx.metrics.reply_seconds.labels(tenant).observe((utcnow() - opened.oldest_at).total_seconds())
