@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from channels.fake_graph import FakeGraph
+
 from channels.signature import sign
 from store.crypto import Keyring
 from store.db import Database, migrate

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from channels.fake_graph import FakeGraph
 from sqlalchemy import select
 
 import knowledge
-from channels.fake_graph import FakeGraph
 from store.models import Contact, Conversation, Message
 from store.repo import channels, providers, tenants, users
 from tests.frontdesk.live import PHONE_NUMBER_ID, Live

@@ -13,7 +13,9 @@ def test_summary_says_why_what_facts_and_what_the_bot_said() -> None:
         UserMessage(text="Me duele mucho una muela desde ayer y necesito que me vean"),
         AssistantMessage(text="Lo siento, no encuentro esa información."),
     ]
-    summary = handoff_summary("the customer asked for a person", "es", history, "Quiero hablar con una persona")
+    summary = handoff_summary(
+        "the customer asked for a person", "es", history, "Quiero hablar con una persona"
+    )
     lines = summary.splitlines()
     assert lines[0] == "Reason: the customer asked for a person."
     assert "Customer wants: Quiero hablar con una persona" in lines
