@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     """Extra connections for a burst, closed when returned (each costs a new login)."""
     broker_url: str = f"sqla+sqlite:///{VAR_DIR}/broker.db"
     """Celery broker: Redis in production, a file-backed broker needing no server by default."""
+    redis_url: str | None = None
+    """Redis for leases, fairness and the audit anchor; defaults to the broker URL if it is Redis."""
     checkpoint_url: str | None = None
     """Where graph checkpoints live; defaults to ``var/checkpoints.db`` (SQLite) or the database."""
     whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"
@@ -38,6 +40,12 @@ class Settings(BaseSettings):
     """Encryption keys, newest first: ``id2:base64key,id1:base64key`` (32-byte keys)."""
     key_file: Path = Field(default=VAR_DIR / "master.key")
     """Development only: where the local key is kept when ``master_keys`` is unset."""
+
+
+def redis_url_of(settings: Settings) -> str | None:
+    """The Redis the processes share, if any (``FRONTDESK_REDIS_URL``, else a Redis broker)."""
+    broker = settings.broker_url
+    return settings.redis_url or (broker if broker.startswith(("redis://", "rediss://")) else None)
 
 
 def load_settings() -> Settings:

@@ -498,7 +498,7 @@ def read_audit(
 @router.get("/audit/verify", response_model=ChainOut, tags=["audit"])
 def verify_audit(who: Admin, services: Services) -> ChainOut:
     with services.db.tenant_session(who.tenant_id) as session:
-        report = audit.verify_in(session, who.tenant_id)
+        report = audit.verify_in(session, who.tenant_id, services.db.audit_anchor)
     return ChainOut(
         ok=not report.problems,
         entries=report.entries,

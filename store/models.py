@@ -253,7 +253,7 @@ class OutboxItem(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained per tenant (``tenant_id`` NULL is the system chain)."""
+    """Append-only, HMAC-chained per tenant (``tenant_id`` NULL is the system chain)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = _id()
@@ -268,6 +268,8 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The master key the entry's HMAC key derives from (NULL: not keyed, never valid)."""
     __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
 
 
