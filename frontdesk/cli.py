@@ -313,12 +313,19 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the webhook (/webhooks/whatsapp) and the REST API (/docs)."""
+    """Serve the webhook (/webhooks/whatsapp), the REST API (/docs) and the agents' console (/console)."""
     import uvicorn
 
     from frontdesk.gateway_app import build_app
 
-    uvicorn.run(build_app(ready_database()), host=host, port=port, access_log=False, log_level="warning")
+    uvicorn.run(
+        build_app(ready_database()),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,  # open console event streams must not hold a shutdown
+    )
 
 
 @channels_app.command("add")

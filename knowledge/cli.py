@@ -27,14 +27,12 @@ app = typer.Typer(help="Per-tenant knowledge bases: add, list, remove, search.",
 TenantOption = Annotated[str, typer.Option("--tenant", help="The tenant's slug.")]
 
 
-def _default_database() -> Database:
-    from frontdesk.wiring import open_database  # the composition root, imported only when run
-
-    return open_database()
+def _unwired() -> Database:
+    raise UserError("the kb commands are not wired to a database (run them as `frontdesk kb`)")
 
 
-database_factory: Callable[[], Database] = _default_database
-"""How the commands get the database; tests replace it."""
+database_factory: Callable[[], Database] = _unwired
+"""How the commands get the database: the composition root (``frontdesk.cli``) sets it."""
 
 
 def _fail(message: str) -> typer.Exit:
