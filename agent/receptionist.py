@@ -25,6 +25,7 @@ from agent.llm.factory import build_provider
 from agent.llm.types import ContextPassage, Price, ProviderSettings
 from agent.redaction.lexicon import fold
 from agent.redaction.redactor import RedactionContext, Redactor
+from agent.redaction.rules import compile_rules
 from agent.redaction.vault import ConversationKey
 from agent.stages import stage
 from agent.tenant import TenantProfile
@@ -209,7 +210,9 @@ class Receptionist:
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:
-                        handback = {"messages": self._redact_all(request, names, request.human_messages)}
+                        handback = {
+                            "messages": self._redact_all(request, names, request.human_messages, profile)
+                        }
                         await graph.ainvoke(
                             Command(resume=handback), config, context=context, durability="exit"
                         )
@@ -232,9 +235,13 @@ class Receptionist:
                 await provider.aclose()
         return output
 
-    def _redact_all(self, request: TurnRequest, names: tuple[str, ...], texts: Sequence[str]) -> list[str]:
+    def _redact_all(
+        self, request: TurnRequest, names: tuple[str, ...], texts: Sequence[str], profile: TenantProfile
+    ) -> list[str]:
         context = RedactionContext(
-            conversation=ConversationKey(request.tenant_id, request.conversation_id), known_names=names
+            conversation=ConversationKey(request.tenant_id, request.conversation_id),
+            known_names=names,
+            rules=compile_rules(profile.redaction),
         )
         return [self.redactor.redact(text, context).text for text in texts]
 
