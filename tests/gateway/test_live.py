@@ -43,9 +43,7 @@ def test_every_gateway_process_hears_every_event_of_its_tenant_only(redis_url: s
         one.publish(ConsoleEvent(7, 42, "takeover"))  # an agent on gateway one
 
     async def both() -> tuple[list[str], list[str]]:
-        return await asyncio.gather(
-            _first_events(one, 7, 2, lambda: None), _first_events(two, 7, 2, publish)
-        )
+        return await asyncio.gather(_first_events(one, 7, 2, lambda: None), _first_events(two, 7, 2, publish))
 
     try:
         heard_one, heard_two = asyncio.run(both())
