@@ -39,7 +39,9 @@ def test_every_settings_write_bumps_the_version(any_db: Any, make_tenant: Any) -
         providers.set_provider(session, any_db.keyring, tenant, "openai", api_key="sk-two")
     seen.append(_version(any_db, tenant))
     with any_db.admin_session() as session:
-        session.delete(session.scalars(select(ProviderSetting).where(ProviderSetting.tenant_id == tenant)).one())
+        session.delete(
+            session.scalars(select(ProviderSetting).where(ProviderSetting.tenant_id == tenant)).one()
+        )
     seen.append(_version(any_db, tenant))
     assert seen == sorted(set(seen)), seen  # strictly increasing: every write bumped it
     assert _version(any_db, other) == 1
@@ -85,9 +87,7 @@ def test_tenants_never_share_settings_or_keys(any_db: Any, make_tenant: Any) -> 
     assert "sk-" not in repr(first) + repr(second)
 
 
-def test_an_unchanged_tenant_costs_one_small_statement_a_second(
-    any_db: Any, make_tenant: Any
-) -> None:
+def test_an_unchanged_tenant_costs_one_small_statement_a_second(any_db: Any, make_tenant: Any) -> None:
     tenant = make_tenant(any_db, "clinic")
     now = [100.0]
     runtimes = TenantRuntimes(any_db, clock=lambda: now[0])
