@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
 from frontdesk import demo as demo_module
-from frontdesk import redaction_cli
+from frontdesk import privacy_cli, redaction_cli
 from frontdesk.settings import secure_write
 from frontdesk.wiring import load_keyring, load_settings, open_database
 from store import audit
@@ -48,6 +48,7 @@ app.add_typer(simulator_app, name="simulator")
 app.add_typer(knowledge_cli.app, name="kb", help="Per-tenant knowledge bases: add, list, remove, search.")
 app.add_typer(evals_cli.app, name="eval", help="Scenario evals and reports for analysts.")
 app.add_typer(redaction_cli.app, name="redaction")
+app.add_typer(privacy_cli.app, name="privacy")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -400,11 +401,6 @@ def bench(
         raise fail(f"unknown benchmark {name!r}: choose one of {', '.join(BENCHMARKS)}")
     sys.argv = [f"bench/{name}.py", *ctx.args]
     runpy.run_module(f"bench.{name}", run_name="__main__")
-
-
-from frontdesk import privacy_cli  # noqa: E402  (it uses the helpers above)
-
-app.add_typer(privacy_cli.app, name="privacy")
 
 
 def main() -> None:

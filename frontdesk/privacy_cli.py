@@ -2,23 +2,57 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from frontdesk.cli import clear_errors, fail, ready_database
-from frontdesk.services import privacy_services
 from frontdesk.settings import load_settings, secure_write
 from store import retention
 from store.db import Database
 from store.errors import UserError
 from store.privacy import find_by_number
 from store.repo import tenants
-from workers import privacy
+
+if TYPE_CHECKING:
+    from workers.privacy import PrivacyServices
 
 app = typer.Typer(help="Customers' personal data: export, erasure, retention.", no_args_is_help=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clear_errors(func: F) -> F:
+    """The CLI's one-line errors (``frontdesk.cli`` imports this module: looked up when run)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from frontdesk.cli import clear_errors as one_line
+
+        return one_line(func)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _services(db: Database) -> PrivacyServices:
+    """Every store a request reaches (loaded when a command runs: Langfuse, the graph's checkpoints)."""
+    from frontdesk.services import privacy_services
+
+    return privacy_services(load_settings(), db)
+
+
+def _privacy() -> Any:
+    from workers import privacy
+
+    return privacy
+
+
+def ready_database() -> Database:
+    from frontdesk.cli import ready_database as ready
+
+    return ready()
 
 
 def _customer(db: Database, tenant: str, wa_id: str) -> tuple[int, int]:
@@ -43,8 +77,7 @@ def export(
     """Everything held about one customer, as one JSON document (right of access)."""
     db = ready_database()
     tenant_id, contact_id = _customer(db, tenant, wa_id)
-    services = privacy_services(load_settings(), db)
-    document = privacy.export_customer(services, tenant_id, contact_id, actor="cli")
+    document = _privacy().export_customer(_services(db), tenant_id, contact_id, actor="cli")
     text = json.dumps(document, ensure_ascii=False, indent=2)
     if out is None:
         typer.echo(text)
@@ -62,11 +95,11 @@ def erase(
 ) -> None:
     """Erase one customer everywhere (database, data key, checkpoints, Redis, traces)."""
     if not yes:
-        raise fail("erasure cannot be undone: add --yes to confirm")
+        raise UserError("erasure cannot be undone: add --yes to confirm")
     db = ready_database()
     tenant_id, contact_id = _customer(db, tenant, wa_id)
-    services = privacy_services(load_settings(), db)
-    typer.echo(json.dumps(privacy.erase_customer(services, tenant_id, contact_id, actor="cli")))
+    services = _services(db)
+    typer.echo(json.dumps(_privacy().erase_customer(services, tenant_id, contact_id, actor="cli")))
 
 
 @app.command("purge")
@@ -76,7 +109,7 @@ def purge(
 ) -> None:
     """Apply every tenant's retention now (``beat`` does it daily)."""
     db = ready_database()
-    report = privacy.purge(privacy_services(load_settings(), db), dry_run=dry_run)
+    report = _privacy().purge(_services(db), dry_run=dry_run)
     tenants_out = {t.slug: t.counts for t in report.tenants}
     typer.echo(json.dumps({"dry_run": dry_run, "tenants": tenants_out, "total": report.totals()}))
 
@@ -116,4 +149,4 @@ def retention_command(
 def traces() -> None:
     """Run the queued deletions of traces in Langfuse now (``beat`` retries them every 5 minutes)."""
     db = ready_database()
-    typer.echo(json.dumps(privacy.process_traces(privacy_services(load_settings(), db))))
+    typer.echo(json.dumps(_privacy().process_traces(_services(db))))
