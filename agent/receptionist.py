@@ -106,7 +106,7 @@ class Receptionist:
     # --- what a turn needs from the store ------------------------------------------------
 
     def profile(self, tenant_id: int) -> tuple[str, TenantProfile]:
-        with self.db.app_session() as session:
+        with self.db.tenant_session(tenant_id) as session:
             tenant = tenants.get(session, tenant_id)
             return tenant.slug, TenantProfile.from_settings(tenant.name, tenant.settings)
 
@@ -204,7 +204,7 @@ class Receptionist:
                     output=output,
                     alert=self._alert,
                 )
-                async with self.checkpoints.saver() as saver:
+                async with self.checkpoints.saver(request.tenant_id) as saver:
                     graph = build_graph(saver)
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
@@ -241,7 +241,7 @@ class Receptionist:
     async def is_paused(self, tenant_id: int, conversation_id: int) -> bool:
         """Whether the conversation's thread waits for a human's handback."""
         config: Any = {"configurable": {"thread_id": thread_id(tenant_id, conversation_id)}}
-        async with self.checkpoints.saver() as saver:
+        async with self.checkpoints.saver(tenant_id) as saver:
             return bool((await build_graph(saver).aget_state(config)).interrupts)
 
 
