@@ -12,6 +12,8 @@ import hmac
 import os
 import secrets
 
+from sqlalchemy.engine import make_url
+
 from store.db import Database
 from store.rls import APP_ROLE
 
@@ -32,6 +34,12 @@ def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int 
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
+def app_login_url(admin_url: str, password: str | None = None) -> str:
+    """``admin_url`` with the application's role as the user (benches and tests on a server
+    that trusts local logins; production uses the URL ``frontdesk migrate`` prints)."""
+    return make_url(admin_url).set(username=APP_ROLE, password=password).render_as_string(hide_password=False)
+
+
 def ensure_app_login(db: Database) -> str | None:
     """When the application's URL does not log in as ``frontdesk_app`` yet, give the role a new
     password and return the URL to use (once); None when it already does."""
@@ -41,4 +49,4 @@ def ensure_app_login(db: Database) -> str | None:
     verifier = scram_verifier(password)
     with db.admin_engine.begin() as connection:
         connection.exec_driver_sql(f"ALTER ROLE {APP_ROLE} WITH LOGIN PASSWORD '{verifier}'")
-    return db.url.set(username=APP_ROLE, password=password).render_as_string(hide_password=False)
+    return app_login_url(db.url.render_as_string(hide_password=False), password)

@@ -86,13 +86,9 @@ def postgres_admin_url() -> str:
 
 def app_url_of(admin_url: str) -> str:
     """The application's login role on the server of ``admin_url`` (not superuser, not BYPASSRLS)."""
-    from sqlalchemy.engine import make_url
+    from store.roles import app_login_url
 
-    from store.rls import APP_ROLE
-
-    if POSTGRES_APP_URL:
-        return POSTGRES_APP_URL
-    return make_url(admin_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+    return POSTGRES_APP_URL or app_login_url(admin_url)
 
 
 @pytest.fixture(scope="session")
