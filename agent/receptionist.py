@@ -8,8 +8,6 @@ what the human did, once the conversation has been handed back.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,31 +19,24 @@ from agent.checkpoints import CheckpointStore
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
+from agent.llm.clients import DEFAULT_CLIENTS
 from agent.llm.factory import build_provider
-from agent.llm.types import ContextPassage, Price, ProviderSettings
-from agent.redaction.lexicon import fold
+from agent.llm.types import ContextPassage, ProviderSettings
+from agent.loops import run_in_thread_loop
 from agent.redaction.redactor import RedactionContext, Redactor
+from agent.redaction.rules import compile_rules
+from agent.redaction.turn_vault import TurnVault
 from agent.redaction.vault import ConversationKey
 from agent.stages import stage
 from agent.tenant import TenantProfile
+from agent.tenant_runtime import DEFAULT_MODELS as DEFAULT_MODELS  # re-exported (evals)
+from agent.tenant_runtime import TenantRuntime, TenantRuntimes
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from knowledge import search as knowledge_search
 from knowledge.injection import looks_like_injection
-from knowledge.vocabulary import business_vocabulary
 from store.db import Database
-from store.errors import NotFound
-from store.repo import providers, tenants
 
-DEFAULT_MODELS = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-3-5-haiku-latest",
-    "gemini": "gemini-2.0-flash",
-    "openai-compatible": "llama3.1",
-    "extractive": "extractive",
-}
-
-VOCABULARY_TTL_S = 60.0
 AlertSink = Callable[[str, dict[str, Any]], None]
 
 
@@ -84,49 +75,39 @@ class Receptionist:
         provider_factory: Callable[[ProviderSettings, str | None, str | None], Provider] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         alert: AlertSink = lambda _kind, _detail: None,
+        runtimes: TenantRuntimes | None = None,
     ) -> None:
         self.db = db
         self.redactor = redactor
         self.checkpoints = checkpoints
         self.tracer: Tracer = tracer or NoopTracer()
-        self._provider_factory = provider_factory or self._default_provider
+        self._provider_factory = provider_factory
         self._now = now
         self._alert = alert
-        self._vocabulary: dict[int, tuple[float, frozenset[str]]] = {}
+        self.runtimes = runtimes or TenantRuntimes(db)
 
-    def _default_provider(
-        self, settings: ProviderSettings, key: str | None, fallback_key: str | None
-    ) -> Provider:
-        def on_event(event: ProviderEvent) -> None:
-            if event.kind in ("invalid_key", "gave_up"):
-                self._alert(f"provider_{event.kind}", {"provider": event.provider, "status": event.status})
-
-        return build_provider(settings, key, fallback_api_key=fallback_key, events=on_event)
+    def _on_provider_event(self, event: ProviderEvent) -> None:
+        if event.kind in ("invalid_key", "gave_up"):
+            self._alert(f"provider_{event.kind}", {"provider": event.provider, "status": event.status})
 
     # --- what a turn needs from the store ------------------------------------------------
 
-    def profile(self, tenant_id: int) -> tuple[str, TenantProfile]:
-        with self.db.tenant_session(tenant_id) as session:
-            tenant = tenants.get(session, tenant_id)
-            return tenant.slug, TenantProfile.from_settings(tenant.name, tenant.settings)
+    def provider(self, runtime: TenantRuntime) -> Provider:
+        """The tenant's provider with its key, decrypted only for this run.
 
-    def provider(self, tenant_id: int) -> Provider:
-        """The tenant's provider with its key, decrypted only for this run."""
-        with self.db.tenant_session(tenant_id) as session:
-            try:
-                primary = providers.get(session, self.db.keyring, tenant_id)
-            except NotFound:
-                primary = providers.ProviderConfig("extractive", None, None, None)
-            try:
-                fallback = providers.get(session, self.db.keyring, tenant_id, "fallback")
-            except NotFound:
-                fallback = None
-        settings = _settings(primary)
-        if fallback is not None:
-            settings = settings.model_copy(update={"fallback": _settings(fallback)})
-        key = primary.api_key.reveal() if primary.api_key else None
-        fallback_key = fallback.api_key.reveal() if fallback and fallback.api_key else None
-        return self._provider_factory(settings, key, fallback_key)
+        Its SDK clients are the tenant's own (cached per event loop by tenant and key
+        fingerprint, closed once the tenant's key changes).
+        """
+        key, fallback_key = runtime.keys(self.db.keyring)
+        if self._provider_factory is not None:
+            return self._provider_factory(runtime.provider, key, fallback_key)
+        return build_provider(
+            runtime.provider,
+            key,
+            fallback_api_key=fallback_key,
+            events=self._on_provider_event,
+            clients=DEFAULT_CLIENTS.for_owner(f"tenant:{runtime.tenant_id}"),
+        )
 
     def search_for(self, tenant_id: int) -> Callable[[str, int], list[ContextPassage]]:
         """Knowledge search bound to one tenant: tools cannot name another.
@@ -150,15 +131,6 @@ class Receptionist:
 
         return search
 
-    def business_words(self, tenant_id: int, profile: TenantProfile) -> frozenset[str]:
-        """The tenant's own words (knowledge vocabulary and settings), cached for a minute."""
-        cached = self._vocabulary.get(tenant_id)
-        if cached is None or time.monotonic() - cached[0] > VOCABULARY_TTL_S:
-            cached = (time.monotonic(), business_vocabulary(self.db, tenant_id))
-            self._vocabulary[tenant_id] = cached
-        configured = frozenset(fold(w) for phrase in profile.business_words for w in phrase.split())
-        return cached[1] | configured
-
     def user_hash(self, customer_id: str | None) -> str:
         """A keyed hash of the customer's id for traces: stable, not reversible."""
         return self.db.keyring.blind_index(f"trace-user:{customer_id or '-'}")[:32]
@@ -167,16 +139,18 @@ class Receptionist:
 
     def run(self, request: TurnRequest) -> TurnOutput:
         """Run a turn from synchronous code (a Celery thread, the CLI)."""
-        return asyncio.run(self.arun(request))
+        return run_in_thread_loop(self.arun(request))
 
     async def arun(self, request: TurnRequest) -> TurnOutput:
         """Run one turn through the graph and return what to send."""
         with stage("tenant settings"):
-            slug, profile = self.profile(request.tenant_id)
-            provider = self.provider(request.tenant_id)
-            words = self.business_words(request.tenant_id, profile)
+            runtime = self.runtimes.get(request.tenant_id)
+            provider = self.provider(runtime)
+        slug, profile = runtime.slug, runtime.profile
         output = TurnOutput()
         names = tuple(n for n in (request.profile_name, *request.known_names) if n)
+        conversation = ConversationKey(request.tenant_id, request.conversation_id)
+        redactor = self.redactor.with_vault(TurnVault(self.redactor.vault, conversation))
         info = TurnInfo(
             tenant_id=request.tenant_id,
             tenant_slug=slug,
@@ -194,8 +168,8 @@ class Receptionist:
                     profile=profile,
                     incoming=list(request.texts),
                     known_names=names,
-                    business_words=words,
-                    redactor=self.redactor,
+                    business_words=runtime.business_words,
+                    redactor=redactor,
                     provider=provider,
                     tools=ToolContext(
                         request.tenant_id, profile, self.search_for(request.tenant_id), self._now
@@ -209,7 +183,7 @@ class Receptionist:
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:
-                        handback = {"messages": self._redact_all(request, names, request.human_messages)}
+                        handback = {"messages": _redact_all(redactor, conversation, names, request, profile)}
                         await graph.ainvoke(
                             Command(resume=handback), config, context=context, durability="exit"
                         )
@@ -232,12 +206,6 @@ class Receptionist:
                 await provider.aclose()
         return output
 
-    def _redact_all(self, request: TurnRequest, names: tuple[str, ...], texts: Sequence[str]) -> list[str]:
-        context = RedactionContext(
-            conversation=ConversationKey(request.tenant_id, request.conversation_id), known_names=names
-        )
-        return [self.redactor.redact(text, context).text for text in texts]
-
     async def is_paused(self, tenant_id: int, conversation_id: int) -> bool:
         """Whether the conversation's thread waits for a human's handback."""
         config: Any = {"configurable": {"thread_id": thread_id(tenant_id, conversation_id)}}
@@ -245,13 +213,15 @@ class Receptionist:
             return bool((await build_graph(saver).aget_state(config)).interrupts)
 
 
-def _settings(config: providers.ProviderConfig) -> ProviderSettings:
-    prices = {name: Price.model_validate(price) for name, price in (config.prices or {}).items()}
-    return ProviderSettings.model_validate(
-        {
-            "provider": config.provider,
-            "model": config.model or DEFAULT_MODELS[config.provider],
-            "base_url": config.base_url,
-            "prices": prices,
-        }
+def _redact_all(
+    redactor: Redactor,
+    conversation: ConversationKey,
+    names: tuple[str, ...],
+    request: TurnRequest,
+    profile: TenantProfile,
+) -> list[str]:
+    """What the human agents wrote, redacted for the thread's state (with the tenant's rules)."""
+    context = RedactionContext(
+        conversation=conversation, known_names=names, rules=compile_rules(profile.redaction)
     )
+    return [redactor.redact(text, context).text for text in request.human_messages]

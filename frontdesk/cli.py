@@ -14,13 +14,14 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
 from frontdesk import demo as demo_module
+from frontdesk import redaction_cli
 from frontdesk.settings import secure_write
 from frontdesk.wiring import load_keyring, load_settings, open_database
 from store import audit
 from store import db as store_db
 from store.crypto import CryptoError, Keyring
 from store.db import Database, DatabaseError
-from store.errors import UserError
+from store.errors import FieldError, UserError
 from store.models import PROVIDERS, ROLES
 from store.repo import providers, tenants, users
 from store.repo import tracing as tracing_repo
@@ -47,6 +48,7 @@ simulator_app = typer.Typer(help="The local model simulator (OpenAI, Anthropic a
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(knowledge_cli.app, name="kb", help="Per-tenant knowledge bases: add, list, remove, search.")
 app.add_typer(evals_cli.app, name="eval", help="Scenario evals and reports for analysts.")
+app.add_typer(redaction_cli.app, name="redaction")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,6 +59,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+STDIN = "read from standard input"
+CLI_FIELDS = {"api_key": STDIN, "app_secret": STDIN, "access_token": STDIN}
+"""How the CLI names a field the store refused (default: its ``--option``)."""
+
+
 def clear_errors(func: F) -> F:
     """Turn the errors a user can cause into one line on stderr and exit code 2."""
 
@@ -64,6 +71,10 @@ def clear_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except FieldError as exc:
+            raise fail(
+                f"{exc.message} ({CLI_FIELDS.get(exc.field, '--' + exc.field.replace('_', '-'))})"
+            ) from None
         except (UserError, CryptoError, DatabaseError) as exc:
             raise fail(str(exc)) from None
         except OperationalError as exc:
@@ -104,7 +115,7 @@ def migrate(
     if admin_url:
         settings = settings.model_copy(update={"database_admin_url": admin_url})
     db = open_database(settings)
-    store_db.migrate(db)
+    applied = store_db.migrate(db)
     audit.anchor_heads(db)
     if db.is_postgres:
         if not settings.checkpoint_url:
@@ -118,7 +129,10 @@ def migrate(
                 "keeping the current URL as FRONTDESK_DATABASE_ADMIN_URL (the password is shown only now):"
             )
             typer.echo(f"FRONTDESK_DATABASE_URL={app_url}")
-    typer.echo("database is up to date")
+    if applied:
+        typer.echo(f"applied {len(applied)} migrations ({', '.join(applied)}); the database is up to date")
+    else:
+        typer.echo("the database was already up to date; nothing applied")
 
 
 @tenants_app.command("create")
@@ -320,7 +334,7 @@ def worker(
 
 @app.command()
 def beat() -> None:
-    """Run the scheduler: the mailbox sweeper, checkpoint pruning and retention."""
+    """Run the scheduler: checkpoint pruning and retention (every worker runs the sweeper itself)."""
     from workers.cli import run_beat
 
     run_beat()
@@ -332,14 +346,21 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the webhook (/webhooks/whatsapp) and the REST API (/docs)."""
+    """Serve the webhook (/webhooks/whatsapp), the REST API (/docs) and the agents' console (/console)."""
     import uvicorn
 
     from frontdesk.gateway_app import build_app
 
     db = ready_database()
     db.check_app()
-    uvicorn.run(build_app(db), host=host, port=port, access_log=False, log_level="warning")
+    uvicorn.run(
+        build_app(db),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,  # open console event streams must not hold a shutdown
+    )
 
 
 @channels_app.command("add")
@@ -358,7 +379,7 @@ def channels_add(
     db = ready_database()
     with db.admin_session() as session:
         tenant_row = tenants.get_by_slug(session, tenant)
-        channel = channels.add(
+        channels.add(
             session,
             db.keyring,
             tenant_row.id,
@@ -366,9 +387,8 @@ def channels_add(
             verify_token=verify_token,
             app_secret=app_secret,
             access_token=access_token,
+            waba_id=waba_id,
         )
-        if waba_id:
-            channel.waba_id = waba_id
     typer.echo(
         json.dumps(
             {"tenant": tenant, "phone_number_id": phone_number_id, "app_secret": "***", "access_token": "***"}

@@ -1,10 +1,16 @@
 """Our own sweeper: wake mailboxes that have pending messages and no live lease, and outbox
 items that are due or whose sender died. Celery's messages are only wake-ups; this is what
 makes a lost wake-up (a killed worker, a lost broker message) harmless.
+
+Every worker process runs it (:class:`SweepLoop`, every ``sweep_interval`` seconds) under a
+lock that expires: whichever worker is alive sweeps, one at a time, with no ``beat`` needed.
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +21,9 @@ from workers.context import WorkerContext
 from workers.drain import lease_key
 
 Rows = list[tuple[int, int]]
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK = "sweeper"
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,7 @@ class SweepReport:
 
 def _stranded_postgres(ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int) -> tuple[Rows, Rows]:
     """On PostgreSQL the application sees no tenant's rows without its pin: the owner's narrow
-    functions list (tenant, id) pairs of stranded work, and nothing else (migration 0008)."""
+    functions list (tenant, id) pairs of stranded work, and nothing else (migration 0009_db_roles)."""
     with ctx.db.app_session() as session:
         mailboxes = session.execute(
             text("SELECT * FROM frontdesk_stranded_mailboxes(:cutoff, :limit)"),
@@ -84,3 +93,43 @@ def _stranded(ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int) -
             .limit(limit)
         ).all()
     return [(int(t), int(c)) for t, c in mailboxes], [(int(t), int(o)) for t, o in items]
+
+
+def sweep_if_due(ctx: WorkerContext) -> SweepReport | None:
+    """Sweep unless another worker process did less than ``sweep_interval`` ago.
+
+    The lock is never released: it expires a little before the next interval, so the
+    cluster sweeps about once an interval, and a dead sweeper is replaced within one.
+    """
+    if ctx.leases.acquire(SWEEP_LOCK, ctx.config.sweep_interval * 0.9) is None:
+        return None
+    return sweep(ctx)
+
+
+class SweepLoop:
+    """A worker process's background sweeper thread (stops with the context's shutdown)."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
+
+    def start(self) -> SweepLoop:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        interval = self.ctx.config.sweep_interval
+        wait = random.uniform(0, interval)  # workers started together do not tick together
+        while not self._stop.wait(wait) and not self.ctx.shutdown.is_set():
+            try:
+                report = sweep_if_due(self.ctx)
+                if report is not None and (report.drains or report.sends):
+                    log.info("sweeper woke %d mailboxes and %d sends", report.drains, report.sends)
+            except Exception as exc:  # the database or Redis is away: try again next time
+                log.warning("sweep failed: %s", type(exc).__name__)
+            wait = interval
