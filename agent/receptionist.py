@@ -18,6 +18,7 @@ from typing import Any
 from langgraph.types import Command
 
 from agent.checkpoints import CheckpointStore
+from agent.errors import RetryLater
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
@@ -112,6 +113,10 @@ class Receptionist:
 
     def provider(self, tenant_id: int) -> Provider:
         """The tenant's provider with its key, decrypted only for this run."""
+        return self._provider(tenant_id)[0]
+
+    def _provider(self, tenant_id: int) -> tuple[Provider, str | None]:
+        """The provider, and the last error recorded for it."""
         with self.db.tenant_session(tenant_id) as session:
             try:
                 primary = providers.get(session, self.db.keyring, tenant_id)
@@ -126,7 +131,18 @@ class Receptionist:
             settings = settings.model_copy(update={"fallback": _settings(fallback)})
         key = primary.api_key.reveal() if primary.api_key else None
         fallback_key = fallback.api_key.reveal() if fallback and fallback.api_key else None
-        return self._provider_factory(settings, key, fallback_key)
+        return self._provider_factory(settings, key, fallback_key), primary.last_error
+
+    def _note_provider(self, tenant_id: int, output: TurnOutput, before: str | None) -> None:
+        """Keep the operators' view current: the provider's last error, cleared once it answers."""
+        if output.error:
+            error = output.error
+        elif before and output.model_calls:
+            error = None
+        else:
+            return
+        with self.db.tenant_session(tenant_id) as session:
+            providers.note_error(session, tenant_id, error)
 
     def search_for(self, tenant_id: int) -> Callable[[str, int], list[ContextPassage]]:
         """Knowledge search bound to one tenant: tools cannot name another.
@@ -173,7 +189,7 @@ class Receptionist:
         """Run one turn through the graph and return what to send."""
         with stage("tenant settings"):
             slug, profile = self.profile(request.tenant_id)
-            provider = self.provider(request.tenant_id)
+            provider, last_error = self._provider(request.tenant_id)
             words = self.business_words(request.tenant_id, profile)
         output = TurnOutput()
         names = tuple(n for n in (request.profile_name, *request.known_names) if n)
@@ -225,11 +241,15 @@ class Receptionist:
                         },
                         metadata={"cost_usd": output.cost_usd},
                     )
+        except RetryLater:
+            self._note_provider(request.tenant_id, output, last_error)
+            raise
         finally:
             with stage("tracing"):
                 self.tracer.flush()
             with stage("model call and SDK"):
                 await provider.aclose()
+        self._note_provider(request.tenant_id, output, last_error)
         return output
 
     def _redact_all(self, request: TurnRequest, names: tuple[str, ...], texts: Sequence[str]) -> list[str]:

@@ -137,6 +137,8 @@ def get_provider(who: Admin, services: Services) -> list[ProviderOut]:
                 model=r.model,
                 base_url=r.base_url,
                 api_key_set=r.api_key_ciphertext is not None,
+                last_error=r.last_error,
+                last_error_at=r.last_error_at,
             )
             for r in rows
         ]
