@@ -9,7 +9,6 @@ what the human did, once the conversation has been handed back.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,30 +22,20 @@ from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
 from agent.llm.factory import build_provider
-from agent.llm.types import ContextPassage, Price, ProviderSettings
-from agent.redaction.lexicon import fold
+from agent.llm.types import ContextPassage, ProviderSettings
 from agent.redaction.redactor import RedactionContext, Redactor
+from agent.redaction.turn_vault import TurnVault
 from agent.redaction.vault import ConversationKey
 from agent.stages import stage
-from agent.tenant import TenantProfile
+from agent.tenant_runtime import DEFAULT_MODELS as DEFAULT_MODELS  # re-exported (evals)
+from agent.tenant_runtime import TenantRuntime, TenantRuntimes
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from knowledge import search as knowledge_search
 from knowledge.injection import looks_like_injection
-from knowledge.vocabulary import business_vocabulary
 from store.db import Database
-from store.errors import NotFound
-from store.repo import providers, tenants
+from store.repo import providers
 
-DEFAULT_MODELS = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-3-5-haiku-latest",
-    "gemini": "gemini-2.0-flash",
-    "openai-compatible": "llama3.1",
-    "extractive": "extractive",
-}
-
-VOCABULARY_TTL_S = 60.0
 AlertSink = Callable[[str, dict[str, Any]], None]
 
 
@@ -85,6 +74,7 @@ class Receptionist:
         provider_factory: Callable[[ProviderSettings, str | None, str | None], Provider] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         alert: AlertSink = lambda _kind, _detail: None,
+        runtimes: TenantRuntimes | None = None,
     ) -> None:
         self.db = db
         self.redactor = redactor
@@ -93,7 +83,7 @@ class Receptionist:
         self._provider_factory = provider_factory or self._default_provider
         self._now = now
         self._alert = alert
-        self._vocabulary: dict[int, tuple[float, frozenset[str]]] = {}
+        self.runtimes = runtimes or TenantRuntimes(db)
 
     def _default_provider(
         self, settings: ProviderSettings, key: str | None, fallback_key: str | None
@@ -106,43 +96,25 @@ class Receptionist:
 
     # --- what a turn needs from the store ------------------------------------------------
 
-    def profile(self, tenant_id: int) -> tuple[str, TenantProfile]:
-        with self.db.app_session() as session:
-            tenant = tenants.get(session, tenant_id)
-            return tenant.slug, TenantProfile.from_settings(tenant.name, tenant.settings)
-
-    def provider(self, tenant_id: int) -> Provider:
+    def provider(self, runtime: TenantRuntime) -> Provider:
         """The tenant's provider with its key, decrypted only for this run."""
-        return self._provider(tenant_id)[0]
+        key, fallback_key = runtime.keys(self.db.keyring)
+        return self._provider_factory(runtime.provider, key, fallback_key)
 
-    def _provider(self, tenant_id: int) -> tuple[Provider, str | None]:
-        """The provider, and the last error recorded for it."""
-        with self.db.tenant_session(tenant_id) as session:
-            try:
-                primary = providers.get(session, self.db.keyring, tenant_id)
-            except NotFound:
-                primary = providers.ProviderConfig("extractive", None, None, None)
-            try:
-                fallback = providers.get(session, self.db.keyring, tenant_id, "fallback")
-            except NotFound:
-                fallback = None
-        settings = _settings(primary)
-        if fallback is not None:
-            settings = settings.model_copy(update={"fallback": _settings(fallback)})
-        key = primary.api_key.reveal() if primary.api_key else None
-        fallback_key = fallback.api_key.reveal() if fallback and fallback.api_key else None
-        return self._provider_factory(settings, key, fallback_key), primary.last_error
-
-    def _note_provider(self, tenant_id: int, output: TurnOutput, before: str | None) -> None:
+    def _note_provider(self, runtime: TenantRuntime, output: TurnOutput) -> None:
         """Keep the operators' view current: the provider's last error, cleared once it answers."""
+        row = runtime.primary_row
+        before = row.last_error if row is not None else None
         if output.error:
             error = output.error
         elif before and output.model_calls:
             error = None
         else:
             return
-        with self.db.tenant_session(tenant_id) as session:
-            providers.note_error(session, tenant_id, error)
+        with self.db.tenant_session(runtime.tenant_id) as session:
+            providers.note_error(session, runtime.tenant_id, error)
+        if row is not None:
+            row.last_error = error  # the cached copy too: no write on every later good turn
 
     def search_for(self, tenant_id: int) -> Callable[[str, int], list[ContextPassage]]:
         """Knowledge search bound to one tenant: tools cannot name another.
@@ -166,15 +138,6 @@ class Receptionist:
 
         return search
 
-    def business_words(self, tenant_id: int, profile: TenantProfile) -> frozenset[str]:
-        """The tenant's own words (knowledge vocabulary and settings), cached for a minute."""
-        cached = self._vocabulary.get(tenant_id)
-        if cached is None or time.monotonic() - cached[0] > VOCABULARY_TTL_S:
-            cached = (time.monotonic(), business_vocabulary(self.db, tenant_id))
-            self._vocabulary[tenant_id] = cached
-        configured = frozenset(fold(w) for phrase in profile.business_words for w in phrase.split())
-        return cached[1] | configured
-
     def user_hash(self, customer_id: str | None) -> str:
         """A keyed hash of the customer's id for traces: stable, not reversible."""
         return self.db.keyring.blind_index(f"trace-user:{customer_id or '-'}")[:32]
@@ -188,11 +151,13 @@ class Receptionist:
     async def arun(self, request: TurnRequest) -> TurnOutput:
         """Run one turn through the graph and return what to send."""
         with stage("tenant settings"):
-            slug, profile = self.profile(request.tenant_id)
-            provider, last_error = self._provider(request.tenant_id)
-            words = self.business_words(request.tenant_id, profile)
+            runtime = self.runtimes.get(request.tenant_id)
+            provider = self.provider(runtime)
+        slug, profile = runtime.slug, runtime.profile
         output = TurnOutput()
         names = tuple(n for n in (request.profile_name, *request.known_names) if n)
+        conversation = ConversationKey(request.tenant_id, request.conversation_id)
+        redactor = self.redactor.with_vault(TurnVault(self.redactor.vault, conversation))
         info = TurnInfo(
             tenant_id=request.tenant_id,
             tenant_slug=slug,
@@ -210,8 +175,8 @@ class Receptionist:
                     profile=profile,
                     incoming=list(request.texts),
                     known_names=names,
-                    business_words=words,
-                    redactor=self.redactor,
+                    business_words=runtime.business_words,
+                    redactor=redactor,
                     provider=provider,
                     tools=ToolContext(
                         request.tenant_id, profile, self.search_for(request.tenant_id), self._now
@@ -225,7 +190,7 @@ class Receptionist:
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:
-                        handback = {"messages": self._redact_all(request, names, request.human_messages)}
+                        handback = {"messages": _redact_all(redactor, conversation, names, request)}
                         await graph.ainvoke(
                             Command(resume=handback), config, context=context, durability="exit"
                         )
@@ -242,21 +207,15 @@ class Receptionist:
                         metadata={"cost_usd": output.cost_usd},
                     )
         except RetryLater:
-            self._note_provider(request.tenant_id, output, last_error)
+            self._note_provider(runtime, output)
             raise
         finally:
             with stage("tracing"):
                 self.tracer.flush()
             with stage("model call and SDK"):
                 await provider.aclose()
-        self._note_provider(request.tenant_id, output, last_error)
+        self._note_provider(runtime, output)
         return output
-
-    def _redact_all(self, request: TurnRequest, names: tuple[str, ...], texts: Sequence[str]) -> list[str]:
-        context = RedactionContext(
-            conversation=ConversationKey(request.tenant_id, request.conversation_id), known_names=names
-        )
-        return [self.redactor.redact(text, context).text for text in texts]
 
     async def is_paused(self, tenant_id: int, conversation_id: int) -> bool:
         """Whether the conversation's thread waits for a human's handback."""
@@ -265,13 +224,9 @@ class Receptionist:
             return bool((await build_graph(saver).aget_state(config)).interrupts)
 
 
-def _settings(config: providers.ProviderConfig) -> ProviderSettings:
-    prices = {name: Price.model_validate(price) for name, price in (config.prices or {}).items()}
-    return ProviderSettings.model_validate(
-        {
-            "provider": config.provider,
-            "model": config.model or DEFAULT_MODELS[config.provider],
-            "base_url": config.base_url,
-            "prices": prices,
-        }
-    )
+def _redact_all(
+    redactor: Redactor, conversation: ConversationKey, names: tuple[str, ...], request: TurnRequest
+) -> list[str]:
+    """What the human agents wrote, redacted for the thread's state."""
+    context = RedactionContext(conversation=conversation, known_names=names)
+    return [redactor.redact(text, context).text for text in request.human_messages]

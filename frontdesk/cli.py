@@ -20,7 +20,7 @@ from store import audit
 from store import db as store_db
 from store.crypto import CryptoError, Keyring
 from store.db import Database, DatabaseError
-from store.errors import UserError
+from store.errors import FieldError, UserError
 from store.models import PROVIDERS, ROLES
 from store.repo import providers, tenants, users
 from store.repo import tracing as tracing_repo
@@ -56,6 +56,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+STDIN = "read from standard input"
+CLI_FIELDS = {"api_key": STDIN, "app_secret": STDIN, "access_token": STDIN}
+"""How the CLI names a field the store refused (default: its ``--option``)."""
+
+
 def clear_errors(func: F) -> F:
     """Turn the errors a user can cause into one line on stderr and exit code 2."""
 
@@ -63,6 +68,10 @@ def clear_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except FieldError as exc:
+            raise fail(
+                f"{exc.message} ({CLI_FIELDS.get(exc.field, '--' + exc.field.replace('_', '-'))})"
+            ) from None
         except (UserError, CryptoError, DatabaseError) as exc:
             raise fail(str(exc)) from None
         except OperationalError as exc:
@@ -85,9 +94,12 @@ def ready_database() -> Database:
 def migrate() -> None:
     """Create or upgrade the database schema."""
     db = open_database()
-    store_db.migrate(db)
+    applied = store_db.migrate(db)
     audit.anchor_heads(db)
-    typer.echo("database is up to date")
+    if applied:
+        typer.echo(f"applied {len(applied)} migrations ({', '.join(applied)}); the database is up to date")
+    else:
+        typer.echo("the database was already up to date; nothing applied")
 
 
 @tenants_app.command("create")
@@ -340,12 +352,19 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the webhook (/webhooks/whatsapp) and the REST API (/docs)."""
+    """Serve the webhook (/webhooks/whatsapp), the REST API (/docs) and the agents' console (/console)."""
     import uvicorn
 
     from frontdesk.gateway_app import build_app
 
-    uvicorn.run(build_app(ready_database()), host=host, port=port, access_log=False, log_level="warning")
+    uvicorn.run(
+        build_app(ready_database()),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,  # open console event streams must not hold a shutdown
+    )
 
 
 @channels_app.command("add")
@@ -364,7 +383,7 @@ def channels_add(
     db = ready_database()
     with db.admin_session() as session:
         tenant_row = tenants.get_by_slug(session, tenant)
-        channel = channels.add(
+        channels.add(
             session,
             db.keyring,
             tenant_row.id,
@@ -372,9 +391,8 @@ def channels_add(
             verify_token=verify_token,
             app_secret=app_secret,
             access_token=access_token,
+            waba_id=waba_id,
         )
-        if waba_id:
-            channel.waba_id = waba_id
     typer.echo(
         json.dumps(
             {"tenant": tenant, "phone_number_id": phone_number_id, "app_secret": "***", "access_token": "***"}

@@ -7,7 +7,7 @@ import sys
 from frontdesk.settings import Settings, load_settings, redis_url_of, secure_write
 from store.audit_anchor import AuditAnchor, FileAnchor, RedisAnchor, scope_of
 from store.crypto import KeyConfigError, Keyring
-from store.db import Database
+from store.db import Database, check_url
 
 
 def load_keyring(settings: Settings, *, announce: bool = True) -> Keyring:
@@ -28,6 +28,7 @@ def load_keyring(settings: Settings, *, announce: bool = True) -> Keyring:
 def open_database(settings: Settings | None = None) -> Database:
     """The database named by the settings, with the keyring."""
     settings = settings or load_settings()
+    check_url(settings.database_url)  # before a development key file is created for nothing
     db = Database(
         settings.database_url,
         load_keyring(settings),

@@ -8,6 +8,7 @@ a capitalised word is left unexplained, which keeps the median well under NER's 
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -193,6 +194,12 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor(vault={self.vault!r}, use_ner={self.use_ner})"
+
+    def with_vault(self, vault: Vault) -> Redactor:
+        """This redactor over ``vault`` (a turn's view of it), sharing its recognizers."""
+        other = copy.copy(self)
+        other.vault = vault
+        return other
 
     @property
     def analyzer(self) -> AnalyzerEngine:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.crypto import Keyring, Secret
-from store.errors import NotFound, UserError
+from store.errors import FieldError, NotFound, UserError
 from store.models import PROVIDERS, ProviderSetting, utcnow
 from store.sealed import seal, unseal_secret
 
@@ -38,11 +38,11 @@ def validate(provider: str, base_url: str | None, api_key: str | None) -> None:
     if base_url is not None:
         parsed = urlparse(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise UserError("invalid base URL: expected http(s)://host[:port][/path]")
+            raise FieldError("base_url", "expected a base URL of the form http(s)://host[:port][/path]")
     if provider == "openai-compatible" and base_url is None:
-        raise UserError("provider openai-compatible needs --base-url")
+        raise FieldError("base_url", "provider openai-compatible needs the endpoint's URL")
     if provider not in KEYLESS_PROVIDERS and not api_key:
-        raise UserError(f"provider {provider} needs an API key on standard input")
+        raise FieldError("api_key", f"provider {provider} needs an API key")
 
 
 def set_provider(
@@ -80,6 +80,17 @@ def get(session: Session, keyring: Keyring, tenant_id: int, slot: str = "primary
     )
     if row is None:
         raise NotFound(f"no {slot} provider configured")
+    return unsealed(keyring, row)
+
+
+def stored(session: Session, tenant_id: int) -> dict[str, ProviderSetting]:
+    """The tenant's provider rows by slot, keys still sealed (see :func:`unsealed`)."""
+    rows = session.scalars(select(ProviderSetting).where(ProviderSetting.tenant_id == tenant_id))
+    return {row.slot: row for row in rows}
+
+
+def unsealed(keyring: Keyring, row: ProviderSetting) -> ProviderConfig:
+    """A stored provider row with its key unsealed (bound to the row: tenant and id)."""
     return ProviderConfig(
         provider=row.provider,
         model=row.model,
