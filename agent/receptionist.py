@@ -8,7 +8,6 @@ what the human did, once the conversation has been handed back.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +20,10 @@ from agent.errors import RetryLater
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
+from agent.llm.clients import DEFAULT_CLIENTS
 from agent.llm.factory import build_provider
 from agent.llm.types import ContextPassage, ProviderSettings
+from agent.loops import run_in_thread_loop
 from agent.redaction.redactor import RedactionContext, Redactor
 from agent.redaction.turn_vault import TurnVault
 from agent.redaction.vault import ConversationKey
@@ -80,26 +81,33 @@ class Receptionist:
         self.redactor = redactor
         self.checkpoints = checkpoints
         self.tracer: Tracer = tracer or NoopTracer()
-        self._provider_factory = provider_factory or self._default_provider
+        self._provider_factory = provider_factory
         self._now = now
         self._alert = alert
         self.runtimes = runtimes or TenantRuntimes(db)
 
-    def _default_provider(
-        self, settings: ProviderSettings, key: str | None, fallback_key: str | None
-    ) -> Provider:
-        def on_event(event: ProviderEvent) -> None:
-            if event.kind in ("invalid_key", "gave_up"):
-                self._alert(f"provider_{event.kind}", {"provider": event.provider, "status": event.status})
-
-        return build_provider(settings, key, fallback_api_key=fallback_key, events=on_event)
+    def _on_provider_event(self, event: ProviderEvent) -> None:
+        if event.kind in ("invalid_key", "gave_up"):
+            self._alert(f"provider_{event.kind}", {"provider": event.provider, "status": event.status})
 
     # --- what a turn needs from the store ------------------------------------------------
 
     def provider(self, runtime: TenantRuntime) -> Provider:
-        """The tenant's provider with its key, decrypted only for this run."""
+        """The tenant's provider with its key, decrypted only for this run.
+
+        Its SDK clients are the tenant's own (cached per event loop by tenant and key
+        fingerprint, closed once the tenant's key changes).
+        """
         key, fallback_key = runtime.keys(self.db.keyring)
-        return self._provider_factory(runtime.provider, key, fallback_key)
+        if self._provider_factory is not None:
+            return self._provider_factory(runtime.provider, key, fallback_key)
+        return build_provider(
+            runtime.provider,
+            key,
+            fallback_api_key=fallback_key,
+            events=self._on_provider_event,
+            clients=DEFAULT_CLIENTS.for_owner(f"tenant:{runtime.tenant_id}"),
+        )
 
     def _note_provider(self, runtime: TenantRuntime, output: TurnOutput) -> None:
         """Keep the operators' view current: the provider's last error, cleared once it answers."""
@@ -146,7 +154,7 @@ class Receptionist:
 
     def run(self, request: TurnRequest) -> TurnOutput:
         """Run a turn from synchronous code (a Celery thread, the CLI)."""
-        return asyncio.run(self.arun(request))
+        return run_in_thread_loop(self.arun(request))
 
     async def arun(self, request: TurnRequest) -> TurnOutput:
         """Run one turn through the graph and return what to send."""

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from agent.errors import RetryLater
 from store.models import utcnow
-from workers import mailbox
+from workers import handoffs, mailbox
 from workers.context import WorkerContext
 from workers.events import ConsoleEvent
 from workers.fairness import AtCapacity, Permit
@@ -235,6 +235,15 @@ def _claim_for(
     return ClaimFor(recipient.wa_id, utcnow() + timedelta(seconds=ctx.config.send.send_timeout))
 
 
+def _handed_off(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> None:
+    """Tell the consoles and the tenant's handoff webhook (neither may fail the drain)."""
+    ctx.events.publish(ConsoleEvent(tenant_id, conversation_id, "handoff"))
+    try:
+        handoffs.notify(ctx.db, tenant_id, conversation_id, allow_loopback=ctx.config.loopback_webhooks)
+    except Exception as exc:
+        log.warning("handoff webhook for conversation %s not sent (%s)", conversation_id, type(exc).__name__)
+
+
 RETRY_DEFER = 5.0
 """Seconds before a turn that asked to run later without saying when runs again."""
 
@@ -249,7 +258,7 @@ def _give_up(
         ctx.db, turn, lease.fence, "failed", handoff=True, handoff_summary=f"Reason: {reason}.", **noted
     )
     if closed:
-        ctx.events.publish(ConsoleEvent(turn.tenant_id, turn.conversation_id, "handoff"))
+        _handed_off(ctx, turn.tenant_id, turn.conversation_id)
     return True if closed else DrainReport("lost")
 
 
@@ -297,12 +306,9 @@ def _run_one(
         return DrainReport("lost")
     if committed.status == "handoff":
         ctx.metrics.handoffs.labels(tenant).inc()
-    if committed.status in ("handoff", "replied"):
-        ctx.events.publish(
-            ConsoleEvent(
-                turn.tenant_id, turn.conversation_id, "handoff" if committed.status == "handoff" else "reply"
-            )
-        )
+        _handed_off(ctx, turn.tenant_id, turn.conversation_id)
+    elif committed.status == "replied":
+        ctx.events.publish(ConsoleEvent(turn.tenant_id, turn.conversation_id, "reply"))
     if committed.outbox_id is not None:
         assert opened.oldest_at is not None
         ctx.metrics.reply_seconds.labels(tenant).observe((utcnow() - opened.oldest_at).total_seconds())
