@@ -25,9 +25,11 @@ from agent.llm.factory import build_provider
 from agent.llm.types import ContextPassage, ProviderSettings
 from agent.loops import run_in_thread_loop
 from agent.redaction.redactor import RedactionContext, Redactor
+from agent.redaction.rules import compile_rules
 from agent.redaction.turn_vault import TurnVault
 from agent.redaction.vault import ConversationKey
 from agent.stages import stage
+from agent.tenant import TenantProfile
 from agent.tenant_runtime import DEFAULT_MODELS as DEFAULT_MODELS  # re-exported (evals)
 from agent.tenant_runtime import TenantRuntime, TenantRuntimes
 from agent.tools.base import ToolContext
@@ -198,7 +200,7 @@ class Receptionist:
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:
-                        handback = {"messages": _redact_all(redactor, conversation, names, request)}
+                        handback = {"messages": _redact_all(redactor, conversation, names, request, profile)}
                         await graph.ainvoke(
                             Command(resume=handback), config, context=context, durability="exit"
                         )
@@ -233,8 +235,14 @@ class Receptionist:
 
 
 def _redact_all(
-    redactor: Redactor, conversation: ConversationKey, names: tuple[str, ...], request: TurnRequest
+    redactor: Redactor,
+    conversation: ConversationKey,
+    names: tuple[str, ...],
+    request: TurnRequest,
+    profile: TenantProfile,
 ) -> list[str]:
-    """What the human agents wrote, redacted for the thread's state."""
-    context = RedactionContext(conversation=conversation, known_names=names)
+    """What the human agents wrote, redacted for the thread's state (with the tenant's rules)."""
+    context = RedactionContext(
+        conversation=conversation, known_names=names, rules=compile_rules(profile.redaction)
+    )
     return [redactor.redact(text, context).text for text in request.human_messages]
