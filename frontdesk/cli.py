@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
 from frontdesk import demo as demo_module
-from frontdesk import settings_cli
+from frontdesk import redaction_cli, settings_cli
 from frontdesk.settings import secure_write
 from frontdesk.wiring import load_keyring, load_settings, open_database
 from store import audit
@@ -47,6 +47,7 @@ simulator_app = typer.Typer(help="The local model simulator (OpenAI, Anthropic a
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(knowledge_cli.app, name="kb", help="Per-tenant knowledge bases: add, list, remove, search.")
 app.add_typer(evals_cli.app, name="eval", help="Scenario evals and reports for analysts.")
+app.add_typer(redaction_cli.app, name="redaction")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -17,7 +17,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import api_admin, api_analytics, api_conversations, api_settings, webhook
+from gateway import (
+    api_admin,
+    api_analytics,
+    api_conversations,
+    api_redaction,
+    api_settings,
+    api_webhooks,
+    webhook,
+)
 from gateway.console import routes as console
 from gateway.deps import ClientGuard
 from gateway.security import BodyLimit, SecureHeaders
@@ -119,9 +127,11 @@ def create_app(services: GatewayServices) -> FastAPI:
     app.include_router(webhook.router)
     app.include_router(api_admin.router)
     app.include_router(api_settings.router)
+    app.include_router(api_redaction.router)
     app.include_router(api_conversations.router)
     app.include_router(api_conversations.events_router)
     app.include_router(api_analytics.router)
+    app.include_router(api_webhooks.router)
     console.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")

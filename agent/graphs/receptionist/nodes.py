@@ -30,6 +30,7 @@ from agent.llm.types import (
 )
 from agent.redaction.language import conversation_language, detect_language
 from agent.redaction.redactor import RedactionContext
+from agent.redaction.rules import compile_rules
 from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey
 from agent.tools import TOOLS, run_tool
 from agent.tools.hours import back_at, is_closed
@@ -65,6 +66,7 @@ def redact(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             conversation=_conversation(ctx),
             known_names=ctx.known_names,
             business_words=ctx.business_words,
+            rules=compile_rules(ctx.profile.redaction),
         )
         redacted = [ctx.redactor.redact(text, redaction) for text in ctx.incoming]
         turn_text = "\n".join(r.text for r in redacted)
