@@ -34,7 +34,7 @@ class SweepReport:
 
 def _stranded_postgres(ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int) -> tuple[Rows, Rows]:
     """On PostgreSQL the application sees no tenant's rows without its pin: the owner's narrow
-    functions list (tenant, id) pairs of stranded work, and nothing else (migration 0009_db_roles)."""
+    functions list (tenant, id) pairs of stranded work, and nothing else (migration 0010_db_roles)."""
     with ctx.db.app_session() as session:
         mailboxes = session.execute(
             text("SELECT * FROM frontdesk_stranded_mailboxes(:cutoff, :limit)"),

@@ -4,8 +4,8 @@ the sweeper's and the retention job's cross-tenant work goes through narrow func
 
 PostgreSQL only (SQLite has no roles).
 
-Revision ID: 0009_db_roles
-Revises: 0008_settings_version
+Revision ID: 0010_db_roles
+Revises: 0009_provider_errors
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from alembic import op
 
 from store.rls import APP_ROLE, CURRENT_TENANT, create_app_role
 
-revision = "0009_db_roles"
-down_revision = "0008_settings_version"
+revision = "0010_db_roles"
+down_revision = "0009_provider_errors"
 branch_labels = None
 depends_on = None
 
