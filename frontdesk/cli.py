@@ -9,12 +9,12 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
 from frontdesk import demo as demo_module
-from frontdesk import privacy_cli, redaction_cli
+from frontdesk import privacy_cli, redaction_cli, settings_cli
 from frontdesk.settings import secure_write
 from frontdesk.wiring import load_keyring, load_settings, open_database
 from store import audit
@@ -25,6 +25,7 @@ from store.errors import FieldError, UserError
 from store.models import PROVIDERS, ROLES
 from store.repo import providers, tenants, users
 from store.repo import tracing as tracing_repo
+from store.roles import ensure_app_login
 from store.rotation import rotate
 
 app = typer.Typer(
@@ -60,7 +61,18 @@ def fail(message: str) -> typer.Exit:
 
 
 STDIN = "read from standard input"
-CLI_FIELDS = {"api_key": STDIN, "app_secret": STDIN, "access_token": STDIN}
+CLI_FIELDS = {
+    "api_key": STDIN,
+    "app_secret": STDIN,
+    "access_token": STDIN,
+    "business_name": "--name",
+    "default_language": "--language",
+    "rules": "--rule",
+    "messages": "--disclosure/--handoff-message/--closed-message/--fallback-message",
+    "opening_hours": "the hours",
+    "holidays": "--holiday",
+    "handoff_keywords": "the keywords",
+}
 """How the CLI names a field the store refused (default: its ``--option``)."""
 
 
@@ -79,6 +91,13 @@ def clear_errors(func: F) -> F:
             raise fail(str(exc)) from None
         except OperationalError as exc:
             raise fail(f"database error: {type(exc.orig).__name__}") from None
+        except ProgrammingError as exc:
+            if type(exc.orig).__name__ != "InsufficientPrivilege":
+                raise
+            raise fail(
+                "the database refused this to the application's role: operator commands run as "
+                "the owner (set FRONTDESK_DATABASE_ADMIN_URL)"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -94,11 +113,34 @@ def ready_database() -> Database:
 
 @app.command()
 @clear_errors
-def migrate() -> None:
-    """Create or upgrade the database schema."""
-    db = open_database()
+def migrate(
+    admin_url: Annotated[
+        str | None,
+        typer.Option(
+            "--admin-url",
+            help="The owner's URL (default: FRONTDESK_DATABASE_ADMIN_URL, else the database URL).",
+        ),
+    ] = None,
+) -> None:
+    """Create or upgrade the database schema; on PostgreSQL also the application's login role."""
+    settings = load_settings()
+    if admin_url:
+        settings = settings.model_copy(update={"database_admin_url": admin_url})
+    db = open_database(settings)
     applied = store_db.migrate(db)
     audit.anchor_heads(db)
+    if db.is_postgres:
+        if not settings.checkpoint_url:
+            from agent.checkpoints import prepare_postgres
+
+            prepare_postgres(settings.database_admin_url or settings.database_url, db.schema)
+        app_url = ensure_app_login(db)
+        if app_url is not None:
+            typer.echo(
+                "the application must log in as frontdesk_app (no superuser, no BYPASSRLS); set, "
+                "keeping the current URL as FRONTDESK_DATABASE_ADMIN_URL (the password is shown only now):"
+            )
+            typer.echo(f"FRONTDESK_DATABASE_URL={app_url}")
     if applied:
         typer.echo(f"applied {len(applied)} migrations ({', '.join(applied)}); the database is up to date")
     else:
@@ -125,15 +167,27 @@ def tenants_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     """List tenants."""
     db = ready_database()
     with db.admin_session() as session:
-        rows = [
-            {"slug": t.slug, "name": t.name, "created_at": t.created_at.isoformat()}
-            for t in tenants.list_all(session)
-        ]
+        rows: list[dict[str, Any]] = []
+        for t in tenants.list_all(session):
+            primary = next((p for p in providers.describe(session, t.id) if p["slot"] == "primary"), {})
+            rows.append(
+                {
+                    "slug": t.slug,
+                    "name": t.name,
+                    "created_at": t.created_at.isoformat(),
+                    "provider": primary.get("provider"),
+                    "model": primary.get("model"),
+                    "last_error": primary.get("last_error"),
+                    "last_error_at": primary.get("last_error_at"),
+                }
+            )
     if as_json:
         typer.echo(json.dumps(rows))
         return
     for row in rows:
-        typer.echo(f"{row['slug']}\t{row['name']}")
+        provider = " ".join(str(row[k]) for k in ("provider", "model") if row[k]) or "extractive"
+        error = f"\tlast error: {row['last_error']} at {row['last_error_at']}" if row["last_error"] else ""
+        typer.echo(f"{row['slug']}\t{row['name']}\t{provider}{error}")
 
 
 def read_secret_from_stdin(prompt: str) -> str:
@@ -151,6 +205,9 @@ def tenants_set_provider(
     model: Annotated[str | None, typer.Option(help="Model name, e.g. gpt-4o-mini.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Endpoint for OpenAI-compatible servers.")] = None,
     fallback: Annotated[bool, typer.Option(help="Set the fallback provider instead of the primary.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="First make one cheap call with the key; save only if it works.")
+    ] = False,
 ) -> None:
     """Set the tenant's model provider. The API key is read from standard input."""
     providers.validate(provider, base_url, api_key="-")
@@ -158,6 +215,7 @@ def tenants_set_provider(
     if provider != "extractive":
         api_key = read_secret_from_stdin("API key") or None
     providers.validate(provider, base_url, api_key)
+    answered = _check_provider(provider, model, base_url, api_key) if check else None
     db = ready_database()
     with db.admin_session() as session:
         tenant = tenants.get_by_slug(session, slug)
@@ -171,8 +229,31 @@ def tenants_set_provider(
             api_key=api_key,
             slot="fallback" if fallback else "primary",
         )
+        if answered:
+            typer.echo(f"OK: {answered} answered with this key")
         for row in providers.describe(session, tenant.id):
             typer.echo(json.dumps(row))
+
+
+def _check_provider(provider: str, model: str | None, base_url: str | None, api_key: str | None) -> str:
+    """What answered one cheap call with the key, or a one-line :class:`UserError`."""
+    import asyncio
+
+    from agent.errors import ProviderError, describe
+    from agent.errors import UserError as AgentUserError
+    from agent.llm.factory import check_key
+    from agent.llm.types import ProviderSettings
+    from agent.receptionist import DEFAULT_MODELS
+
+    settings = ProviderSettings.model_validate(
+        {"provider": provider, "model": model or DEFAULT_MODELS[provider], "base_url": base_url}
+    )
+    try:
+        return asyncio.run(check_key(settings, api_key))
+    except ProviderError as exc:
+        raise UserError(f"{describe(exc)}; nothing was saved") from None
+    except AgentUserError as exc:
+        raise UserError(f"{exc}; nothing was saved") from None
 
 
 @tenants_app.command("set-langfuse")
@@ -321,8 +402,10 @@ def serve(
 
     from frontdesk.gateway_app import build_app
 
+    db = ready_database()
+    db.check_app()
     uvicorn.run(
-        build_app(ready_database()),
+        build_app(db),
         host=host,
         port=port,
         access_log=False,
@@ -401,6 +484,9 @@ def bench(
         raise fail(f"unknown benchmark {name!r}: choose one of {', '.join(BENCHMARKS)}")
     sys.argv = [f"bench/{name}.py", *ctx.args]
     runpy.run_module(f"bench.{name}", run_name="__main__")
+
+
+settings_cli.register(app, tenants_app, guard=clear_errors, database=ready_database)
 
 
 def main() -> None:

@@ -37,4 +37,5 @@ class ReceptionistTurnRunner:
             citations=list(output.citations),
             disclosure=output.disclosure,
             language=output.language,
+            error=output.error,
         )

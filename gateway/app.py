@@ -23,6 +23,7 @@ from gateway import (
     api_conversations,
     api_privacy,
     api_redaction,
+    api_settings,
     api_webhooks,
     webhook,
 )
@@ -126,6 +127,7 @@ def create_app(services: GatewayServices) -> FastAPI:
     )
     app.include_router(webhook.router)
     app.include_router(api_admin.router)
+    app.include_router(api_settings.router)
     app.include_router(api_redaction.router)
     app.include_router(api_conversations.router)
     app.include_router(api_conversations.events_router)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from store.crypto import Keyring
-from store.db import Database
+from store.db import Database, register_keys
 from store.identity import bsuid_digest, bsuid_of, number_digest, number_of
 from store.models import Base, Channel, Contact, VaultEntry
 from store.sealed import _aad
@@ -72,9 +72,14 @@ def _new_digests(keyring: Keyring, row: Base) -> dict[str, Any]:
 
 
 def rotate(db: Database, batch_size: int = 200) -> RotationReport:
-    """Re-encrypt everything not yet under ``db.keyring``'s newest key, and re-wrap the
-    contacts' data keys under it."""
+    """Re-encrypt everything not yet under ``db.keyring``'s newest key (on PostgreSQL, first
+    let the database check tenant pins made with it)."""
     report = RotationReport()
+    if db.is_postgres:
+        with db.admin_engine.begin() as connection:
+            if db.schema:
+                connection.exec_driver_sql(f'SET LOCAL search_path TO "{db.schema}"')
+            register_keys(connection, db.keyring)
     report.rewrapped_data_keys = db.keyring.store.rewrap(db.keyring.master)
     for model in _sealed_models():
         table = model.__table__
