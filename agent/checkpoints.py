@@ -120,8 +120,15 @@ class CheckpointStore:
         present = set(await self.threads()) & set(thread_ids)
         if self.is_postgres:
             saver = self._postgres_saver()
+
+            def delete(thread: str) -> None:
+                tenant = thread.partition(":")[0]
+                pin = self._pin(int(tenant)) if self._pin is not None and tenant.isdigit() else None
+                with _pinned(saver, pin) as pinned:
+                    pinned.delete_thread(thread)
+
             for thread in present:
-                await asyncio.to_thread(saver.delete_thread, thread)
+                await asyncio.to_thread(delete, thread)
         else:
             await asyncio.to_thread(_delete_sqlite, self._target, sorted(present))
         return len(present)
@@ -133,7 +140,7 @@ class CheckpointStore:
 
             def read() -> list[str]:
                 with saver.conn.connection() as connection:
-                    rows = connection.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
+                    rows = connection.execute(self._threads_query()).fetchall()
                 return [str(row["thread_id"]) for row in rows]
 
             return await asyncio.to_thread(read)
@@ -147,13 +154,15 @@ class CheckpointStore:
 
         return await asyncio.to_thread(read_sqlite)
 
+    def _threads_query(self) -> str:
+        if self._pin is not None:  # the application sees no thread without a tenant
+            return "SELECT thread_id FROM frontdesk_checkpoint_threads()"
+        return "SELECT DISTINCT thread_id FROM checkpoints"
+
     def _prune_postgres(self) -> int:
         saver = self._postgres_saver()
         with saver.conn.connection() as connection:
-            query = "SELECT DISTINCT thread_id FROM checkpoints"
-            if self._pin is not None:  # the application sees no thread without a tenant
-                query = "SELECT thread_id FROM frontdesk_checkpoint_threads()"
-            rows = connection.execute(query).fetchall()
+            rows = connection.execute(self._threads_query()).fetchall()
         threads = [row["thread_id"] for row in rows]
         if self._pin is None:
             saver.prune(threads, strategy="keep_latest")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
-from agent.checkpoints import CheckpointStore
+from agent.checkpoints import CheckpointStore, prepare_postgres
 from agent.redaction.sql_vault import SqlVault
 from agent.redaction.vault import ConversationKey
 from agent.tracing.capture import CapturedSpan, OtlpCapture, running_capture
@@ -102,7 +102,7 @@ def _turn(db: Database, tenant_id: int, customer: Customer, tag: str) -> None:
 
 def _checkpoint(store: CheckpointStore, thread: str) -> None:
     async def put() -> None:
-        async with store.saver() as saver:
+        async with store.saver(int(thread.partition(":")[0])) as saver:
             config: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
             await saver.aput(config, empty_checkpoint(), {"source": "input", "step": 0}, {})
 
@@ -144,9 +144,10 @@ def world(any_db: Database, make_tenant: Any, tmp_path: Path) -> Iterator[World]
         stop = text_message(gw.a, "STOP", wa_id=ANA, name="Ana", wamid="wamid.Astop")
         assert gw.post_webhook(stop).status_code == 200
         if any_db.is_postgres:
-            checkpoints = CheckpointStore(
-                any_db.url.render_as_string(hide_password=False), schema=any_db.schema
-            )
+            admin = any_db.admin_engine.url.render_as_string(hide_password=False)
+            prepare_postgres(admin, any_db.schema)  # the production path: the app's role, pinned
+            app_url = any_db.url.render_as_string(hide_password=False)
+            checkpoints = CheckpointStore(app_url, schema=any_db.schema, pin=any_db.pin)
         else:
             checkpoints = CheckpointStore(f"sqlite:///{tmp_path}/checkpoints.db")
         for who in (ana, beto):

@@ -87,7 +87,7 @@ def _backup(world: World, where: Path) -> Any:
         copy = where / "backup.db"
         shutil.copyfile(db.url.database, copy)
         return copy
-    url = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = db.admin_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     dump = subprocess.run(
         ["pg_dump", "--no-owner", "--schema", str(db.schema), url],
         check=True,
@@ -109,11 +109,12 @@ def _restore(world: World, backup: Path) -> Database:
         .replace(f"{db.schema}.", f"{schema}.")
         .replace(f"SCHEMA {db.schema}", f"SCHEMA {schema}")
     )
-    url = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = db.admin_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     subprocess.run(
         ["psql", "-q", "-v", "ON_ERROR_STOP=1", url], input=dump.encode(), check=True, capture_output=True
     )
-    return Database(db.url.render_as_string(hide_password=False), db.keyring, schema=schema)
+    admin = db.admin_engine.url.render_as_string(hide_password=False)
+    return Database(db.url.render_as_string(hide_password=False), db.keyring, admin_url=admin, schema=schema)
 
 
 def _rows_of(db: Database, contact_id: int, conversation_ids: list[int]) -> dict[str, int]:
