@@ -20,13 +20,13 @@ def two_tenants(postgres_db: Database, make_tenant: Any) -> tuple[Database, int,
     a, b = make_tenant(postgres_db, "tenant-a"), make_tenant(postgres_db, "tenant-b")
     for tid, wa in ((a, "111"), (b, "222")):
         with postgres_db.tenant_session(tid) as s:
-            contact = Contact(tenant_id=tid, wa_id=wa)
+            contact = Contact(tenant_id=tid, consent_source=wa)  # a marker in clear
             s.add_all([contact, Conversation(tenant_id=tid, contact_id=contact.id)])
     return postgres_db, a, b
 
 
 def _visible(s: Any) -> list[str]:
-    return list(s.execute(text("SELECT wa_id FROM contacts ORDER BY wa_id")).scalars())
+    return list(s.execute(text("SELECT consent_source FROM contacts ORDER BY consent_source")).scalars())
 
 
 def test_the_app_logs_in_as_a_role_that_is_neither_superuser_nor_bypassrls(postgres_db: Database) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from store.errors import UserError
-from store.models import Contact, Conversation, Tenant, TurnRow
+from store.identity import new_contact
+from store.models import Conversation, Tenant, TurnRow
 from store.sealed import seal
 from workers import handoffs
 
@@ -109,8 +110,7 @@ def test_a_handoff_notifies_the_tenants_url_without_customer_data(
         setting = handoffs.setting_for(sqlite_db.keyring, tenant_id, receiver.url, "whsec_abc")
         assert "whsec_abc" not in json.dumps(setting)  # encrypted at rest
         tenant.settings = {**(tenant.settings or {}), handoffs.SETTING: setting}
-        contact = Contact(tenant_id=tenant_id, wa_id="34600000999")
-        seal(sqlite_db.keyring, contact, "profile_name_ciphertext", "Ana Secreta")
+        contact = new_contact(sqlite_db.keyring, tenant_id, "34600000999", profile_name="Ana Secreta")
         session.add(contact)
         session.flush()
         conversation = Conversation(tenant_id=tenant_id, contact_id=contact.id, mode="human")
