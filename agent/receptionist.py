@@ -18,11 +18,13 @@ from typing import Any
 from langgraph.types import Command
 
 from agent.checkpoints import CheckpointStore
+from agent.errors import UserError
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.injection import looks_like_injection
 from agent.llm.base import Provider, ProviderEvent
 from agent.llm.factory import build_provider
+from agent.llm.hosts import HostPolicy
 from agent.llm.types import Passage, Price, ProviderSettings
 from agent.redaction.lexicon import fold
 from agent.redaction.redactor import RedactionContext, Redactor
@@ -83,8 +85,10 @@ class Receptionist:
         provider_factory: Callable[[ProviderSettings, str | None, str | None], Provider] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         alert: AlertSink = lambda _kind, _detail: None,
+        hosts: HostPolicy | None = None,
     ) -> None:
         self.db = db
+        self.hosts = hosts or HostPolicy()
         self.redactor = redactor
         self.checkpoints = checkpoints
         self.tracer: Tracer = tracer or NoopTracer()
@@ -120,12 +124,28 @@ class Receptionist:
                 fallback = providers.get(session, self.db.keyring, tenant_id, "fallback")
             except NotFound:
                 fallback = None
+        for config in (primary, fallback):
+            self._check_endpoint(tenant_id, config)
         settings = _settings(primary)
         if fallback is not None:
             settings = settings.model_copy(update={"fallback": _settings(fallback)})
         key = primary.api_key.reveal() if primary.api_key else None
         fallback_key = fallback.api_key.reveal() if fallback and fallback.api_key else None
         return self._provider_factory(settings, key, fallback_key)
+
+    def _check_endpoint(self, tenant_id: int, config: providers.ProviderConfig | None) -> None:
+        """Refuse a base URL the host policy does not allow (checked again at every turn)."""
+        if config is None:
+            return
+        if config.key_withheld:
+            self._alert("provider_key_withheld", {"tenant_id": tenant_id, "provider": config.provider})
+        if config.base_url is None or config.base_url_trusted:
+            return
+        try:
+            self.hosts.check(config.base_url)
+        except UserError:
+            self._alert("provider_host_refused", {"tenant_id": tenant_id, "provider": config.provider})
+            raise
 
     def search_for(self, tenant_id: int) -> Callable[[str, int], list[Passage]]:
         """Knowledge search bound to one tenant: tools cannot name another.

@@ -153,6 +153,7 @@ def tenants_set_provider(
             base_url=base_url,
             api_key=api_key,
             slot="fallback" if fallback else "primary",
+            trusted=True,  # the operator on the server may name any host (a local Ollama)
         )
         for row in providers.describe(session, tenant.id):
             typer.echo(json.dumps(row))
@@ -302,9 +303,10 @@ def serve(
     """Serve the webhook (/webhooks/whatsapp) and the REST API (/docs)."""
     import uvicorn
 
-    from frontdesk.gateway_app import build_app
+    from frontdesk.gateway_app import build_app, server_config
 
-    uvicorn.run(build_app(ready_database()), host=host, port=port, access_log=False, log_level="warning")
+    app = build_app(ready_database())
+    uvicorn.Server(server_config(app, host, port, log_level="warning")).run()
 
 
 @channels_app.command("add")

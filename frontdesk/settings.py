@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     """Encryption keys, newest first: ``id2:base64key,id1:base64key`` (32-byte keys)."""
     key_file: Path = Field(default=VAR_DIR / "master.key")
     """Development only: where the local key is kept when ``master_keys`` is unset."""
+    provider_hosts: str = ""
+    """Hosts (``name`` or ``name:port``, comma separated) tenant admins may point their model
+    provider at; empty: any host whose addresses are all public."""
+    trusted_proxies: str = ""
+    """Addresses (comma separated) whose ``X-Forwarded-For`` gives the client; none by default."""
+    api_docs: bool = True
+    """Serve ``/docs`` and ``/openapi.json`` (``FRONTDESK_API_DOCS=0`` turns them off)."""
+    body_timeout: float = 30.0
+    """Seconds a client may take to send a request body before it is answered 408."""
 
 
 def load_settings() -> Settings:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from agent.errors import UserError as AgentUserError
 from gateway.deps import Admin, Principal, Services
 from gateway.schemas import (
     AuditOut,
@@ -45,6 +46,7 @@ from store.models import AuditEntry, Channel, MessageTemplate, ProviderSetting, 
 from store.repo import channels as channel_repo
 from store.repo import providers as provider_repo
 from store.repo import users as user_repo
+from store.repo.providers import ProviderConfig
 
 router = APIRouter(prefix="/api", tags=["admin"])
 
@@ -130,32 +132,61 @@ def get_provider(who: Admin, services: Services) -> list[ProviderOut]:
             .where(ProviderSetting.tenant_id == who.tenant_id)
             .order_by(ProviderSetting.slot)
         )
-        return [
-            ProviderOut(
-                slot=r.slot,
-                provider=r.provider,
-                model=r.model,
-                base_url=r.base_url,
-                api_key_set=r.api_key_ciphertext is not None,
-            )
-            for r in rows
-        ]
+        return [_provider_out(r) for r in rows]
+
+
+def _provider_out(row: ProviderSetting) -> ProviderOut:
+    return ProviderOut(
+        slot=row.slot,
+        provider=row.provider,
+        model=row.model,
+        base_url=row.base_url,
+        api_key_set=row.api_key_ciphertext is not None,
+    )
+
+
+def _check_host(services: GatewayServices, body: ProviderIn, current: ProviderConfig | None) -> bool:
+    """Whether the URL stays operator-trusted; 422 when the policy refuses its host."""
+    if body.base_url is None:
+        return False
+    if current is not None and current.base_url_trusted and current.base_url == body.base_url:
+        return True  # the operator's own URL, unchanged
+    try:
+        services.provider_hosts.check(body.base_url)
+    except AgentUserError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return False
 
 
 @router.put("/provider/{slot}", response_model=ProviderOut)
 def set_provider(
     slot: Literal["primary", "fallback"], body: ProviderIn, who: Admin, services: Services
 ) -> ProviderOut:
+    """Set the provider; a new provider or host needs its key again (a key is bound to its host)."""
     db = services.db
     with db.tenant_session(who.tenant_id) as session:
+        try:
+            current: ProviderConfig | None = provider_repo.get(session, db.keyring, who.tenant_id, slot)
+        except NotFound:
+            current = None
+        trusted = _check_host(services, body, current)
         key = body.api_key
-        if key is None:
-            try:
-                current = provider_repo.get(session, db.keyring, who.tenant_id, slot)
-                if current.provider == body.provider and current.api_key is not None:
-                    key = current.api_key.reveal()
-            except NotFound:
-                pass
+        moved = current is not None and provider_repo.binding(
+            current.provider, current.base_url
+        ) != provider_repo.binding(body.provider, body.base_url)
+        if (
+            key is None
+            and current is not None
+            and current.api_key is not None
+            and body.provider != "extractive"
+        ):
+            if moved:
+                raise HTTPException(
+                    422,
+                    "changing the provider or its base URL needs the API key again: send api_key "
+                    "(a stored key is only ever sent to the host it was entered for)",
+                )
+            key = current.api_key.reveal()
         row = provider_repo.set_provider(
             session,
             db.keyring,
@@ -165,6 +196,7 @@ def set_provider(
             base_url=body.base_url,
             api_key=key,
             slot=slot,
+            trusted=trusted,
         )
         _audit(
             session,
@@ -174,14 +206,10 @@ def set_provider(
             provider=body.provider,
             model=body.model,
             key_changed=body.api_key is not None,
+            old_host=provider_repo.host_of(current.base_url) if current is not None else None,
+            new_host=provider_repo.host_of(body.base_url),
         )
-        return ProviderOut(
-            slot=row.slot,
-            provider=row.provider,
-            model=row.model,
-            base_url=row.base_url,
-            api_key_set=row.api_key_ciphertext is not None,
-        )
+        return _provider_out(row)
 
 
 # --- knowledge -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from agent.llm.hosts import HostPolicy
 from gateway.routing import RouteCache
 from store.db import Database
 from store.models import utcnow
@@ -47,7 +48,11 @@ class GatewaySettings:
     placeholders: ``{session_id}`` (``tenant-slug:conversation-id``), ``{turn_id}``,
     ``{conversation_id}``, ``{tenant}``."""
     docs: bool = True
-    """Serve ``/docs`` and ``/openapi.json``."""
+    """Serve ``/docs`` and ``/openapi.json`` (``FRONTDESK_API_DOCS``)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Proxies whose ``X-Forwarded-For`` the server applies (``FRONTDESK_TRUSTED_PROXIES``)."""
+    body_timeout_seconds: float = 30.0
+    """A request body not received within this answers 408 (a slow-sending client)."""
     page_size: int = 50
     max_page_size: int = 500
 
@@ -64,3 +69,5 @@ class GatewayServices:
     alert: Alert = _log_alert
     routes: RouteCache = field(default_factory=RouteCache)
     """Webhook routing, cached for a few seconds (:mod:`gateway.routing`)."""
+    provider_hosts: HostPolicy = field(default_factory=HostPolicy)
+    """Where a tenant admin may point its model provider (``FRONTDESK_PROVIDER_HOSTS``)."""

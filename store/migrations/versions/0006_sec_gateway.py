@@ -1,0 +1,31 @@
+"""Provider URLs the operator set (trusted), and API tokens that expire.
+
+Revision ID: 0006_sec_gateway
+Revises: 0005
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006_sec_gateway"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("provider_settings", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("base_url_trusted", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("expires_at")
+    with op.batch_alter_table("provider_settings", schema=None) as batch_op:
+        batch_op.drop_column("base_url_trusted")
