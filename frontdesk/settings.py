@@ -55,7 +55,8 @@ def load_settings() -> Settings:
 
 def secure_write(path: Path, content: str) -> None:
     """Write a file only its owner can read (0600), creating parent folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(content)

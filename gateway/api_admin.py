@@ -427,6 +427,7 @@ def _user_out(u: User) -> UserOut:
         locked_until=u.locked_until,
         last_used_at=u.last_used_at,
         created_at=u.created_at,
+        expires_at=u.expires_at,
     )
 
 
@@ -438,11 +439,16 @@ def list_users(who: Admin, services: Services) -> list[UserOut]:
 
 @router.post("/users", response_model=NewUserOut, status_code=201)
 def add_user(body: UserIn, who: Admin, services: Services) -> NewUserOut:
+    if body.expires_at is not None and body.expires_at <= services.clock():
+        raise HTTPException(422, "expires_at must be in the future")
     with services.db.tenant_session(who.tenant_id) as session:
-        created = user_repo.create(session, who.tenant_id, body.role, body.name)
+        created = user_repo.create(session, who.tenant_id, body.role, body.name, expires_at=body.expires_at)
         created.user.can_read_bodies = body.can_read_bodies
         session.flush()
-        _audit(session, who, "config.user_added", f"user:{created.user.id}", role=body.role)
+        expires = body.expires_at.isoformat() if body.expires_at else None
+        _audit(
+            session, who, "config.user_added", f"user:{created.user.id}", role=body.role, expires_at=expires
+        )
         return NewUserOut(**_user_out(created.user).model_dump(), token=created.token.reveal())
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 MAX_ID = 2**53
 """Row ids are random 53-bit integers (:func:`store.models.new_id`)."""
@@ -178,6 +178,9 @@ class UserIn(_In):
     name: str = Field(min_length=1, max_length=200)
     role: Role
     can_read_bodies: bool = False
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="The token is refused (401) from this moment; never expires if unset."
+    )
 
 
 class UserPatch(_In):
@@ -195,9 +198,12 @@ class UserOut(BaseModel):
     disabled: bool
     can_read_bodies: bool
     token_prefix: str
-    locked_until: datetime | None
+    locked_until: datetime | None = Field(
+        description="Wrong tokens claiming this prefix are refused until then (the right token never is)."
+    )
     last_used_at: datetime | None
     created_at: datetime
+    expires_at: datetime | None = None
 
 
 class NewUserOut(UserOut):
