@@ -239,6 +239,8 @@ def upload_document(
     services: Services,
     title: Annotated[str | None, Form(max_length=300)] = None,
 ) -> IngestOut:
+    if "\x00" in (file.filename or "") or "\x00" in (title or ""):
+        raise HTTPException(422, "NUL characters are not allowed in the file name or the title")
     data = file.file.read(services.settings.api_max_bytes + 1)
     if len(data) > services.settings.api_max_bytes:
         raise HTTPException(413, "document too large")
