@@ -22,6 +22,8 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import make_url
 
+from agent.stages import stage
+
 _SETUP_LOCK = 0x4644_4350  # "FDCP": an advisory lock key of our own
 POOL_SIZE = 10
 """PostgreSQL connections per process for checkpoints (each is held for one read or write)."""
@@ -138,7 +140,8 @@ class _InRunThread(BaseCheckpointSaver[Any]):
         return self.inner.get_next_version(current, channel)
 
     async def aget_tuple(self, config: Any) -> Any:
-        return self.inner.get_tuple(config)
+        with stage("checkpoint read"):
+            return self.inner.get_tuple(config)
 
     async def alist(
         self,
@@ -152,12 +155,14 @@ class _InRunThread(BaseCheckpointSaver[Any]):
             yield item
 
     async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
-        return self.inner.put(config, checkpoint, metadata, new_versions)
+        with stage("checkpoint write"):
+            return self.inner.put(config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
         self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
-        self.inner.put_writes(config, writes, task_id, task_path)
+        with stage("checkpoint write"):
+            self.inner.put_writes(config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
         self.inner.delete_thread(thread_id)

@@ -21,18 +21,19 @@ from agent.checkpoints import CheckpointStore
 from agent.errors import UserError
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
-from agent.injection import looks_like_injection
 from agent.llm.base import Provider, ProviderEvent
 from agent.llm.factory import build_provider
 from agent.llm.hosts import HostPolicy
-from agent.llm.types import Passage, Price, ProviderSettings
+from agent.llm.types import ContextPassage, Price, ProviderSettings
 from agent.redaction.lexicon import fold
 from agent.redaction.redactor import RedactionContext, Redactor
 from agent.redaction.vault import ConversationKey
+from agent.stages import stage
 from agent.tenant import TenantProfile
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from knowledge import search as knowledge_search
+from knowledge.injection import looks_like_injection
 from knowledge.vocabulary import business_vocabulary
 from store.db import Database
 from store.errors import NotFound
@@ -147,21 +148,23 @@ class Receptionist:
             self._alert("provider_host_refused", {"tenant_id": tenant_id, "provider": config.provider})
             raise
 
-    def search_for(self, tenant_id: int) -> Callable[[str, int], list[Passage]]:
+    def search_for(self, tenant_id: int) -> Callable[[str, int], list[ContextPassage]]:
         """Knowledge search bound to one tenant: tools cannot name another.
 
         A passage that tries to instruct the assistant is kept out of the model's context and
         reported to the operator (``kb_injection``).
         """
 
-        def search(query: str, k: int) -> list[Passage]:
-            passages: list[Passage] = []
-            for hit in knowledge_search(self.db, tenant_id, query, k):
+        def search(query: str, k: int) -> list[ContextPassage]:
+            passages: list[ContextPassage] = []
+            with stage("search"):
+                hits = knowledge_search(self.db, tenant_id, query, k)
+            for hit in hits:
                 if looks_like_injection(f"{hit.heading}\n{hit.text}"):
                     self._alert("kb_injection", {"tenant_id": tenant_id, "document": hit.source})
                     continue
                 passages.append(
-                    Passage(text=hit.text, source=hit.source, heading=hit.heading, score=hit.score)
+                    ContextPassage(text=hit.text, source=hit.source, heading=hit.heading, score=hit.score)
                 )
             return passages
 
@@ -188,8 +191,10 @@ class Receptionist:
 
     async def arun(self, request: TurnRequest) -> TurnOutput:
         """Run one turn through the graph and return what to send."""
-        slug, profile = self.profile(request.tenant_id)
-        provider = self.provider(request.tenant_id)
+        with stage("tenant settings"):
+            slug, profile = self.profile(request.tenant_id)
+            provider = self.provider(request.tenant_id)
+            words = self.business_words(request.tenant_id, profile)
         output = TurnOutput()
         names = tuple(n for n in (request.profile_name, *request.known_names) if n)
         info = TurnInfo(
@@ -209,7 +214,7 @@ class Receptionist:
                     profile=profile,
                     incoming=list(request.texts),
                     known_names=names,
-                    business_words=self.business_words(request.tenant_id, profile),
+                    business_words=words,
                     redactor=self.redactor,
                     provider=provider,
                     tools=ToolContext(
@@ -221,7 +226,8 @@ class Receptionist:
                 )
                 async with self.checkpoints.saver() as saver:
                     graph = build_graph(saver)
-                    snapshot = await graph.aget_state(config)
+                    with stage("checkpoint read"):
+                        snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:
                         handback = {"messages": self._redact_all(request, names, request.human_messages)}
                         await graph.ainvoke(
@@ -230,17 +236,20 @@ class Receptionist:
                     await graph.ainvoke(
                         {"turn_id": request.turn_id}, config, context=context, durability="exit"
                     )
-                trace.finish(
-                    output={
-                        "handoff": output.handoff,
-                        "blocked": output.blocked,
-                        "language": output.language,
-                    },
-                    metadata={"cost_usd": output.cost_usd},
-                )
+                with stage("tracing"):
+                    trace.finish(
+                        output={
+                            "handoff": output.handoff,
+                            "blocked": output.blocked,
+                            "language": output.language,
+                        },
+                        metadata={"cost_usd": output.cost_usd},
+                    )
         finally:
-            self.tracer.flush()
-            await provider.aclose()
+            with stage("tracing"):
+                self.tracer.flush()
+            with stage("model call and SDK"):
+                await provider.aclose()
         return output
 
     def _redact_all(self, request: TurnRequest, names: tuple[str, ...], texts: Sequence[str]) -> list[str]:

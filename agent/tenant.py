@@ -25,12 +25,27 @@ DEFAULT_HANDOFF: dict[Lang, str] = {
     "pt": "Vou passar você para uma pessoa da nossa equipe; ela responderá aqui em breve.",
     "de": "Ich verbinde Sie mit jemandem aus unserem Team; Sie bekommen hier in Kürze eine Antwort.",
 }
+DEFAULT_HANDOFF_CLOSED: dict[Lang, str] = {
+    "en": "I'm passing you to a member of our team. We are closed right now; they will reply here when we open, {when}.",
+    "es": "Te paso con una persona de nuestro equipo. Ahora estamos cerrados; te responderá por aquí cuando abramos, {when}.",
+    "pt": "Vou passar você para uma pessoa da nossa equipe. Agora estamos fechados; ela responderá aqui quando abrirmos, {when}.",
+    "de": "Ich verbinde Sie mit jemandem aus unserem Team. Wir haben gerade geschlossen; Sie bekommen hier eine Antwort, sobald wir öffnen, {when}.",
+}
+"""The handoff message outside opening hours; ``{when}`` is the next opening (``agent.tools.hours``)."""
 DEFAULT_FALLBACK: dict[Lang, str] = {
     "en": "Sorry, I can't help with that here. Would you like me to pass you to a person?",
     "es": "Lo siento, no puedo ayudarte con eso por aquí. ¿Quieres que te pase con una persona?",
     "pt": "Desculpe, não posso ajudar com isso por aqui. Quer que eu passe você para uma pessoa?",
     "de": "Entschuldigung, dabei kann ich hier nicht helfen. Soll ich Sie mit einem Menschen verbinden?",
 }
+MessageKind = Literal["disclosure", "handoff", "handoff_closed", "fallback"]
+DEFAULT_WORDING: dict[MessageKind, dict[Lang, str]] = {
+    "disclosure": DEFAULT_DISCLOSURE,
+    "handoff": DEFAULT_HANDOFF,
+    "handoff_closed": DEFAULT_HANDOFF_CLOSED,
+    "fallback": DEFAULT_FALLBACK,
+}
+MESSAGE_KINDS: tuple[MessageKind, ...] = tuple(DEFAULT_WORDING)
 DEFAULT_HANDOFF_KEYWORDS = (
     "complaint", "lawyer", "legal action", "emergency", "urgent",
     "queja", "reclamación", "abogado", "denuncia", "emergencia", "urgencia",
@@ -52,7 +67,8 @@ class TenantProfile(BaseModel):
     default_language: Lang = "es"
     timezone: str = "UTC"
     opening_hours: dict[str, list[tuple[str, str]]] = Field(default_factory=dict[str, list[tuple[str, str]]])
-    """Weekday (mon…sun) → list of (open, close) as HH:MM, in the tenant's timezone."""
+    """Weekday (mon…sun) → list of (open, close) as HH:MM, in the tenant's timezone. Empty: not
+    configured (the knowledge base is asked instead); once set, a day without spans is closed."""
     holidays: list[str] = Field(default_factory=list[str])
     """Closed days as YYYY-MM-DD."""
     handoff_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_HANDOFF_KEYWORDS))
@@ -61,7 +77,7 @@ class TenantProfile(BaseModel):
     business_words: list[str] = Field(default_factory=list[str])
     """Service and product words the redactor must never take for names."""
     messages: dict[str, dict[str, str]] = Field(default_factory=dict[str, dict[str, str]])
-    """Wording overrides: ``{"disclosure": {"es": "…"}, "handoff": {…}, "fallback": {…}}``."""
+    """Wording overrides: ``{"disclosure": {"es": "…"}, "handoff": {…}, "handoff_closed": {…}, "fallback": {…}}``."""
     max_reply_chars: int = 1000
 
     @classmethod
@@ -70,13 +86,14 @@ class TenantProfile(BaseModel):
         data.setdefault("business_name", name)
         return cls.model_validate(data)
 
-    def wording(self, kind: Literal["disclosure", "handoff", "fallback"], lang: str) -> str:
+    @property
+    def hours_configured(self) -> bool:
+        """Whether opening hours were set at all (unset hours are unknown, never "closed")."""
+        return bool(self.opening_hours)
+
+    def wording(self, kind: MessageKind, lang: str) -> str:
         """Customer-facing text of ``kind`` in ``lang`` (the tenant's wording first)."""
-        defaults = {
-            "disclosure": DEFAULT_DISCLOSURE,
-            "handoff": DEFAULT_HANDOFF,
-            "fallback": DEFAULT_FALLBACK,
-        }[kind]
+        defaults = DEFAULT_WORDING[kind]
         own = self.messages.get(kind, {})
         language: Lang = lang if lang in LANGS else self.default_language  # type: ignore[assignment]
         text = own.get(language) or defaults[language]

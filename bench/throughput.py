@@ -53,7 +53,7 @@ from workers import mailbox  # noqa: E402
 from workers.context import Enqueuer, WorkerConfig, WorkerContext  # noqa: E402
 from workers.runtime import build_context, redis_client  # noqa: E402
 from workers.testing import SimulatedRunner  # noqa: E402
-from workers.turns import Turn, TurnResult  # noqa: E402
+from workers.turns import OpenedTurn, TurnResult  # noqa: E402
 
 PG_URL = os.environ.get("FRONTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -70,7 +70,7 @@ _turn_model_time: contextvars.ContextVar[list[float]] = contextvars.ContextVar("
 
 
 class _Sender:
-    """Records each reply's recipient, the moment it would go out to the Graph API, and how
+    """Records each reply's recipient, the moment it would go out to the Cloud API, and how
     long its turn waited for the model."""
 
     def __init__(self, client: Any, key: str) -> None:
@@ -112,7 +112,7 @@ class _TimedRunner:
         from agent.receptionist import Receptionist
         from agent.redaction.redactor import Redactor
         from agent.redaction.sql_vault import SqlVault
-        from frontdesk.runner import GraphTurnRunner
+        from frontdesk.runner import ReceptionistTurnRunner
         from frontdesk.services import ner_pipeline
 
         def timed(settings: ProviderSettings, key: str | None, fallback: str | None) -> Provider:
@@ -124,9 +124,9 @@ class _TimedRunner:
             checkpoints=CheckpointStore(os.environ["BENCH_DB_URL"], schema=os.environ["BENCH_SCHEMA"]),
             provider_factory=timed,
         )
-        self.graph = GraphTurnRunner(receptionist)
+        self.graph = ReceptionistTurnRunner(receptionist)
 
-    def run_turn(self, turn: Turn) -> TurnResult:
+    def run_turn(self, turn: OpenedTurn) -> TurnResult:
         spent: list[float] = []
         _turn_model_time.set(spent)
         result = self.graph.run_turn(turn)

@@ -3,10 +3,10 @@
 * :mod:`channels.signature` - ``X-Hub-Signature-256`` and the GET handshake;
 * :mod:`channels.webhook` - raw body -> :class:`channels.events.WebhookBatch` of typed events;
 * :mod:`channels.status` - delivery-status precedence for out-of-order callbacks;
-* :mod:`channels.graph` - ``GraphClient`` (send text/template, mark read), ``split_for_whatsapp``;
+* :mod:`channels.cloud_api` - ``CloudApiClient`` (send text/template, mark read), ``split_for_whatsapp``;
 * :mod:`channels.errors` - ``MalformedWebhook`` and the ``SendError`` family;
 * :mod:`channels.window` - 24-hour window, template registry and choice, ``plan_outbound``;
 * :mod:`channels.optout` - STOP/BAJA/SAIR... commands, consent record, localised texts;
 * :mod:`channels.contacts` - find or create contacts by ``wa_id`` and/or BSUID;
-* :mod:`channels.fake_graph` - a local fake Graph API for tests, demo and benchmarks.
+* :mod:`channels.fake_cloud_api` - a local fake Cloud API for tests, demo and benchmarks.
 """

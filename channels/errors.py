@@ -16,7 +16,7 @@ class MalformedWebhook(ChannelError, UserError):
 
 
 class SendError(ChannelError):
-    """The Graph API did not accept a message.
+    """The Cloud API did not accept a message.
 
     ``code`` is Meta's error code (``None`` for network failures), ``http_status`` the HTTP
     status (``None`` when no answer came), ``retryable`` whether the same request may succeed

@@ -79,7 +79,7 @@ class Expect(_Strict):
     """Whether the guard must have replaced the model's reply."""
 
 
-class Turn(_Strict):
+class ScenarioTurn(_Strict):
     """One customer turn: a message, or a burst of messages merged into one turn."""
 
     text: str | None = None
@@ -89,7 +89,7 @@ class Turn(_Strict):
     expect: Expect = Expect()
 
     @model_validator(mode="after")
-    def _one_text(self) -> Turn:
+    def _one_text(self) -> ScenarioTurn:
         if (self.text is None) == (not self.texts):
             raise ValueError("a turn needs exactly one of 'text' or 'texts'")
         return self
@@ -146,7 +146,7 @@ class Scenario(_Strict):
     """Personal values the scenario plants: none may reach a provider, a trace or a checkpoint."""
     canaries: list[str] = Field(default_factory=list[str])
     """Facts of another tenant: none may reach this conversation's replies or provider requests."""
-    turns: list[Turn] = Field(default_factory=list[Turn])
+    turns: list[ScenarioTurn] = Field(default_factory=list[ScenarioTurn])
     user_simulator: UserSimulator | None = None
     window: Window | None = None
     expect: Expect = Expect()

@@ -1,6 +1,7 @@
 """``frontdesk chat``: an operator tries a tenant's receptionist from the terminal.
 
-Each input line is one customer message, run through the same graph the workers run. Lines
+Each input line is one customer message, run through the same graph the workers run, in a
+sandbox conversation of its own (nothing reaches WhatsApp or a live conversation). Lines
 starting with ``/`` are operator commands: ``/human TEXT`` (a human agent's reply),
 ``/handback`` (return the conversation to the bot).
 """
@@ -13,19 +14,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from sqlalchemy import select
-
 from agent.receptionist import Receptionist, TurnRequest
 from store.db import Database
 from store.models import Contact, Conversation, Message, utcnow
 from store.repo import conversations, tenants
-from store.sealed import seal, unseal
+from store.sealed import seal
 from workers.takeover import hand_back, take_over
 
 
 @dataclass
 class ChatSession:
-    """One operator's conversation with one tenant's receptionist."""
+    """One operator's conversation with one tenant's receptionist, in a sandbox.
+
+    Each session has its own test contact and conversation (flagged ``test``): a live
+    customer's conversation is never joined, whatever ``--from`` says, and no worker, sweeper
+    or outbox sender ever picks a sandbox up. Nothing is sent to WhatsApp.
+    """
 
     db: Database
     receptionist: Receptionist
@@ -41,36 +45,28 @@ class ChatSession:
         with db.admin_session() as session:
             tenant_id = tenants.get_by_slug(session, slug).id
         with db.tenant_session(tenant_id) as session:
-            contact = session.scalar(
-                select(Contact).where(Contact.tenant_id == tenant_id, Contact.wa_id == wa_id)
-            )
-            if contact is None:
-                contact = Contact(tenant_id=tenant_id, wa_id=wa_id)
-                seal(db.keyring, contact, "profile_name_ciphertext", profile_name)
-                session.add(contact)
-                session.flush()
-            elif profile_name is None:
-                profile_name = unseal(db.keyring, contact, "profile_name_ciphertext")
-            conversation = session.scalar(
-                select(Conversation)
-                .where(Conversation.contact_id == contact.id)
-                .order_by(Conversation.created_at.desc())
-            )
-            if conversation is None:
-                conversation = Conversation(tenant_id=tenant_id, contact_id=contact.id)
-                session.add(conversation)
-                session.flush()
+            contact = Contact(tenant_id=tenant_id, wa_id=None, test=True)
+            seal(db.keyring, contact, "profile_name_ciphertext", profile_name)
+            session.add(contact)
+            session.flush()
+            conversation = Conversation(tenant_id=tenant_id, contact_id=contact.id, test=True)
+            session.add(conversation)
+            session.flush()
             return cls(db, receptionist, tenant_id, conversation.id, wa_id, profile_name)
 
     def _record(self, direction: str, author: str, text: str) -> int:
+        """Store a sandbox message: a customer's is consumed at once (never pending in the
+        mailbox), a reply is marked ``test`` (it was not sent)."""
         with self.db.tenant_session(self.tenant_id) as session:
             message = Message(
                 tenant_id=self.tenant_id,
                 conversation_id=self.conversation_id,
                 direction=direction,
                 author=author,
-                status="received" if direction == "in" else "sent",
+                status="received" if direction == "in" else "test",
             )
+            if direction == "in":
+                message.turn_id = f"chat-{self.conversation_id}-{message.id}"
             seal(self.db.keyring, message, "body_ciphertext", text)
             session.add(message)
             if author == "customer":
@@ -107,7 +103,7 @@ class ChatSession:
                 self.conversation_id,
                 f"chat-{self.conversation_id}-{message_id}",
                 [line],
-                customer_id=self.wa_id,
+                customer_id=f"test:{self.wa_id}",
                 profile_name=self.profile_name,
                 human_messages=self._human_messages(),
             )
@@ -139,6 +135,8 @@ def _lines(stdin: TextIO, interactive: bool) -> Iterator[str]:
 def run_chat(chat: ChatSession, stdin: TextIO, stdout: TextIO, *, as_json: bool) -> None:
     """Read customer lines, print the bot's replies."""
     interactive = stdin.isatty() and not as_json
+    if interactive:
+        sys.stderr.write(f"[test conversation {chat.conversation_id}: nothing is sent to WhatsApp]\n")
     for line in _lines(stdin, interactive):
         result = chat.handle(line)
         if as_json:

@@ -2,7 +2,7 @@
 
 Real pieces all the way: a signed webhook into the gateway, the mailbox and a Celery worker
 (serverless SQLite broker), the receptionist graph (extractive provider: no model, nothing
-leaves the machine), the fenced outbox and a local fake of Meta's Graph API. A human agent
+leaves the machine), the fenced outbox and a local fake of Meta's Cloud API. A human agent
 takes over through the REST API, replies, and hands back.
 """
 
@@ -24,7 +24,7 @@ import httpx
 import typer
 
 import knowledge
-from channels.fake_graph import FakeGraph
+from channels.fake_cloud_api import FakeCloudApi
 from channels.signature import sign
 from frontdesk.settings import load_settings, secure_write
 from frontdesk.wiring import open_database
@@ -54,14 +54,14 @@ class Demo:
     tenant_id: int
     app_secret: str
     agent_token: str
-    graph: FakeGraph
+    cloud_api: FakeCloudApi
     api: str
     transcript: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
 
     def customer_says(self, text: str) -> str:
-        """Post a signed webhook as Meta would, and wait for the reply to reach the Graph API."""
+        """Post a signed webhook as Meta would, and wait for the reply to reach the Cloud API."""
         self.transcript.append((f"customer ({CUSTOMER[1]})", text))
-        before = len(self.graph.sent)
+        before = len(self.cloud_api.sent)
         body = _webhook(text).encode()
         answer = httpx.post(
             f"{self.api}/webhooks/whatsapp",
@@ -81,15 +81,15 @@ class Demo:
     def _wait_for_send(self, before: int, author: str = "bot") -> str:
         deadline = time.monotonic() + STEP_TIMEOUT_S
         while time.monotonic() < deadline:
-            if len(self.graph.sent) > before:
-                text = _text_of(self.graph.sent[before])
+            if len(self.cloud_api.sent) > before:
+                text = _text_of(self.cloud_api.sent[before])
                 self.transcript.append((author, text))
                 return text
             time.sleep(0.1)
-        raise RuntimeError("no reply reached the Graph API in time (is the worker running?)")
+        raise RuntimeError("no reply reached the Cloud API in time (is the worker running?)")
 
     def agent_replies(self, conversation_id: int, text: str) -> str:
-        before = len(self.graph.sent)
+        before = len(self.cloud_api.sent)
         self.agent("POST", f"/api/conversations/{conversation_id}/reply", json={"text": text})
         return self._wait_for_send(before, author="human agent")
 
@@ -162,11 +162,11 @@ def _prepare(db: Database) -> tuple[int, str, str, str]:
     return tenant_id, app_secret, access_token, agent.token.reveal()
 
 
-def _start_worker(graph_url: str, workdir: str) -> subprocess.Popen[bytes]:
+def _start_worker(cloud_api_url: str, workdir: str) -> subprocess.Popen[bytes]:
     ready = Path(workdir) / "worker.ready"
     env = dict(os.environ)
     env.update(
-        FRONTDESK_WHATSAPP_GRAPH_URL=graph_url,
+        FRONTDESK_WHATSAPP_GRAPH_URL=cloud_api_url,
         FRONTDESK_WORKER_READY_FILE=str(ready),
         FRONTDESK_WORKER_DEBOUNCE="0.3",
         FRONTDESK_LOG_LEVEL="ERROR",
@@ -207,14 +207,14 @@ def run() -> None:
     tenant_id, app_secret, access_token, agent_token = _prepare(db)
     say = typer.echo
     say("Frontdesk demo: a dental clinic's WhatsApp receptionist, end to end on this machine.")
-    say("Starting a fake WhatsApp Graph API, the gateway and a worker…")
+    say("Starting a fake WhatsApp Cloud API, the gateway and a worker…")
     workdir = tempfile.mkdtemp(prefix="frontdesk-demo-")
-    with FakeGraph() as graph:
-        graph.register(PHONE_NUMBER_ID, access_token)
-        worker = _start_worker(graph.base_url, workdir)
+    with FakeCloudApi() as cloud_api:
+        cloud_api.register(PHONE_NUMBER_ID, access_token)
+        worker = _start_worker(cloud_api.base_url, workdir)
         api, server = _start_api(db)
         try:
-            demo = Demo(db, tenant_id, app_secret, agent_token, graph, api)
+            demo = Demo(db, tenant_id, app_secret, agent_token, cloud_api, api)
             demo.customer_says("Hola, soy Lucía Fernández. ¿Cuánto cuesta una limpieza dental?")
             demo.customer_says("Quiero hablar con una persona, por favor")
             conversation = demo.agent("GET", "/api/conversations")[0]["id"]
@@ -234,7 +234,7 @@ def run() -> None:
             say(f"      {line}")
     say(
         "\nWhat just ran: signed webhook → gateway → mailbox → worker → receptionist graph "
-        "(redaction, knowledge search, extractive answer, handoff) → fenced outbox → Graph API.\n"
+        "(redaction, knowledge search, extractive answer, handoff) → fenced outbox → Cloud API.\n"
         "The customer's name and number never reached a model or a trace; they were replaced by placeholders.\n"
         "\nTry next:\n"
         f"  uv run frontdesk chat --tenant {DEMO_SLUG}            talk to the receptionist yourself\n"

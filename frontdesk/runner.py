@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from agent.receptionist import Receptionist, TurnRequest
+from agent.stages import stage
 from store.repo import conversations
-from workers.turns import Turn, TurnResult
+from workers.turns import OpenedTurn, TurnResult
 
 
-class GraphTurnRunner:
+class ReceptionistTurnRunner:
     """Adapts :class:`agent.receptionist.Receptionist` to :class:`workers.turns.TurnRunner`."""
 
     def __init__(self, receptionist: Receptionist) -> None:
         self.receptionist = receptionist
 
-    def run_turn(self, turn: Turn) -> TurnResult:
+    def run_turn(self, turn: OpenedTurn) -> TurnResult:
         db = self.receptionist.db
-        with db.tenant_session(turn.tenant_id) as session:
+        with stage("store reads"), db.tenant_session(turn.tenant_id) as session:
             customer, name = conversations.customer_of(session, db.keyring, turn.conversation_id)
             human = conversations.human_replies_since_bot(session, db.keyring, turn.conversation_id)
         output = self.receptionist.run(

@@ -30,10 +30,12 @@ class Settings(BaseSettings):
     """Extra connections for a burst, closed when returned (each costs a new login)."""
     broker_url: str = f"sqla+sqlite:///{VAR_DIR}/broker.db"
     """Celery broker: Redis in production, a file-backed broker needing no server by default."""
+    redis_url: str | None = None
+    """Redis for leases, fairness and the audit anchor; defaults to the broker URL if it is Redis."""
     checkpoint_url: str | None = None
     """Where graph checkpoints live; defaults to ``var/checkpoints.db`` (SQLite) or the database."""
     whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"
-    """Meta's Graph API (a local fake in tests and the demo)."""
+    """Meta's Cloud API (a local fake in tests and the demo)."""
     master_keys: SecretStr | None = None
     """Encryption keys, newest first: ``id2:base64key,id1:base64key`` (32-byte keys)."""
     key_file: Path = Field(default=VAR_DIR / "master.key")
@@ -47,6 +49,12 @@ class Settings(BaseSettings):
     """Serve ``/docs`` and ``/openapi.json`` (``FRONTDESK_API_DOCS=0`` turns them off)."""
     body_timeout: float = 30.0
     """Seconds a client may take to send a request body before it is answered 408."""
+
+
+def redis_url_of(settings: Settings) -> str | None:
+    """The Redis the processes share, if any (``FRONTDESK_REDIS_URL``, else a Redis broker)."""
+    broker = settings.broker_url
+    return settings.redis_url or (broker if broker.startswith(("redis://", "rediss://")) else None)
 
 
 def load_settings() -> Settings:

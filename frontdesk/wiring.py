@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from frontdesk.settings import VAR_DIR, Settings, load_settings, secure_write
+from frontdesk.settings import VAR_DIR, Settings, load_settings, redis_url_of, secure_write
+from store.audit_anchor import AuditAnchor, FileAnchor, RedisAnchor, scope_of
 from store.crypto import KeyConfigError, Keyring
 from store.db import Database, private_sqlite_file
 
@@ -41,10 +42,22 @@ def open_database(settings: Settings | None = None) -> Database:
     settings = settings or load_settings()
     for path in sqlite_files(settings):
         private_sqlite_file(path)
-    return Database(
+    db = Database(
         settings.database_url,
         load_keyring(settings),
         admin_url=settings.database_admin_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
     )
+    db.audit_anchor = audit_anchor(settings, scope_of(db.url, db.schema))
+    return db
+
+
+def audit_anchor(settings: Settings, scope: str) -> AuditAnchor:
+    """Audit chain heads in Redis when the processes share one, else in files beside the key."""
+    redis_url = redis_url_of(settings)
+    if redis_url:
+        import redis
+
+        return RedisAnchor(redis.Redis.from_url(redis_url), scope)
+    return FileAnchor(settings.key_file.parent / "audit-anchor", scope)

@@ -1,18 +1,18 @@
-"""The worker process's context: the receptionist graph as turn runner, the Graph API sender."""
+"""The worker process's context: the receptionist graph as turn runner, the Cloud API sender."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from channels.graph import GraphClient
+from channels.cloud_api import CloudApiClient
 from frontdesk import services
-from frontdesk.runner import GraphTurnRunner
+from frontdesk.runner import ReceptionistTurnRunner
 from frontdesk.settings import load_settings
 from frontdesk.wiring import open_database
 from workers.context import Enqueuer, WorkerConfig, WorkerContext
 from workers.runtime import build_context
-from workers.sending import GraphSender
+from workers.sending import WhatsAppSender
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,10 @@ def make_worker_context(config: WorkerConfig, enqueue: Enqueuer) -> WorkerContex
         log.warning("frontdesk alert %s %s", kind, {k: v for k, v in detail.items() if k != "error"})
 
     receptionist = services.receptionist(settings, db, alert=alert)
-    sender = GraphSender(db, GraphClient(settings.whatsapp_graph_url))
-    context = build_context(config, enqueue, db=db, runner=GraphTurnRunner(receptionist), sender=sender)
+    sender = WhatsAppSender(db, CloudApiClient(settings.whatsapp_graph_url))
+    context = build_context(
+        config, enqueue, db=db, runner=ReceptionistTurnRunner(receptionist), sender=sender
+    )
 
     def maintenance() -> int:
         """Hourly: prune old checkpoints (keep the latest per thread), purge expired vault entries."""

@@ -254,6 +254,7 @@ def upload_document(
             status=result.status,
             format=result.format,
             chunks=result.chunks,
+            flagged=result.flagged,
         )
     return IngestOut(
         document_id=result.document_id,
@@ -263,6 +264,7 @@ def upload_document(
         language=result.language,
         chunks=result.chunks,
         pages=result.pages,
+        flagged=result.flagged,
     )
 
 
@@ -532,7 +534,7 @@ def read_audit(
 @router.get("/audit/verify", response_model=ChainOut, tags=["audit"])
 def verify_audit(who: Admin, services: Services) -> ChainOut:
     with services.db.tenant_session(who.tenant_id) as session:
-        report = audit.verify_in(session, who.tenant_id)
+        report = audit.verify_in(session, who.tenant_id, services.db.audit_anchor)
     return ChainOut(
         ok=not report.problems,
         entries=report.entries,

@@ -15,13 +15,13 @@ from gateway.deps import Analyst, Principal, Services
 from gateway.schemas import EvalOut, RunDetailOut, RunMessageOut, RunOut
 from gateway.services import GatewayServices
 from store.errors import NotFound
-from store.models import EvalResult, Message, Tenant, Turn
+from store.models import EvalResult, Message, Tenant, TurnRow
 from store.sealed import unseal
 
 router = APIRouter(prefix="/api", tags=["analytics"])
 
 
-def trace_url(services: GatewayServices, tenant_slug: str, turn: Turn) -> str | None:
+def trace_url(services: GatewayServices, tenant_slug: str, turn: TurnRow) -> str | None:
     template = services.settings.trace_url_template
     if not template:
         return None
@@ -33,7 +33,7 @@ def trace_url(services: GatewayServices, tenant_slug: str, turn: Turn) -> str | 
     )
 
 
-def _run_out(services: GatewayServices, slug: str, t: Turn) -> RunOut:
+def _run_out(services: GatewayServices, slug: str, t: TurnRow) -> RunOut:
     return RunOut(
         id=t.id,
         conversation_id=t.conversation_id,
@@ -67,12 +67,14 @@ def list_runs(
         raise HTTPException(422, "give times with a UTC offset")
     slug = _slug(services, who)
     with services.db.tenant_session(who.tenant_id) as session:
-        query = select(Turn).where(Turn.tenant_id == who.tenant_id)
+        query = select(TurnRow).where(TurnRow.tenant_id == who.tenant_id)
         if status:
-            query = query.where(Turn.status == status)
+            query = query.where(TurnRow.status == status)
         if since is not None:
-            query = query.where(Turn.started_at >= since)
-        rows = session.scalars(query.order_by(Turn.started_at.desc(), Turn.id).limit(limit).offset(offset))
+            query = query.where(TurnRow.started_at >= since)
+        rows = session.scalars(
+            query.order_by(TurnRow.started_at.desc(), TurnRow.id).limit(limit).offset(offset)
+        )
         return [_run_out(services, slug, t) for t in rows]
 
 
@@ -81,7 +83,7 @@ def get_run(run_id: Annotated[str, Path(max_length=64)], who: Analyst, services:
     slug = _slug(services, who)
     keyring = services.db.keyring
     with services.db.tenant_session(who.tenant_id) as session:
-        turn = session.scalar(select(Turn).where(Turn.id == run_id, Turn.tenant_id == who.tenant_id))
+        turn = session.scalar(select(TurnRow).where(TurnRow.id == run_id, TurnRow.tenant_id == who.tenant_id))
         if turn is None:
             raise NotFound("no such run")
         messages = session.scalars(

@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import api_admin, api_analytics, api_conversations, webhook
+from gateway.console import routes as console
 from gateway.deps import ClientGuard
 from gateway.security import BodyLimit, BodyTimeout, RefuseNul, SecureHeaders
 from gateway.services import GatewayServices
@@ -153,7 +154,9 @@ def create_app(services: GatewayServices) -> FastAPI:
     app.include_router(webhook.router)
     app.include_router(api_admin.router)
     app.include_router(api_conversations.router)
+    app.include_router(api_conversations.events_router)
     app.include_router(api_analytics.router)
+    console.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -84,6 +84,8 @@ class IngestOut(BaseModel):
     language: str
     chunks: int
     pages: int
+    flagged: int = 0
+    """Passages that look like instructions to the assistant: never given to the model."""
 
 
 # --- templates ------------------------------------------------------------------------------------
@@ -261,6 +263,19 @@ class ConversationOut(BaseModel):
     window_closes_at: datetime | None
     updated_at: datetime
     contact: ContactOut
+    test: bool
+    """A sandbox of ``frontdesk chat``: nothing in it reaches WhatsApp."""
+
+
+class HandoffOut(BaseModel):
+    reason: str
+    summary: str = Field(description="What the customer wants, facts given, what the bot already said.")
+    at: datetime | None
+
+
+class ConversationDetailOut(ConversationOut):
+    handoff: HandoffOut | None = Field(description="The latest handoff to humans, if the bot handed over.")
+    unanswered: int = Field(description="Customer messages since the last message to the customer.")
 
 
 class MessageOut(BaseModel):

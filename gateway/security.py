@@ -15,6 +15,10 @@ log = logging.getLogger("frontdesk.gateway")
 
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
@@ -185,6 +189,12 @@ async def _bad_length(send: Send) -> None:
     await _json(send, 400, "invalid Content-Length")
 
 
+def _csp(path: str, docs: bool) -> str:
+    if docs:
+        return DOCS_CSP
+    return CONSOLE_CSP if path == "/console" or path.startswith("/console/") else API_CSP
+
+
 def _headers(path: str) -> list[tuple[bytes, bytes]]:
     docs = path.startswith(DOCS_PATHS)
     headers = [
@@ -193,7 +203,7 @@ def _headers(path: str) -> list[tuple[bytes, bytes]]:
         (b"referrer-policy", b"no-referrer"),
         (b"cross-origin-opener-policy", b"same-origin"),
         (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-        (b"content-security-policy", (DOCS_CSP if docs else API_CSP).encode()),
+        (b"content-security-policy", _csp(path, docs).encode()),
     ]
     if not docs:
         headers.append((b"cache-control", b"no-store"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agent.llm.hosts import HostPolicy
+from gateway.live import Hub
 from gateway.routing import RouteCache
 from store.db import Database
 from store.models import utcnow
@@ -53,6 +54,10 @@ class GatewaySettings:
     """Proxies whose ``X-Forwarded-For`` the server applies (``FRONTDESK_TRUSTED_PROXIES``)."""
     body_timeout_seconds: float = 30.0
     """A request body not received within this answers 408 (a slow-sending client)."""
+    console_session_hours: float = 8.0
+    """How long a console sign-in lasts (the cookie and its signed expiry)."""
+    console_secure_cookie: bool = False
+    """Mark the console's cookies ``Secure`` (set it behind HTTPS)."""
     page_size: int = 50
     max_page_size: int = 500
 
@@ -71,3 +76,5 @@ class GatewayServices:
     """Webhook routing, cached for a few seconds (:mod:`gateway.routing`)."""
     provider_hosts: HostPolicy = field(default_factory=HostPolicy)
     """Where a tenant admin may point its model provider (``FRONTDESK_PROVIDER_HOSTS``)."""
+    events: Hub = field(default_factory=Hub)
+    """Live events for the console (in-process by default, Redis pub/sub when wired so)."""

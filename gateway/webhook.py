@@ -41,6 +41,7 @@ from store.crypto import Secret
 from store.models import Channel
 from store.repo.channels import secrets_of
 from store.repo.lookups import tenants_of_verify_token, tenants_of_waba
+from workers.events import ConsoleEvent
 from workers.takeover import take_over
 
 log = logging.getLogger("frontdesk.gateway.webhook")
@@ -212,7 +213,11 @@ def _apply_one(services: GatewayServices, channel: Channel, event: Event) -> Eff
 
 
 def _wake(services: GatewayServices, tenant_id: int, effects: Effects) -> None:
-    """Wake the drain and the sender; a lost wake-up is recovered by the workers' sweeper."""
+    """Tell the consoles; wake the drain and the sender (a lost wake-up is recovered by the sweeper)."""
+    for conversation_id in dict.fromkeys(effects.drains):
+        services.events.publish(ConsoleEvent(tenant_id, conversation_id, "message"))
+    if effects.takeover is not None:
+        services.events.publish(ConsoleEvent(tenant_id, effects.takeover, "takeover"))
     try:
         for conversation_id in dict.fromkeys(effects.drains):
             services.wake_drain(tenant_id, conversation_id)

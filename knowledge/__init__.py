@@ -1,7 +1,7 @@
 """Per-tenant knowledge bases: ingest, chunk, index and search, always scoped to one tenant.
 
 ingest(db, tenant_id, name, data, embed=None) -> IngestResult
-search(db, tenant_id, query, k=3, query_vector=None, embed=None) -> list[Passage]
+search(db, tenant_id, query, k=3, query_vector=None, embed=None) -> list[SearchHit]
 list_documents(db, tenant_id) -> list[DocumentInfo]
 remove(db, tenant_id, id_or_name) -> DocumentInfo
 """
@@ -18,7 +18,7 @@ from knowledge.errors import (
     UnsupportedFormat,
 )
 from knowledge.formats import Format, Limits
-from knowledge.search import Passage, search
+from knowledge.search import SearchHit, search
 from knowledge.service import DocumentInfo, Embed, IngestResult, ingest, list_documents, remove
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "IngestResult",
     "KnowledgeError",
     "Limits",
-    "Passage",
+    "SearchHit",
     "UnsupportedFormat",
     "ingest",
     "list_documents",

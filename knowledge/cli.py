@@ -59,6 +59,7 @@ def add(
     db, tenant_id = _open(tenant)
     failures: list[str] = []
     done: list[str] = []
+    warnings: list[str] = []
     with typer.progressbar(files, label="Ingesting", file=sys.stderr, show_pos=True) as bar:
         for path in bar:
             try:
@@ -70,8 +71,15 @@ def add(
                 f"{result.status:<9} {path.name}  ({result.format}, {result.language}, "
                 f"{result.chunks} chunks, id {result.document_id})"
             )
+            if result.flagged:
+                warnings.append(
+                    f"frontdesk: warning: {path.name}: {result.flagged} passage(s) look like instructions "
+                    "to the assistant (or ask for payment data) and will never be given to the model"
+                )
     for line in done:
         typer.echo(line)
+    for warning in warnings:
+        typer.echo(warning, err=True)
     for failure in failures:
         typer.echo(f"frontdesk: error: {failure}", err=True)
     if failures:

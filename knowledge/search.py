@@ -25,7 +25,7 @@ CANDIDATES = 50
 
 
 @dataclass(frozen=True, slots=True)
-class Passage:
+class SearchHit:
     """One search hit, with what a citation needs."""
 
     text: str
@@ -302,7 +302,7 @@ def search(
     *,
     query_vector: Sequence[float] | None = None,
     embed: Embed | None = None,
-) -> list[Passage]:
+) -> list[SearchHit]:
     """The k passages of this tenant's knowledge base that best answer ``query``.
 
     Lexical ranking always; with ``query_vector`` (or ``embed`` to compute it) the tenant's
@@ -346,7 +346,7 @@ def search(
         ).all()
         by_id = {row[0]: row for row in rows}
         return [
-            Passage(row[1], row[4], row[2], score, chunk_id, row[3])
+            SearchHit(row[1], row[4], row[2], score, chunk_id, row[3])
             for chunk_id, score in ranked
             if (row := by_id.get(chunk_id)) is not None
         ]

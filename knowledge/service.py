@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from knowledge.chunking import Chunk, chunk_blocks
 from knowledge.errors import DocumentNotFound, KnowledgeError
 from knowledge.formats import Limits, parse
+from knowledge.injection import looks_like_injection
 from knowledge.models import KbChunk, KbDocument
 from knowledge.textnorm import PG_CONFIG, Lang, analyze, detect_language
 from store.db import Database
@@ -36,6 +37,8 @@ class IngestResult:
     language: str
     chunks: int
     pages: int
+    flagged: int = 0
+    """Passages that look like instructions to the assistant (never given to the model)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +194,9 @@ def ingest(
             session.execute(insert(KbChunk), rows)
         if db.is_postgres:
             _write_tsvectors(session, tenant_id, document.id)
+        flagged = sum(looks_like_injection(f"{c.heading}\n{c.text}") for c in chunks)
         return IngestResult(
-            document.id, status, doc_title, parsed.format.value, language, len(chunks), parsed.pages
+            document.id, status, doc_title, parsed.format.value, language, len(chunks), parsed.pages, flagged
         )
 
 

@@ -1,18 +1,21 @@
-"""The audit log: append-only, one hash chain per tenant (``tenant_id`` NULL: the system chain).
+"""The audit log: append-only, one keyed hash chain per tenant (``tenant_id`` NULL: the system chain).
 
-Each entry's ``hash`` is SHA-256 over its canonical content and the previous entry's hash, and
-``seq`` counts from 1 without gaps. Appends are serialized per chain (an advisory lock on
-PostgreSQL, the database write lock on SQLite), so concurrent writers never fork a chain.
-:func:`verify_chain` recomputes every chain and says where one was changed, cut or reordered.
-Entries carry metadata only: ids, kinds, counts — never a message body or a secret.
-
-Limit: deleting the newest entries leaves a shorter chain that still verifies; keep the head
-(:attr:`ChainReport.head`) somewhere else (a log line, a ticket) to detect that.
+Each entry's ``hash`` is HMAC-SHA256 over its canonical content and the previous entry's hash,
+under a key derived from the master key named in ``key_id`` (never stored in the database, so
+whoever can write the table cannot recompute a chain). ``seq`` counts from 1 without gaps.
+Appends are serialized per chain (an advisory lock on PostgreSQL, the database write lock on
+SQLite), so concurrent writers never fork a chain. The application role may only insert and
+read (PostgreSQL grants; on SQLite a trigger refuses UPDATE and DELETE). After each commit the
+chain's head goes to the anchor (:mod:`store.audit_anchor`, outside the database), so deleting
+the newest entries is found too. :func:`verify_chain` recomputes every chain and says where
+one was changed, cut or reordered. Entries carry metadata only: ids, kinds, counts — never a
+message body or a secret.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,16 +25,19 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from store.db import Database
+from store.audit_anchor import AuditAnchor
+from store.crypto import KeyConfigError, Keyring
+from store.db import AUDIT_HEADS, KEYRING, Database
 from store.models import AuditEntry, Tenant, utcnow
 
 GENESIS = "0" * 64
+KEY_PURPOSE = "audit chain"
 _LOCK_NAMESPACE = 0x46440000_0000_0000  # "FD": keeps these advisory locks apart from others
 
 
-def _canonical(entry: AuditEntry) -> bytes:
+def _canonical(entry: AuditEntry, *, keyed: bool = True) -> bytes:
     at: datetime = entry.at
-    body = {
+    body: dict[str, Any] = {
         "tenant_id": entry.tenant_id,
         "seq": entry.seq,
         "at": at.isoformat(timespec="microseconds"),
@@ -41,12 +47,29 @@ def _canonical(entry: AuditEntry) -> bytes:
         "details": entry.details or {},
         "prev_hash": entry.prev_hash,
     }
+    if keyed:
+        body["key_id"] = entry.key_id
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str).encode()
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    """The hash an entry must carry, from its content and ``prev_hash``."""
-    return hashlib.sha256(_canonical(entry)).hexdigest()
+def legacy_hash(entry: AuditEntry) -> str:
+    """The unkeyed SHA-256 of entries written before revision 0007_audit_hmac (read by its migration)."""
+    return hashlib.sha256(_canonical(entry, keyed=False)).hexdigest()
+
+
+def entry_hash(entry: AuditEntry, keyring: Keyring) -> str:
+    """The HMAC an entry must carry, from its content, ``prev_hash`` and ``key_id``."""
+    if entry.key_id is None:
+        raise KeyConfigError("the entry names no key (written before the chain was keyed)")
+    _, key = keyring.derived_key(KEY_PURPOSE, entry.key_id)
+    return hmac.new(key, _canonical(entry), hashlib.sha256).hexdigest()
+
+
+def _keyring(session: Session) -> Keyring:
+    keyring = session.info.get(KEYRING)
+    if not isinstance(keyring, Keyring):
+        raise KeyConfigError("audit entries need a session of store.db.Database (it carries the keyring)")
+    return keyring
 
 
 # Built once: the append runs with every received message.
@@ -87,6 +110,7 @@ def append(
     at: datetime | None = None,
 ) -> AuditEntry:
     """Add an entry to the tenant's chain in the caller's transaction (commits with it)."""
+    keyring = _keyring(session)
     sql = session.connection()  # Core statements only: skip the ORM's execution path
     _lock_chain(sql, tenant_id)
     seq, prev = _head(sql, tenant_id)
@@ -100,9 +124,11 @@ def append(
         details=dict(details or {}),
         prev_hash=prev,
         hash="",
+        key_id=keyring.newest_id,
     )
-    entry.hash = entry_hash(entry)
+    entry.hash = entry_hash(entry, keyring)
     sql.execute(_INSERT, {c.key: getattr(entry, c.key) for c in _COLUMNS})
+    session.info.setdefault(AUDIT_HEADS, {})[tenant_id] = (entry.seq, entry.hash)
     return entry
 
 
@@ -121,8 +147,14 @@ class Problem:
     entry_id: int | None
     kind: str
     """``changed`` (content does not match its hash), ``broken_link`` (prev_hash is not the
-    previous entry's hash: deleted or reordered entries), ``gap`` (missing seq numbers)."""
+    previous entry's hash: deleted or reordered entries), ``gap`` (missing seq numbers),
+    ``truncated`` (the anchor names an entry the table no longer has, or has changed)."""
     detail: str
+
+    def __str__(self) -> str:
+        chain = "system chain" if self.tenant_id is None else f"tenant {self.tenant_id}"
+        where = f" seq {self.seq}" if self.seq is not None else ""
+        return f"{chain}{where}: {self.kind}: {self.detail}"
 
 
 @dataclass
@@ -148,9 +180,24 @@ class VerifyResult:
         return [p for c in self.chains for p in c.problems]
 
 
-def _verify_entries(tenant_id: int | None, entries: Iterator[AuditEntry]) -> ChainReport:
+def _entry_ok(entry: AuditEntry, keyring: Keyring) -> str | None:
+    """Why an entry's hash does not match, or None when it does."""
+    if entry.key_id is None:
+        return "the entry is not keyed (it did not verify when the chain was keyed, or it was forged)"
+    try:
+        expected = entry_hash(entry, keyring)
+    except KeyConfigError:
+        return f"keyed by master key {entry.key_id!r}, which is not configured (keep retired keys)"
+    return None if hmac.compare_digest(expected, entry.hash) else "content does not match the entry's hash"
+
+
+def _verify_entries(
+    tenant_id: int | None, entries: Iterator[AuditEntry], keyring: Keyring, anchor: AuditAnchor | None
+) -> ChainReport:
     report = ChainReport(tenant_id)
     expected_seq, prev = 1, GENESIS
+    anchored = anchor.head(tenant_id) if anchor is not None else None
+    anchored_seen = False
     for entry in entries:
         report.entries += 1
         if entry.seq != expected_seq:
@@ -170,11 +217,18 @@ def _verify_entries(tenant_id: int | None, entries: Iterator[AuditEntry]) -> Cha
                     "prev_hash differs from the previous entry's hash (entries deleted, inserted or reordered)",
                 )
             )
-        if entry_hash(entry) != entry.hash:
-            report.problems.append(
-                Problem(tenant_id, entry.seq, entry.id, "changed", "content does not match the entry's hash")
-            )
+        wrong = _entry_ok(entry, keyring)
+        if wrong is not None:
+            report.problems.append(Problem(tenant_id, entry.seq, entry.id, "changed", wrong))
+        if anchored is not None and entry.seq == anchored[0]:
+            anchored_seen = True
+            if not hmac.compare_digest(entry.hash, anchored[1]):
+                detail = "the entry's hash differs from the anchored head (the chain was rewritten)"
+                report.problems.append(Problem(tenant_id, entry.seq, entry.id, "truncated", detail))
         expected_seq, prev = entry.seq + 1, entry.hash
+    if anchored is not None and not anchored_seen:
+        detail = f"the anchor says entry {anchored[0]} was written, the chain ends at {expected_seq - 1} (newest entries deleted)"
+        report.problems.append(Problem(tenant_id, anchored[0], None, "truncated", detail))
     report.head = prev
     return report
 
@@ -193,13 +247,15 @@ def verify_chain(
     system chain). Reads on the admin engine: this is an operator command."""
     every = tenant_id is None if all_chains is None else all_chains
     result = VerifyResult()
+    anchor = db.audit_anchor
     with db.admin_session() as session:
         if every:
             ids: list[int | None] = [None, *session.scalars(select(Tenant.id).order_by(Tenant.id))]
         else:
             ids = [tenant_id]
         for chain_id in ids:
-            result.chains.append(_verify_entries(chain_id, _chain_entries(session, chain_id)))
+            entries = _chain_entries(session, chain_id)
+            result.chains.append(_verify_entries(chain_id, entries, db.keyring, anchor))
     return result
 
 
@@ -208,6 +264,28 @@ def chain_length(session: Session, tenant_id: int | None) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditEntry).where(chain)) or 0)
 
 
-def verify_in(session: Session, tenant_id: int | None) -> ChainReport:
+def verify_in(session: Session, tenant_id: int | None, anchor: AuditAnchor | None = None) -> ChainReport:
     """Verify one chain with the caller's session (a tenant session sees its own chain)."""
-    return _verify_entries(tenant_id, _chain_entries(session, tenant_id))
+    return _verify_entries(tenant_id, _chain_entries(session, tenant_id), _keyring(session), anchor)
+
+
+def anchor_heads(db: Database) -> int:
+    """Write every chain's current head to the anchor (after a migration: chains written
+    before the anchor existed). The anchor only moves forward. Returns the chains anchored."""
+    anchor = db.audit_anchor
+    if anchor is None:
+        return 0
+    heads = select(AuditEntry.tenant_id, func.max(AuditEntry.seq)).group_by(AuditEntry.tenant_id).subquery()
+    query = select(AuditEntry.tenant_id, AuditEntry.seq, AuditEntry.hash).join(
+        heads,
+        (AuditEntry.seq == heads.c[1])
+        & (
+            (AuditEntry.tenant_id == heads.c.tenant_id)
+            | (AuditEntry.tenant_id.is_(None) & heads.c.tenant_id.is_(None))
+        ),
+    )
+    with db.admin_session() as session:
+        rows = session.execute(query).all()
+    for tenant_id, seq, digest in rows:
+        anchor.advance(tenant_id, int(seq), str(digest))
+    return len(rows)

@@ -84,6 +84,7 @@ class Keyring:
             raise KeyConfigError("duplicate master key id")
         self._keys = {k.key_id: k for k in keys}
         self._newest = keys[0]
+        self._derived: dict[str, dict[str, bytes]] = {}
 
     def __repr__(self) -> str:
         return f"Keyring(key_ids={list(self._keys)!r})"
@@ -172,6 +173,22 @@ class Keyring:
         written before a rotation (``frontdesk keys rotate`` rewrites them).
         """
         return _digest(self._newest.key, value)
+
+    def derived_key(self, purpose: str, key_id: str | None = None) -> tuple[str, bytes]:
+        """A 256-bit key for one purpose, derived from a master key (the newest by default).
+
+        Returns the master key's id with it; raises :class:`KeyConfigError` for an id that is
+        not configured.
+        """
+        master = self._newest if key_id is None else self._keys.get(key_id)
+        if master is None:
+            raise KeyConfigError(f"master key {key_id!r} is not configured")
+        cache = self._derived.setdefault(purpose, {})
+        if master.key_id not in cache:
+            cache[master.key_id] = hmac.new(
+                master.key, f"frontdesk {purpose}".encode(), hashlib.sha256
+            ).digest()
+        return master.key_id, cache[master.key_id]
 
     def blind_indexes(self, value: str) -> list[str]:
         """The digests of ``value`` under every configured key, newest first."""

@@ -9,6 +9,7 @@ session sees no tenant rows at all. Migrations and operator commands use the adm
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Generator
@@ -21,10 +22,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.audit_anchor import AuditAnchor
 from store.crypto import Keyring
 from store.rls import APP_ROLE, TENANT_SETTING
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+KEYRING = "keyring"
+"""``Session.info`` key: the database's keyring (audit entries are keyed under it)."""
+AUDIT_HEADS = "audit_heads"
+"""``Session.info`` key: chain heads appended in the transaction, anchored after its commit."""
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseError(Exception):
@@ -104,6 +112,10 @@ def _pin(connection: Connection, tenant: str) -> None:
     connection.connection.dbapi_connection.execute(_SET_TENANT, (TENANT_SETTING, tenant), prepare=True)  # pyright: ignore[reportOptionalMemberAccess]
 
 
+def _forget_heads(session: Session) -> None:
+    session.info.pop(AUDIT_HEADS, None)
+
+
 class Database:
     """The application's view of one database (SQLite file or PostgreSQL)."""
 
@@ -116,21 +128,39 @@ class Database:
         schema: str | None = None,
         pool_size: int = 10,
         max_overflow: int | None = None,
+        audit_anchor: AuditAnchor | None = None,
     ) -> None:
         self.url = make_url(url)
         self.keyring = keyring
         self.schema = schema
+        self.audit_anchor = audit_anchor
+        """Where audit chain heads are kept outside the database (None: not anchored)."""
         self.is_postgres = self.url.get_backend_name() == "postgresql"
         overflow = pool_size if max_overflow is None else max_overflow
         self.engine = self._make_engine(url, app=True, pool_size=pool_size, max_overflow=overflow)
         self.admin_engine = self._make_engine(admin_url or url, app=False, pool_size=2, max_overflow=2)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        info = {KEYRING: keyring}
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         if self.is_postgres:
             event.listen(self._sessions, "after_begin", _pin_tenant)
-        self._admin_sessions = sessionmaker(self.admin_engine, expire_on_commit=False)
+        self._admin_sessions = sessionmaker(self.admin_engine, expire_on_commit=False, info=info)
+        for maker in (self._sessions, self._admin_sessions):
+            event.listen(maker, "after_commit", self._anchor_heads)
+            event.listen(maker, "after_rollback", _forget_heads)
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    def _anchor_heads(self, session: Session) -> None:
+        """After a commit, move the anchor to the chain heads the transaction appended."""
+        heads: dict[int | None, tuple[int, str]] | None = session.info.pop(AUDIT_HEADS, None)
+        if not heads or self.audit_anchor is None:
+            return
+        for chain, (seq, digest) in heads.items():
+            try:
+                self.audit_anchor.advance(chain, seq, digest)
+            except Exception as exc:  # committed already: a lagging anchor is no false alarm
+                log.warning("audit anchor not advanced: %s", type(exc).__name__)
 
     def _make_engine(self, url: str, *, app: bool, pool_size: int, max_overflow: int) -> Engine:
         kwargs: dict[str, Any] = {}
@@ -224,4 +254,5 @@ def migrate(db: Database, revision: str = "head") -> None:
     with db.admin_engine.begin() as connection:
         config.attributes["connection"] = connection
         config.attributes["schema"] = db.schema
+        config.attributes["keyring"] = db.keyring  # the audit chain is keyed under it
         command.upgrade(config, revision)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -175,6 +176,8 @@ class Contact(Base):
     opted_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     consent_source: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = _created()
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A sandbox contact of ``frontdesk chat`` (no WhatsApp id: no webhook ever finds it)."""
 
 
 class Conversation(Base):
@@ -197,6 +200,8 @@ class Conversation(Base):
     last_customer_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A sandbox of ``frontdesk chat``: never drained by a worker, swept, or sent to WhatsApp."""
 
 
 class Message(Base):
@@ -252,7 +257,7 @@ class OutboxItem(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained per tenant (``tenant_id`` NULL is the system chain)."""
+    """Append-only, HMAC-chained per tenant (``tenant_id`` NULL is the system chain)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = _id()
@@ -267,6 +272,8 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The master key the entry's HMAC key derives from (NULL: not keyed, never valid)."""
     __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
 
 
@@ -290,7 +297,7 @@ class VaultEntry(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class Turn(Base):
+class TurnRow(Base):
     """One worker run over a conversation's pending messages; ``id`` is conversation + first message."""
 
     __tablename__ = "turns"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from store.db import Database
+from workers.events import NullPublisher, Publisher
 from workers.fairness import Fairness, FairnessPolicy
 from workers.lease import LeaseKeeper, LeaseManager
 from workers.metrics import WorkerMetrics
@@ -106,6 +107,8 @@ class WorkerContext:
     keeper: LeaseKeeper | None = None
     shutdown: threading.Event = field(default_factory=threading.Event)
     """Set on SIGTERM: drains stop between turns and hand their mailbox on."""
+    events: Publisher = field(default_factory=NullPublisher)
+    """Live events for the agents' console (Redis pub/sub when Redis is configured)."""
     maintenance: Callable[[], int] | None = None
     """The hourly schedule's job (checkpoint pruning, later retention); returns rows removed."""
 

@@ -24,11 +24,12 @@ from store.models import utcnow
 from workers import mailbox
 from workers.context import WorkerContext
 from workers.errors import RetryTurnLater
+from workers.events import ConsoleEvent
 from workers.fairness import AtCapacity, Permit
 from workers.lease import Lease, LeaseKeeper
 from workers.mailbox import ClaimFor, Committed, Opened, Recipient
-from workers.outbox import Claim, deliver, send_item
-from workers.turns import Turn, TurnResult
+from workers.sending import send_once
+from workers.turns import OpenedTurn, TurnResult
 
 log = logging.getLogger(__name__)
 
@@ -202,22 +203,6 @@ def _wake_next(ctx: WorkerContext, tenant_id: int, cid: int | None, pop: Callabl
         ctx.enqueue.drain(tenant_id, parked)
 
 
-def send_once(ctx: WorkerContext, tenant_id: int, outbox_id: int, claim: Claim | None = None) -> str:
-    """One send attempt (of an item claimed already, or claimed now); a retry or a pacing
-    wait is re-enqueued with its countdown."""
-    policy = ctx.config.send
-    if claim is None:
-        outcome = send_item(ctx.db, ctx.sender, tenant_id, outbox_id, policy=policy, pacer=ctx.fairness)
-    else:
-        outcome = deliver(ctx.db, ctx.sender, tenant_id, outbox_id, claim, policy)
-    ctx.metrics.sends.labels(str(tenant_id), outcome.status).inc()
-    if outcome.status == "failed":
-        ctx.metrics.failures.labels(str(tenant_id), f"send:{outcome.error}").inc()
-    if outcome.status == "retry" and outcome.retry_in is not None:
-        ctx.enqueue.send(tenant_id, outbox_id, countdown=outcome.retry_in + random.uniform(0, 0.05))
-    return outcome.status
-
-
 def send_first(ctx: WorkerContext, tenant_id: int, committed: Committed) -> None:
     """A committed reply's first attempt: inline (``inline_first_send``), else a send task.
 
@@ -249,7 +234,7 @@ def _claim_for(
 
 
 def _run_one(
-    ctx: WorkerContext, lease: Lease, opened: Opened, turn: Turn, sends: list[Committed]
+    ctx: WorkerContext, lease: Lease, opened: Opened, turn: OpenedTurn, sends: list[Committed]
 ) -> DrainReport | bool:
     """Run and commit one turn; whether more messages are pending, or the report to stop with."""
     cfg, tenant, attempt = ctx.config, str(turn.tenant_id), turn.attempt
@@ -262,8 +247,10 @@ def _run_one(
             lease.fence,
             "failed",
             handoff=True,
-            handoff_summary="The assistant could not answer.",
+            handoff_summary="Reason: the assistant could not answer.",
         )
+        if closed:
+            ctx.events.publish(ConsoleEvent(turn.tenant_id, turn.conversation_id, "handoff"))
         return True if closed else DrainReport("lost")
     try:
         with ctx.metrics.turn_running(turn.tenant_id):
@@ -285,6 +272,12 @@ def _run_one(
         return DrainReport("lost")
     if committed.status == "handoff":
         ctx.metrics.handoffs.labels(tenant).inc()
+    if committed.status in ("handoff", "replied"):
+        ctx.events.publish(
+            ConsoleEvent(
+                turn.tenant_id, turn.conversation_id, "handoff" if committed.status == "handoff" else "reply"
+            )
+        )
     if committed.outbox_id is not None:
         assert opened.oldest_at is not None
         ctx.metrics.reply_seconds.labels(tenant).observe((utcnow() - opened.oldest_at).total_seconds())

@@ -21,12 +21,11 @@ from sqlalchemy.orm import Session
 from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.errors import NotFound
-from store.models import Contact, Conversation, Message, utcnow
-from store.models import Turn as TurnRow
+from store.models import Contact, Conversation, Message, TurnRow, utcnow
 from store.sealed import seal, unseal
 from workers._sql import insert_ignore, rowcount
 from workers.outbox import Claim, insert_outbox
-from workers.turns import Turn, TurnResult, turn_id_for
+from workers.turns import OpenedTurn, TurnResult, turn_id_for
 
 _conversations = cast(Table, Conversation.__table__)
 _contacts = cast(Table, Contact.__table__)
@@ -48,6 +47,7 @@ _OPEN = (
         _conversations.c.epoch,
         _conversations.c.channel_id,
         select(_contacts.c.wa_id).where(_contacts.c.id == _conversations.c.contact_id).scalar_subquery(),
+        _conversations.c.test,
     )
 )
 _SEEN_FENCE = select(_conversations.c.lease_fence).where(_conversations.c.id == bindparam("cid"))
@@ -291,7 +291,7 @@ def _holds(sql: Connection, conversation_id: int, fence: int, epoch: int | None 
     return rowcount(sql.execute(_HOLDS_FOR_BOT, {"cid": conversation_id, "fence": fence, "b_epoch": epoch}))
 
 
-def _upsert_turn(session: Session, turn: Turn, fence: int) -> int:
+def _upsert_turn(session: Session, turn: OpenedTurn, fence: int) -> int:
     row = session.get(TurnRow, turn.turn_id)
     if row is None:
         session.add(
@@ -314,7 +314,7 @@ def _upsert_turn(session: Session, turn: Turn, fence: int) -> int:
     return row.attempts
 
 
-def start_turn(db: Database, turn: Turn, fence: int) -> int | None:
+def start_turn(db: Database, turn: OpenedTurn, fence: int) -> int | None:
     """Record the start of a turn (or of a retry of it); its attempt number, None if fenced off."""
     with db.tenant_session(turn.tenant_id) as session:
         if not _holds(session.connection(), turn.conversation_id, fence):
@@ -332,7 +332,7 @@ class Opened:
     reset counter) owns the conversation; nothing was read.
     """
 
-    turn: Turn | None = None
+    turn: OpenedTurn | None = None
     mode: str = "bot"
     wait: float = 0.0
     oldest_at: datetime | None = None
@@ -367,6 +367,8 @@ def open_turn(
                 raise NotFound(f"no conversation {conversation_id}")
             return Opened(seen_fence=int(seen))
         mode, epoch = str(row[0]), int(row[1])
+        if row[4]:  # a sandbox of ``frontdesk chat``: no worker runs it
+            return Opened(mode="test")
         recipient = Recipient(row[2], str(row[3])) if row[3] else None
         messages = sql.execute(_PENDING, {"cid": conversation_id, "limit": limit}).all()
         if not messages:
@@ -374,7 +376,7 @@ def open_turn(
         age = (utcnow() - _aware(messages[-1].created_at)).total_seconds()
         if mode == "bot" and len(messages) < limit and age < settle:
             return Opened(mode=mode, wait=settle - age)
-        turn = Turn(
+        turn = OpenedTurn(
             tenant_id=tenant_id,
             conversation_id=conversation_id,
             turn_id=turn_id_for(conversation_id, messages[0].id),
@@ -420,7 +422,7 @@ def _has_pending(sql: Connection, conversation_id: int) -> bool:
     return sql.scalar(_HAS_PENDING, {"cid": conversation_id}) is not None
 
 
-def _consume(sql: Connection, turn: Turn) -> None:
+def _consume(sql: Connection, turn: OpenedTurn) -> None:
     claimed = sql.execute(
         _CONSUME, {"cid": turn.conversation_id, "ids": list(turn.message_ids), "tid": turn.turn_id}
     )
@@ -428,7 +430,7 @@ def _consume(sql: Connection, turn: Turn) -> None:
         raise _Conflict
 
 
-def _finish(sql: Connection, keyring: Keyring, turn: Turn, status: str, **values: object) -> None:
+def _finish(sql: Connection, keyring: Keyring, turn: OpenedTurn, status: str, **values: object) -> None:
     """Close the turn's row (made now if the turn was never started: a human's turn)."""
     summary = values.pop("handoff_summary", None)
     if isinstance(summary, str):
@@ -469,7 +471,7 @@ def reply_key(turn_id: str) -> str:
 
 
 def commit_turn(
-    db: Database, turn: Turn, fence: int, result: TurnResult, *, claim_for: ClaimFor | None = None
+    db: Database, turn: OpenedTurn, fence: int, result: TurnResult, *, claim_for: ClaimFor | None = None
 ) -> Committed:
     """Consume the turn's messages and, if the conversation is still the bot's at the turn's
     epoch, put the reply in the outbox: one transaction, conditional on fence, epoch and mode.
@@ -530,7 +532,7 @@ def commit_turn(
         return Committed("lost")
 
 
-def close_without_reply(db: Database, turn: Turn, fence: int, status: str, **values: object) -> bool:
+def close_without_reply(db: Database, turn: OpenedTurn, fence: int, status: str, **values: object) -> bool:
     """Consume the turn's messages without a reply (``human`` mode, ``failed`` → handoff).
 
     With ``handoff=True`` the conversation is handed to humans (epoch + 1) in the same write.
@@ -553,7 +555,7 @@ def close_without_reply(db: Database, turn: Turn, fence: int, status: str, **val
         return False
 
 
-def note_turn_error(db: Database, turn: Turn, fence: int, error: str, *, count: bool = True) -> None:
+def note_turn_error(db: Database, turn: OpenedTurn, fence: int, error: str, *, count: bool = True) -> None:
     """Remember why a turn attempt failed (the messages stay pending for the retry).
 
     ``count=False`` (the provider's 429) does not use up one of the turn's attempts.

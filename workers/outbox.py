@@ -223,6 +223,7 @@ _READ = (
         _outbox.c.kind,
         _contacts.c.wa_id,
         _conversations.c.channel_id,
+        _conversations.c.test,
     )
     .select_from(_outbox)
     .join(_conversations, _conversations.c.id == _outbox.c.conversation_id)
@@ -282,13 +283,12 @@ def _claim(
                 return SendOutcome(
                     "busy" if item.status == "sending" else "retry", (due - now).total_seconds()
                 )
-        if item.wa_id is None:
+        if item.test or item.wa_id is None:  # a sandbox of ``frontdesk chat`` never reaches WhatsApp
+            error = "test_conversation" if item.test else "no_recipient"
             session.execute(
-                update(_outbox)
-                .where(_outbox.c.id == outbox_id)
-                .values(status="failed", last_error="no_recipient")
+                update(_outbox).where(_outbox.c.id == outbox_id).values(status="failed", last_error=error)
             )
-            return SendOutcome("failed", error="no_recipient")
+            return SendOutcome("failed", error=error)
         if pacer is not None:
             wait = pacer.admit_send(tenant_id, item.channel_id, item.wa_id)
             if wait > 0:

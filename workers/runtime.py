@@ -18,6 +18,7 @@ from typing import Any
 from store.db import Database
 from workers.context import Enqueuer, WorkerConfig, WorkerContext
 from workers.errors import ConfigError
+from workers.events import NullPublisher, Publisher, RedisPublisher
 from workers.fairness import Fairness, LocalFairness, RedisFairness
 from workers.lease import DatabaseLeases, LeaseManager, RedisLeases
 from workers.outbox import OutboundSender
@@ -50,15 +51,24 @@ def build_context(
     """Leases and fairness in Redis when ``config.redis_url`` is set, else database and process."""
     leases: LeaseManager
     fairness: Fairness
+    events: Publisher = NullPublisher()
     if redis is None and config.redis_url:
         redis = redis_client(config.redis_url)
     if redis is not None:
         leases = RedisLeases(redis, config.redis_prefix)
         fairness = RedisFairness(redis, config.fairness, config.redis_prefix)
+        events = RedisPublisher(redis, config.redis_prefix)
     else:
         leases, fairness = DatabaseLeases(db), LocalFairness(config.fairness)
     return WorkerContext(
-        db=db, runner=runner, sender=sender, leases=leases, fairness=fairness, enqueue=enqueue, config=config
+        db=db,
+        runner=runner,
+        sender=sender,
+        leases=leases,
+        fairness=fairness,
+        enqueue=enqueue,
+        config=config,
+        events=events,
     )
 
 

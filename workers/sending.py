@@ -1,4 +1,5 @@
-"""The WhatsApp sender: :class:`channels.graph.GraphClient` behind :class:`OutboundSender`.
+"""Sending: the send task's body (:func:`send_once`) and the WhatsApp sender, which puts
+:class:`channels.cloud_api.CloudApiClient` behind :class:`workers.outbox.OutboundSender`.
 
 The channel's access token is unsealed just for the call and never logged. Meta's errors
 become the workers' two kinds: retryable (429, pair rate limit, 5xx, network) with their
@@ -7,23 +8,42 @@ become the workers' two kinds: retryable (429, pair rate limit, 5xx, network) wi
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 from sqlalchemy import select
 
+from channels.cloud_api import CloudApiClient, SendResult
 from channels.errors import SendError as ChannelSendError
-from channels.graph import GraphClient, SendResult
 from store.crypto import Secret
 from store.db import Database
 from store.models import Channel, Conversation
 from store.repo.channels import secrets_of
+from workers.context import WorkerContext
 from workers.errors import PermanentSendError, RetryableSendError
+from workers.outbox import Claim, deliver, send_item
 
 
-class GraphSender:
+def send_once(ctx: WorkerContext, tenant_id: int, outbox_id: int, claim: Claim | None = None) -> str:
+    """One send attempt (of an item claimed already, or claimed now); a retry or a pacing
+    wait is re-enqueued with its countdown."""
+    policy = ctx.config.send
+    if claim is None:
+        outcome = send_item(ctx.db, ctx.sender, tenant_id, outbox_id, policy=policy, pacer=ctx.fairness)
+    else:
+        outcome = deliver(ctx.db, ctx.sender, tenant_id, outbox_id, claim, policy)
+    ctx.metrics.sends.labels(str(tenant_id), outcome.status).inc()
+    if outcome.status == "failed":
+        ctx.metrics.failures.labels(str(tenant_id), f"send:{outcome.error}").inc()
+    if outcome.status == "retry" and outcome.retry_in is not None:
+        ctx.enqueue.send(tenant_id, outbox_id, countdown=outcome.retry_in + random.uniform(0, 0.05))
+    return outcome.status
+
+
+class WhatsAppSender:
     """Sends through the conversation's WhatsApp channel with that channel's token."""
 
-    def __init__(self, db: Database, client: GraphClient) -> None:
+    def __init__(self, db: Database, client: CloudApiClient) -> None:
         self.db = db
         self.client = client
 

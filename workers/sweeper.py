@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
-from store.models import Message, OutboxItem, utcnow
+from store.models import Conversation, Message, OutboxItem, utcnow
 from workers.context import WorkerContext
 from workers.drain import lease_key
 
@@ -29,7 +29,13 @@ def sweep(ctx: WorkerContext, *, min_age: float | None = None, limit: int = 1000
     with ctx.db.admin_session() as session:
         mailboxes = session.execute(
             select(Message.tenant_id, Message.conversation_id)
-            .where(Message.direction == "in", Message.turn_id.is_(None), Message.created_at <= cutoff)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Message.direction == "in",
+                Message.turn_id.is_(None),
+                Message.created_at <= cutoff,
+                Conversation.test.is_(False),  # a sandbox of ``frontdesk chat`` is never drained
+            )
             .distinct()
             .limit(limit)
         ).all()

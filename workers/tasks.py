@@ -23,7 +23,8 @@ from workers.celery_app import (
     TURNS_QUEUE,
 )
 from workers.context import WorkerConfig, WorkerContext
-from workers.drain import drain_and_reschedule, send_once
+from workers.drain import drain_and_reschedule
+from workers.sending import send_once
 from workers.sweeper import sweep
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass, field
 
 from workers.errors import PermanentSendError, RetryableSendError
-from workers.turns import Turn, TurnResult
+from workers.turns import OpenedTurn, TurnResult
 
 
-def simulated_reply(turn: Turn) -> str:
+def simulated_reply(turn: OpenedTurn) -> str:
     """A deterministic reply to a turn (the same texts give the same reply)."""
     digest = hashlib.sha256("\n".join(turn.texts).encode()).hexdigest()[:12]
     return f"reply {digest} to {len(turn.texts)} message(s)"
@@ -27,10 +27,10 @@ class SimulatedRunner:
 
     min_latency: float = 0.0
     max_latency: float = 0.05
-    calls: list[Turn] = field(default_factory=list[Turn])
+    calls: list[OpenedTurn] = field(default_factory=list[OpenedTurn])
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run_turn(self, turn: Turn) -> TurnResult:
+    def run_turn(self, turn: OpenedTurn) -> TurnResult:
         with self._lock:
             self.calls.append(turn)
         time.sleep(min(random.uniform(self.min_latency, self.max_latency), turn.remaining()))
@@ -45,7 +45,7 @@ class FailingRunner:
     failures: int | None = None
     calls: int = 0
 
-    def run_turn(self, turn: Turn) -> TurnResult:
+    def run_turn(self, turn: OpenedTurn) -> TurnResult:
         self.calls += 1
         if self.failures is None or self.calls <= self.failures:
             raise self.error
@@ -58,7 +58,7 @@ class HandoffRunner:
 
     notice: str | None = "A person will answer you shortly."
 
-    def run_turn(self, turn: Turn) -> TurnResult:
+    def run_turn(self, turn: OpenedTurn) -> TurnResult:
         return TurnResult(reply=self.notice, handoff=True, handoff_summary="customer asks for a person")
 
 

@@ -8,8 +8,10 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
-class Turn:
-    """Everything the agent needs for one turn; ``texts`` are decrypted, in arrival order.
+class OpenedTurn:
+    """A turn :func:`workers.mailbox.open_turn` opened: everything the agent needs for it.
+
+    ``texts`` are decrypted, in arrival order.
 
     ``turn_id`` is stable across retries of the same turn (conversation + first message id),
     so the graph may use it as its run id. ``deadline`` is a :func:`time.monotonic` instant the
@@ -27,7 +29,7 @@ class Turn:
 
     def __repr__(self) -> str:  # never print message bodies
         return (
-            f"Turn(tenant_id={self.tenant_id}, conversation_id={self.conversation_id}, "
+            f"OpenedTurn(tenant_id={self.tenant_id}, conversation_id={self.conversation_id}, "
             f"turn_id={self.turn_id!r}, epoch={self.epoch}, messages={len(self.message_ids)})"
         )
 
@@ -52,7 +54,7 @@ class TurnResult:
 class TurnRunner(Protocol):
     """Runs the agent graph for one turn. Raise :class:`workers.errors.RetryTurnLater` on 429."""
 
-    def run_turn(self, turn: Turn) -> TurnResult: ...
+    def run_turn(self, turn: OpenedTurn) -> TurnResult: ...
 
 
 def turn_id_for(conversation_id: int, first_message_id: int) -> str:

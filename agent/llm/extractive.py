@@ -24,8 +24,8 @@ from agent.llm.types import (
     Citation,
     Completion,
     ContextMessage,
+    ContextPassage,
     Message,
-    Passage,
     ProviderSettings,
     SystemMessage,
     ToolCall,
@@ -388,8 +388,9 @@ _HUMAN = re.compile(
     r"agente|representative|asesor[a]?|berater(in)?|operator|operador[a]?|someone real|alguien real)\b"
 )
 _HOURS = re.compile(
-    r"\b(hours|opening|open|close[sd]?|horario[s]?|abiert[oa]s?|abren|cierran|aberto|abrem|fecham|"
-    r"offnungszeit(en)?|geoffnet|offen|schliessen)\b"
+    r"\b(hours|opening|open|close[sd]?|what time|horario[s]?|abiert[oa]s?|abren|abris|abre|cierran|"
+    r"cierra|a que hora|aberto|abrem|fecham|que horas|offnungszeit(en)?|geoffnet|offen|schliessen|"
+    r"wann)\b"
 )
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -500,6 +501,20 @@ _PRICE_CUES = frozenset(
 _PRICE_IN_TEXT = re.compile(r"\d\s?(?:€|eur\b|euros?\b|\$|usd\b|reais\b)|(?:€|\$|r\$)\s?\d", re.IGNORECASE)
 
 
+HOURS_TERM = "§hours"
+_HOURS_CUES = (
+    "hours hour opening open opens close closes closed time horario horarios hora horas abierto abierta "
+    "abiertos abren abris abre abrimos cierran cierra cerrado aberto abertos abrem abre fecham fecha "
+    "fechado horario offnungszeit offnungszeiten geoffnet offen schliessen geschlossen uhr wann"
+)
+_TIME_IN_TEXT = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2}\s?(?:h|uhr|am|pm)\b", re.IGNORECASE)
+
+
+def asks_hours(text: str) -> bool:
+    """Whether a question asks when the business is open."""
+    return bool(_HOURS.search(fold(text)))
+
+
 def asks_price(text: str) -> bool:
     """Whether a question asks how much something costs."""
     return any(w in _PRICE_CUES for w in _WORD.findall(fold(text)))
@@ -526,25 +541,28 @@ def _terms(text: str, lang: Lang) -> tuple[str, ...]:
 class Scored:
     """A passage with how well it covers the question."""
 
-    passage: Passage
+    passage: ContextPassage
     coverage: float
     index: int
 
 
 @dataclass(frozen=True)
-class _Turn:
+class _CustomerTurn:
+    """The customer's current turn as the messages tell it, with what was gathered for it."""
+
     text: str
-    passages: list[Passage]
+    passages: list[ContextPassage]
     called: frozenset[str]
     tool_results: dict[str, str]
+    """Contents of the tool results that succeeded, by tool name."""
     clarified_before: bool
     prior_chars: int
 
 
-def _read_turn(messages: Sequence[Message]) -> _Turn:
+def _read_turn(messages: Sequence[Message]) -> _CustomerTurn:
     """The customer's current turn, the passages and tool results gathered for it."""
     user: list[str] = []
-    passages: list[Passage] = []
+    passages: list[ContextPassage] = []
     called: set[str] = set()
     results: dict[str, str] = {}
     start = len(messages)
@@ -562,7 +580,8 @@ def _read_turn(messages: Sequence[Message]) -> _Turn:
             called.update(c.name for c in m.tool_calls)
         elif isinstance(m, ToolResultMessage):
             called.add(m.name)
-            results[m.name] = m.content
+            if not m.is_error:
+                results[m.name] = m.content
             passages.extend(m.passages)
     previous = next(
         (m for m in reversed(messages[:start]) if isinstance(m, AssistantMessage) and m.text), None
@@ -570,25 +589,81 @@ def _read_turn(messages: Sequence[Message]) -> _Turn:
     prefixes = [p for p, _, _ in CLARIFY.values()] + list(GREETING.values())
     clarified = previous is not None and any(previous.text.startswith(p) for p in prefixes)
     prior = sum(len(getattr(m, "text", "")) for m in messages if not isinstance(m, SystemMessage))
-    return _Turn(" ".join(user).strip(), passages, frozenset(called), results, clarified, prior)
+    return _CustomerTurn(" ".join(user).strip(), passages, frozenset(called), results, clarified, prior)
 
 
-def rank(question: str, passages: Sequence[Passage], lang: Lang) -> list[Scored]:
-    """Passages by share of the question's terms they contain (ties: retrieval score, order)."""
+_GENERIC_WORDS = (
+    # Words of the question itself, not of the thing asked about ("how LONG does delivery TAKE").
+    "long take takes work works offer offers available accept accepts provide provides sell sells "
+    "information info question possible way kind "
+    "aceptan aceptais aceptar ofrecen ofreceis ofrecer hacen haceis trabajan funciona funcionan "
+    "disponible tiempo tarda tardan informacion pregunta posible tipo teneis podeis "
+    "aceitam aceitar oferecem oferecer fazem funciona funcionam disponivel demora demoram tempo "
+    "informacao pergunta possivel tipo voces "
+    "funktioniert funktionieren bieten bietet anbieten akzeptieren akzeptiert lange dauert dauer "
+    "moglich verfugbar information frage art gibt"
+)
+
+
+@cache
+def _generic_terms(lang: Lang) -> frozenset[str]:
+    return frozenset(terms(f"{_GENERIC_WORDS} {_HOURS_CUES} {' '.join(_PRICE_CUES)}", lang))
+
+
+def item_terms(question: str, lang: Lang) -> set[str]:
+    """The content terms naming what is asked about: the question's terms less its generic words."""
+    return set(terms(question, lang)) - _generic_terms(lang)
+
+
+def covers_item(item: set[str], have: set[str]) -> bool:
+    """Whether a passage's terms name the asked item: all its terms (one may miss from four on)."""
+    missing = len(item - have)
+    return missing == 0 or (len(item) >= 4 and missing <= 1)
+
+
+def _passage_terms(passage: ContextPassage, lang: Lang) -> set[str]:
+    have = set(terms(f"{passage.heading} {passage.text}", lang))
+    if _PRICE_IN_TEXT.search(passage.text):
+        have.add(PRICE_TERM)
+    if _TIME_IN_TEXT.search(passage.text):
+        have.add(HOURS_TERM)
+    return have
+
+
+def rank(question: str, passages: Sequence[ContextPassage], lang: Lang) -> list[Scored]:
+    """Passages by share of the question's terms they contain (ties: retrieval score, order).
+
+    A price only counts in a passage that names something of what was asked: the price of
+    another item is no answer.
+    """
     q = set(terms(question, lang))
+    item = item_terms(question, lang)
     if asks_price(question):  # "how much is X": the price is the point, not the words
         q = (q - set(terms(" ".join(_PRICE_CUES), lang))) | {PRICE_TERM}
+    if asks_hours(question):  # "when do you open": times are the point
+        q = (q - set(terms(_HOURS_CUES, lang))) | {HOURS_TERM}
     scored: list[Scored] = []
     for i, p in enumerate(passages):
-        have = set(terms(f"{p.heading} {p.text}", lang))
-        if _PRICE_IN_TEXT.search(p.text):
-            have.add(PRICE_TERM)
+        have = _passage_terms(p, lang)
+        if item and not item & have:
+            have -= {PRICE_TERM, HOURS_TERM}
         coverage = len(q & have) / len(q) if q else 0.0
         scored.append(Scored(p, coverage, i))
     return sorted(scored, key=lambda s: (-s.coverage, -s.passage.score, s.index))
 
 
-def best_sentences(question: str, passage: Passage, lang: Lang, limit: int) -> str:
+def answering(question: str, ranked: Sequence[Scored], lang: Lang, threshold: float) -> Scored | None:
+    """The best passage that covers enough of the question *and* names the asked item, if any."""
+    item = item_terms(question, lang)
+    for scored in ranked:
+        if scored.coverage < threshold:
+            return None
+        if covers_item(item, _passage_terms(scored.passage, lang)):
+            return scored
+    return None
+
+
+def best_sentences(question: str, passage: ContextPassage, lang: Lang, limit: int) -> str:
     """The passage trimmed to the sentences that share terms with the question."""
     q = set(terms(question, lang))
     sentences = [s.strip() for s in _SENTENCE.split(passage.text) if s.strip()]
@@ -628,23 +703,30 @@ class ExtractiveProvider(Provider):
         tools: Sequence[ToolSpec] = (),
         settings: CallSettings | None = None,
     ) -> Completion:
-        """Decide deterministically (see ``decide``)."""
-        return self.decide(messages, tools)[1]
+        """Decide deterministically (see ``decide``), in the conversation's language if given."""
+        language = settings.language if settings is not None else None
+        return self.decide(messages, tools, language=language)[1]
 
     def decide(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), *, language: str | None = None
     ) -> tuple[Outcome, Completion]:
-        """The outcome (answer, clarify, handoff, or a tool to call first) and its completion."""
+        """The outcome (answer, clarify, handoff, or a tool to call first) and its completion.
+
+        ``language`` is the conversation's (the graph keeps it across short messages); without
+        it the turn's own words decide.
+        """
         turn = _read_turn(messages)
         offered = {t.name for t in tools}
-        lang = detect_language(turn.text, self.default_language)
+        lang: Lang = (
+            language if language in _STEMMER_NAMES else detect_language(turn.text, self.default_language)  # type: ignore[assignment]
+        )
         folded = fold(turn.text)
 
         if _HUMAN.search(folded):
             return "handoff", self._handoff(turn, "the customer asked for a person")
-        if HOURS_TOOL in turn.tool_results and _HOURS.search(folded):
+        if HOURS_TOOL in turn.tool_results and asks_hours(folded):
             return "answer", self._text(turn, turn.tool_results[HOURS_TOOL])
-        if HOURS_TOOL in offered and HOURS_TOOL not in turn.called and _HOURS.search(folded):
+        if HOURS_TOOL in offered and HOURS_TOOL not in turn.called and asks_hours(folded):
             return "hours", self._call(turn, HOURS_TOOL, {})
         if not terms(turn.text, lang):
             if turn.clarified_before:
@@ -655,9 +737,10 @@ class ExtractiveProvider(Provider):
 
         ranked = rank(turn.text, turn.passages, lang)
         top = ranked[0] if ranked else None
-        if top is not None and top.coverage >= self.answer_threshold:
-            text = best_sentences(turn.text, top.passage, lang, self.max_sentences)
-            citation = Citation(source=top.passage.source, heading=top.passage.heading)
+        best = answering(turn.text, ranked, lang, self.answer_threshold)
+        if best is not None:
+            text = best_sentences(turn.text, best.passage, lang, self.max_sentences)
+            citation = Citation(source=best.passage.source, heading=best.passage.heading)
             return "answer", self._text(turn, text, [citation])
         if top is not None and top.coverage >= self.clarify_threshold and not turn.clarified_before:
             return "clarify", self._text(turn, self._clarify(lang, ranked))
@@ -682,11 +765,11 @@ class ExtractiveProvider(Provider):
         options = f" {_OR[lang]} ".join(f'"{h}"' for h in headings)
         return prefix + with_options.format(options=options)
 
-    def _usage(self, turn: _Turn, out: str) -> Usage:
+    def _usage(self, turn: _CustomerTurn, out: str) -> Usage:
         chars = turn.prior_chars + sum(len(p.text) for p in turn.passages)
         return Usage(input_tokens=(chars + 3) // 4, output_tokens=(len(out) + 3) // 4)
 
-    def _text(self, turn: _Turn, text: str, citations: list[Citation] | None = None) -> Completion:
+    def _text(self, turn: _CustomerTurn, text: str, citations: list[Citation] | None = None) -> Completion:
         return Completion(
             text=text,
             usage=self._usage(turn, text),
@@ -696,7 +779,7 @@ class ExtractiveProvider(Provider):
             citations=citations or [],
         )
 
-    def _call(self, turn: _Turn, name: str, arguments: dict[str, Any]) -> Completion:
+    def _call(self, turn: _CustomerTurn, name: str, arguments: dict[str, Any]) -> Completion:
         digest = hashlib.sha256(f"{name}\x00{turn.text}\x00{sorted(arguments.items())}".encode()).hexdigest()
         call = ToolCall(id=f"xt_{digest[:12]}", name=name, arguments=arguments)
         return Completion(
@@ -708,5 +791,5 @@ class ExtractiveProvider(Provider):
             provider=self.name,
         )
 
-    def _handoff(self, turn: _Turn, reason: str) -> Completion:
+    def _handoff(self, turn: _CustomerTurn, reason: str) -> Completion:
         return self._call(turn, HANDOFF_TOOL, {"reason": reason})

@@ -24,7 +24,7 @@ class ToolCall(_Model):
     arguments: dict[str, Any] = Field(default_factory=dict[str, Any])
 
 
-class Passage(_Model):
+class ContextPassage(_Model):
     """A retrieved knowledge passage, as given to a model."""
 
     text: str
@@ -66,7 +66,7 @@ class ToolResultMessage(_Model):
     name: str
     content: str
     is_error: bool = False
-    passages: list[Passage] = Field(default_factory=list[Passage])
+    passages: list[ContextPassage] = Field(default_factory=list[ContextPassage])
 
 
 class ContextMessage(_Model):
@@ -77,7 +77,7 @@ class ContextMessage(_Model):
     """
 
     kind: Literal["context"] = "context"
-    passages: list[Passage]
+    passages: list[ContextPassage]
 
 
 Message = Annotated[
@@ -161,6 +161,8 @@ class CallSettings(_Model):
     temperature: float | None = None
     timeout_s: float | None = None
     tool_choice: Literal["auto", "required", "none"] = "auto"
+    language: str | None = None
+    """The conversation's language, for providers that word replies themselves (extractive)."""
 
 
 class ProviderSettings(_Model):
@@ -215,7 +217,7 @@ class ApiKey:
         raise TypeError("API keys are not picklable")
 
 
-def render_passages(passages: list[Passage]) -> str:
+def render_passages(passages: list[ContextPassage]) -> str:
     """The text block a model sees for retrieved passages."""
     lines = ["Knowledge passages (answer only from these; cite the source):"]
     for i, p in enumerate(passages, 1):

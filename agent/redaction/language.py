@@ -59,8 +59,7 @@ _MARKERS: Final[dict[Language, frozenset[str]]] = {
 _LETTER_HINTS: Final[dict[Language, str]] = {"es": "ñ¿¡", "pt": "ãõç", "de": "äöüß", "en": ""}
 
 
-def detect_language(text: str, default: Language = "en") -> Language:
-    """Best guess among es/pt/de/en from function words and letters; ``default`` if no signal."""
+def _scores(text: str) -> dict[Language, float]:
     lowered = text.casefold()
     scores: dict[Language, float] = dict.fromkeys(LANGUAGES, 0.0)
     for word in _WORD.findall(lowered):
@@ -71,6 +70,12 @@ def detect_language(text: str, default: Language = "en") -> Language:
         for letter in letters:
             if letter in lowered:
                 scores[lang] += 1.5
+    return scores
+
+
+def detect_language(text: str, default: Language = "en") -> Language:
+    """Best guess among es/pt/de/en from function words and letters; ``default`` if no signal."""
+    scores = _scores(text)
     top = max(scores.values())
     if top <= 0:
         return default
@@ -78,3 +83,29 @@ def detect_language(text: str, default: Language = "en") -> Language:
     if default in tied:
         return default
     return tied[0]
+
+
+SHORT_WORDS: Final = 3
+"""A message of fewer words than this is too short to switch a conversation's language."""
+
+
+def conversation_language(text: str, previous: str | None, default: Language = "en") -> Language:
+    """The language to answer ``text`` in, keeping the conversation's language when unsure.
+
+    A short message ("ok", "gracias", "thanks!") or one without a clear winner keeps the
+    language of the previous turns (``previous``), else the tenant's ``default``; a longer
+    message with a clear lead switches.
+    """
+    keep = default
+    for lang in LANGUAGES:
+        if lang == previous:
+            keep = lang
+    scores = _scores(text)
+    ranked = sorted(scores.values(), reverse=True)
+    top, runner_up = ranked[0], ranked[1]
+    if top <= 0 or top - runner_up < 1:
+        return keep
+    best: Language = next(lang for lang in LANGUAGES if scores[lang] == top)
+    if keep == previous and len(_WORD.findall(text)) < SHORT_WORDS:
+        return keep
+    return best

@@ -18,6 +18,7 @@ import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
+from agent.redaction.identifiers import DateOfBirthRecognizer, IdentifierShapeRecognizer, survivor_spans
 from agent.redaction.language import Language, detect_language
 from agent.redaction.lexicon import NEVER_NAMES, fold
 from agent.redaction.names import (
@@ -41,6 +42,7 @@ LanguageChoice = Literal["auto", "es", "pt", "de", "en"]
 
 # When spans of different types overlap, the more specific (validated) one wins.
 _PRIORITY = {
+    "DATE_OF_BIRTH": 7,
     "NATIONAL_ID": 6,
     "CREDIT_CARD": 5,
     "IBAN_CODE": 5,
@@ -147,7 +149,7 @@ class Redactor:
         self.vault = vault
         self.use_ner = use_ner
         self._business = frozenset(fold(w) for phrase in business_words for w in phrase.split())
-        self._structured = structured_recognizers()
+        self._structured = [*structured_recognizers(), IdentifierShapeRecognizer(), DateOfBirthRecognizer()]
         self._cue = CueNameRecognizer()
         self._gazetteer = GazetteerNameRecognizer()
         self._known = KnownNameRecognizer()
@@ -197,6 +199,13 @@ class Redactor:
         results: list[RecognizerResult] = []
         for recognizer in self._structured:
             results.extend(recognizer.analyze(text, [], None))
+        keep = survivor_spans(text)
+        if keep:  # a date or time followed by an hour is not a phone number ("14.06.2026 17 Uhr")
+            results = [
+                r
+                for r in results
+                if r.entity_type != "PHONE_NUMBER" or not any(r.start < e and s < r.end for s, e in keep)
+            ]
         tokens = tokenize(text)
         known = known_name_keys(known_names) - blocked
         results.extend(self._known.find_known(text, tokens, known))
@@ -228,11 +237,11 @@ class Redactor:
         )
         protected = [(m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)]
         spans = [
-            _Found(r.entity_type, r.start, r.end, _PRIORITY.get(r.entity_type, 1))
+            _Found(r.entity_type, r.start, r.end, _priority(r))
             for r in results
             if r.end > r.start and not any(r.start < pe and ps < r.end for ps, pe in protected)
         ]
-        return _resolve(spans), lang
+        return _resolve(spans, text), lang
 
     # --- redact and restore --------------------------------------------------------------
 
@@ -309,21 +318,38 @@ def _trim_ner_span(
     return hit
 
 
+def _priority(hit: RecognizerResult) -> int:
+    """Validated recognizers name the type; the identifier-shape net only when alone."""
+    if (
+        hit.recognition_metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY)
+        == IdentifierShapeRecognizer.__name__
+    ):
+        return 0
+    return _PRIORITY.get(hit.entity_type, 1)
+
+
 def _covered_token_starts(tokens: Sequence[Any], results: Sequence[RecognizerResult]) -> set[int]:
     return {t.start for t in tokens for r in results if r.start <= t.start < r.end}
 
 
-def _resolve(spans: list[_Found]) -> list[_Found]:
-    """Non-overlapping spans: same-type overlaps are merged, otherwise the higher priority wins."""
-    merged: list[_Found] = []
-    for span in sorted(spans, key=lambda s: (s.type, s.start, -s.end)):
-        last = merged[-1] if merged else None
-        if last is not None and last.type == span.type and span.start <= last.end:
-            last.end = max(last.end, span.end)
+def _resolve(spans: list[_Found], text: str) -> list[_Found]:
+    """Non-overlapping spans, fail closed: overlapping spans become their union (typed by the
+    most specific one), and every span grows to whole words (a placeholder never cuts a token)."""
+    for span in spans:
+        while span.start > 0 and text[span.start - 1].isalnum():
+            span.start -= 1
+        while span.end < len(text) and text[span.end].isalnum():
+            span.end += 1
+    merged: list[tuple[_Found, _Found]] = []  # (union, the span that names its type)
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        last = merged[-1][0] if merged else None
+        if last is not None and (
+            span.start < last.end or (span.start == last.end and span.type == last.type)
+        ):
+            union, best = merged[-1]
+            union.end = max(union.end, span.end)
+            if (span.priority, span.end - span.start) > (best.priority, best.end - best.start):
+                merged[-1] = (union, span)
         else:
-            merged.append(_Found(span.type, span.start, span.end, span.priority))
-    chosen: list[_Found] = []
-    for span in sorted(merged, key=lambda s: (-s.priority, -(s.end - s.start), s.start)):
-        if all(span.end <= c.start or c.end <= span.start for c in chosen):
-            chosen.append(span)
-    return sorted(chosen, key=lambda s: s.start)
+            merged.append((_Found(span.type, span.start, span.end, span.priority), span))
+    return [_Found(best.type, union.start, union.end, best.priority) for union, best in merged]

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.llm.types import Passage, ToolResultMessage
+from agent.llm.types import ContextPassage, ToolResultMessage
 from agent.tenant import TenantProfile
 
-SearchFn = Callable[[str, int], list[Passage]]
+SearchFn = Callable[[str, int], list[ContextPassage]]
 """``search(query, k)`` over the tenant's own knowledge base."""
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent.llm.types import Passage, ToolCall, ToolResultMessage, ToolSpec
+from agent.llm.types import ContextPassage, ToolCall, ToolResultMessage, ToolSpec
 from agent.tools.base import ToolContext, ToolOutcome
-from agent.tools.hours import describe_hours
+from agent.tools.hours import HOURS_QUERY, NOT_CONFIGURED, describe_hours
 
 SEARCH_KNOWLEDGE = ToolSpec(
     name="search_knowledge",
@@ -34,7 +34,7 @@ BUSINESS_HOURS = ToolSpec(
 TOOLS = (SEARCH_KNOWLEDGE, REQUEST_HUMAN, BUSINESS_HOURS)
 
 
-def format_passages(passages: list[Passage]) -> str:
+def format_passages(passages: list[ContextPassage]) -> str:
     if not passages:
         return "No passage of the knowledge base matches."
     return "\n\n".join(
@@ -47,7 +47,7 @@ def run_tool(call: ToolCall, context: ToolContext, language: str = "en") -> Tool
     """Run one tool call for the context's tenant; unknown tools and bad arguments are errors for the model."""
 
     def result(
-        content: str, *, error: bool = False, passages: list[Passage] | None = None
+        content: str, *, error: bool = False, passages: list[ContextPassage] | None = None
     ) -> ToolResultMessage:
         return ToolResultMessage(
             tool_call_id=call.id, name=call.name, content=content, is_error=error, passages=passages or []
@@ -60,6 +60,10 @@ def run_tool(call: ToolCall, context: ToolContext, language: str = "en") -> Tool
         passages = context.search(query[:500], 3)
         return ToolOutcome(result(format_passages(passages), passages=passages))
     if call.name == BUSINESS_HOURS.name:
+        if not context.profile.hours_configured:  # unknown, not "closed": the knowledge base may say
+            passages = context.search(HOURS_QUERY.get(language, HOURS_QUERY["en"]), 3)
+            content = NOT_CONFIGURED + "\n\n" + format_passages(passages)
+            return ToolOutcome(result(content, error=True, passages=passages))
         return ToolOutcome(result(describe_hours(context.profile, context.now(), language)))
     if call.name == REQUEST_HUMAN.name:
         reason = str(call.arguments.get("reason") or "the assistant asked for a person")[:200]

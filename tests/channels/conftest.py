@@ -1,4 +1,4 @@
-"""Fixtures of the channels tests: the fake Graph API, a client for it, the conformance corpus."""
+"""Fixtures of the channels tests: the fake Cloud API, a client for it, the conformance corpus."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from channels.fake_graph import FakeGraph
-from channels.graph import GraphClient
+from channels.cloud_api import CloudApiClient
+from channels.fake_cloud_api import FakeCloudApi
 
 CORPUS_DIR = Path(__file__).parent / "data" / "whatsapp"  # copy of /work/shared/conformance/whatsapp
 PHONE_NUMBER_ID = "1122334455667"
@@ -35,20 +35,20 @@ def corpus_cases() -> list[tuple[str, dict[str, Any]]]:
 
 
 @pytest.fixture(scope="session")
-def fake_graph_server() -> Iterator[FakeGraph]:
-    with FakeGraph() as graph:
-        yield graph
+def fake_cloud_api_server() -> Iterator[FakeCloudApi]:
+    with FakeCloudApi() as cloud_api:
+        yield cloud_api
 
 
 @pytest.fixture
-def fake_graph(fake_graph_server: FakeGraph) -> Iterator[FakeGraph]:
+def fake_cloud_api(fake_cloud_api_server: FakeCloudApi) -> Iterator[FakeCloudApi]:
     """The running fake with one number registered; reset after each test."""
-    fake_graph_server.register(PHONE_NUMBER_ID, TOKEN)
-    yield fake_graph_server
-    fake_graph_server.reset()
+    fake_cloud_api_server.register(PHONE_NUMBER_ID, TOKEN)
+    yield fake_cloud_api_server
+    fake_cloud_api_server.reset()
 
 
 @pytest.fixture
-def graph_client(fake_graph: FakeGraph) -> Iterator[GraphClient]:
-    with GraphClient(fake_graph.base_url, timeout=5.0) as client:
+def cloud_api_client(fake_cloud_api: FakeCloudApi) -> Iterator[CloudApiClient]:
+    with CloudApiClient(fake_cloud_api.base_url, timeout=5.0) as client:
         yield client

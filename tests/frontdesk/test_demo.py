@@ -1,4 +1,4 @@
-"""``make demo`` end to end: signed webhook, gateway, broker, worker, graph, outbox, fake Graph API."""
+"""``make demo`` end to end: signed webhook, gateway, broker, worker, graph, outbox, fake Cloud API."""
 
 import os
 import subprocess

@@ -48,9 +48,13 @@ def test_chain_verifies_and_has_no_gaps_under_concurrency(any_db: Database, make
 
 
 def _tamper(db: Database, sql: str, **params: Any) -> None:
+    """Change the table as its owner would (on SQLite: someone with the file drops the triggers)."""
     with db.admin_engine.begin() as connection:
         if db.schema:
             connection.execute(text(f'SET search_path TO "{db.schema}"'))
+        else:
+            connection.execute(text("DROP TRIGGER IF EXISTS audit_log_append_only_update"))
+            connection.execute(text("DROP TRIGGER IF EXISTS audit_log_append_only_delete"))
         connection.execute(text(sql), params)
 
 
@@ -85,13 +89,13 @@ def test_tampering_is_found_where_it_is(any_db: Database, make_tenant: Any) -> N
     assert {p.seq for p in problems} >= {3, 5}
     assert all(p.kind in ("changed", "broken_link") for p in problems)
 
-    # A forged entry recomputed with a valid hash still breaks the next link.
+    # A forged entry recomputed with a valid hash (by someone holding the key) still breaks the next link.
     tenant4 = make_tenant(any_db, "hooli")
     _fill(any_db, tenant4, 5)
     with any_db.admin_session() as session:
         entry = session.query(AuditEntry).filter_by(tenant_id=tenant4, seq=2).one()
         entry.action = "forged"
-        entry.hash = audit.entry_hash(entry)
+        entry.hash = audit.entry_hash(entry, any_db.keyring)
     problems = audit.verify_chain(any_db, tenant4).problems
     assert [(p.seq, p.kind) for p in problems] == [(3, "broken_link")]
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from store.models import Conversation, Message, OutboxItem
-from store.models import Turn as TurnRow
+from store.models import Conversation, Message, OutboxItem, TurnRow
 from store.sealed import unseal
 from tests.workers.conftest import World, make_ctx, pump
 from workers import mailbox
@@ -17,7 +16,7 @@ from workers.errors import RetryTurnLater
 from workers.outbox import send_item
 from workers.takeover import hand_back, take_over
 from workers.testing import FailingRunner, HandoffRunner, SimulatedRunner, simulated_reply
-from workers.turns import Turn, TurnResult, turn_id_for
+from workers.turns import OpenedTurn, TurnResult, turn_id_for
 
 
 def append(world: World, cid: int, wa_id: str, text: str = "hola") -> mailbox.Appended:
@@ -65,7 +64,7 @@ def test_messages_during_a_turn_become_the_next_turn(world: World) -> None:
     append(world, cid, "wamid.1", "first")
 
     class AppendingRunner(SimulatedRunner):
-        def run_turn(self, turn: Turn) -> TurnResult:
+        def run_turn(self, turn: OpenedTurn) -> TurnResult:
             if len(self.calls) == 0:
                 append(world, cid, "wamid.2", "second")
             return super().run_turn(turn)
@@ -93,7 +92,7 @@ def test_human_mode_consumes_messages_without_a_reply(world: World) -> None:
 def test_stale_lease_holder_cannot_write(world: World) -> None:
     cid = world.conversation()
     msg = append(world, cid, "wamid.1")
-    turn = Turn(world.tenant_id, cid, turn_id_for(cid, msg.message_id), 0, (msg.message_id,), ("hola",))
+    turn = OpenedTurn(world.tenant_id, cid, turn_id_for(cid, msg.message_id), 0, (msg.message_id,), ("hola",))
     assert mailbox.register_fence(world.db, world.tenant_id, cid, 7) is None
     assert mailbox.start_turn(world.db, turn, 7) == 1
     # the lease expired; a newer holder registered fence 8
@@ -114,7 +113,7 @@ def test_takeover_during_a_run_drops_the_reply(world: World) -> None:
     append(world, cid, "wamid.1")
 
     class TakeoverRunner:
-        def run_turn(self, turn: Turn) -> TurnResult:
+        def run_turn(self, turn: OpenedTurn) -> TurnResult:
             take_over(world.db, world.tenant_id, cid, None)
             return TurnResult(reply="too late")
 

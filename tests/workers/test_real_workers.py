@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from store.models import OutboxItem
-from store.models import Turn as TurnRow
+from store.models import OutboxItem, TurnRow
 from store.repo import tenants
 from tests.workers.conftest import make_conversations
 from workers import mailbox

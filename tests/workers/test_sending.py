@@ -1,4 +1,4 @@
-"""The Graph API adapter against the channels' fake Graph API (a local HTTP server)."""
+"""The Cloud API adapter against the channels' fake Cloud API (a local HTTP server)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from channels.fake_graph import FakeGraph
-from channels.graph import GraphClient
+from channels.cloud_api import CloudApiClient
+from channels.fake_cloud_api import FakeCloudApi
 from store.models import Conversation, OutboxItem
 from store.repo import channels
 from tests.workers.conftest import World, make_ctx
@@ -16,16 +16,16 @@ from workers import mailbox
 from workers.drain import drain
 from workers.errors import PermanentSendError, RetryableSendError
 from workers.outbox import send_item
-from workers.sending import GraphSender
+from workers.sending import WhatsAppSender
 
 
 @pytest.fixture
-def graph() -> Any:
-    with FakeGraph() as fake:
+def cloud_api() -> Any:
+    with FakeCloudApi() as fake:
         yield fake
 
 
-def setup_channel(world: World, graph: Any) -> tuple[int, GraphSender]:
+def setup_channel(world: World, cloud_api: Any) -> tuple[int, WhatsAppSender]:
     with world.db.tenant_session(world.tenant_id) as session:
         channel = channels.add(
             session,
@@ -42,38 +42,38 @@ def setup_channel(world: World, graph: Any) -> tuple[int, GraphSender]:
         conversation = session.get(Conversation, cid)
         assert conversation is not None
         conversation.channel_id = channel_id
-    graph.register("1234567890", "EAAG-token")
-    return cid, GraphSender(world.db, GraphClient(graph.base_url, timeout=5))
+    cloud_api.register("1234567890", "EAAG-token")
+    return cid, WhatsAppSender(world.db, CloudApiClient(cloud_api.base_url, timeout=5))
 
 
-def test_reply_goes_out_through_the_graph_api_once(world: World, graph: Any) -> None:
-    cid, sender = setup_channel(world, graph)
+def test_reply_goes_out_through_the_cloud_api_once(world: World, cloud_api: Any) -> None:
+    cid, sender = setup_channel(world, cloud_api)
     ctx = make_ctx(world.db, sender=sender)
     mailbox.append_inbound(world.db, world.tenant_id, cid, wa_message_id="wamid.g1", text="hola")
     drain(ctx, world.tenant_id, cid)
     ((_, outbox_id, _),) = ctx.enqueue.take_sends()  # type: ignore[attr-defined]
-    graph.fail_next(130429)  # throughput limit
+    cloud_api.fail_next(130429)  # throughput limit
     first = send_item(world.db, sender, world.tenant_id, outbox_id)
     assert first.status == "retry" and first.error is not None and "RateLimited" in first.error
     assert first.retry_in is not None and first.retry_in > 0
-    assert graph.sent == []
+    assert cloud_api.sent == []
     with world.db.tenant_session(world.tenant_id) as session:
         session.execute(update(OutboxItem).values(next_attempt_at=None))
     done = send_item(world.db, sender, world.tenant_id, outbox_id)
     assert done.status == "sent"
-    assert len(graph.sent) == 1 and done.wa_message_id == graph.sent[0].wa_message_id
-    assert (graph.sent[0].text or "").startswith("reply ")
+    assert len(cloud_api.sent) == 1 and done.wa_message_id == cloud_api.sent[0].wa_message_id
+    assert (cloud_api.sent[0].text or "").startswith("reply ")
     ctx.close()
 
 
-def test_meta_errors_map_to_retryable_and_permanent(world: World, graph: Any) -> None:
-    cid, sender = setup_channel(world, graph)
-    graph.fail_next(131047)  # outside the 24-hour window
+def test_meta_errors_map_to_retryable_and_permanent(world: World, cloud_api: Any) -> None:
+    cid, sender = setup_channel(world, cloud_api)
+    cloud_api.fail_next(131047)  # outside the 24-hour window
     with pytest.raises(PermanentSendError):
         sender.send_text(
             tenant_id=world.tenant_id, conversation_id=cid, to="34600000001", text="x", idempotency_key="k1"
         )
-    graph.fail_next(131000, http_status=500)
+    cloud_api.fail_next(131000, http_status=500)
     with pytest.raises(RetryableSendError):
         sender.send_text(
             tenant_id=world.tenant_id, conversation_id=cid, to="34600000001", text="x", idempotency_key="k2"
@@ -103,19 +103,19 @@ def queue_template(world: World, cid: int, body: str, key: str) -> int:
     return outbox_id
 
 
-def test_template_item_goes_out_as_a_template_never_as_text(world: World, graph: Any) -> None:
+def test_template_item_goes_out_as_a_template_never_as_text(world: World, cloud_api: Any) -> None:
     import json
 
     from sqlalchemy import select
 
     from store.models import Message
 
-    cid, sender = setup_channel(world, graph)
+    cid, sender = setup_channel(world, cloud_api)
     body = json.dumps({"name": "appointment_reminder", "language": "es", "params": ["Ana", "10:30"]})
     outbox_id = queue_template(world, cid, body, "agent:t1")
     done = send_item(world.db, sender, world.tenant_id, outbox_id)
     assert done.status == "sent"
-    (sent,) = graph.sent
+    (sent,) = cloud_api.sent
     assert sent.type == "template" and sent.text is None
     assert sent.template_name == "appointment_reminder"
     assert sent.payload["template"]["language"] == {"code": "es"}
@@ -127,7 +127,7 @@ def test_template_item_goes_out_as_a_template_never_as_text(world: World, graph:
         assert message is not None and message.kind == "template" and message.author == "agent"
 
 
-def test_template_item_fails_rather_than_go_out_as_json_text(world: World, graph: Any) -> None:
+def test_template_item_fails_rather_than_go_out_as_json_text(world: World, cloud_api: Any) -> None:
     from workers.testing import RecordingSender
 
     class TextOnly:
@@ -140,7 +140,7 @@ def test_template_item_fails_rather_than_go_out_as_json_text(world: World, graph
             self.texts.append(text)
             return "wamid.x"
 
-    cid, sender = setup_channel(world, graph)
+    cid, sender = setup_channel(world, cloud_api)
     good = queue_template(world, cid, '{"name": "hello", "language": "en", "params": []}', "agent:t2")
     text_only = TextOnly()
     outcome = send_item(world.db, text_only, world.tenant_id, good)
@@ -149,7 +149,7 @@ def test_template_item_fails_rather_than_go_out_as_json_text(world: World, graph
     broken = queue_template(world, cid, '{"name": "hello"}', "agent:t3")
     outcome = send_item(world.db, sender, world.tenant_id, broken)
     assert outcome.status == "failed" and outcome.error == "bad_template"
-    assert graph.sent == []
+    assert cloud_api.sent == []
     recording = RecordingSender()
     fresh = queue_template(world, cid, '{"name": "hello", "language": "en", "params": ["x"]}', "agent:t4")
     assert send_item(world.db, recording, world.tenant_id, fresh).status == "sent"

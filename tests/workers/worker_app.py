@@ -17,7 +17,7 @@ from store.db import Database
 from workers.context import Enqueuer, WorkerConfig, WorkerContext
 from workers.runtime import build_context, redis_client
 from workers.testing import SimulatedRunner
-from workers.turns import Turn, TurnResult
+from workers.turns import OpenedTurn, TurnResult
 
 
 class RedisRecordingSender:
@@ -45,7 +45,7 @@ class AnnouncingRunner(SimulatedRunner):
         super().__init__(low, high)
         self.client, self.key = client, key
 
-    def run_turn(self, turn: Turn) -> TurnResult:
+    def run_turn(self, turn: OpenedTurn) -> TurnResult:
         record = {"turn": turn.turn_id, "pid": os.getpid(), "at": time.time(), "tenant": turn.tenant_id}
         self.client.rpush(self.key, json.dumps(record))
         return super().run_turn(turn)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from functools import cache
+import inspect
+from collections.abc import Callable
+from functools import cache, wraps
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from agent.graphs.receptionist import nodes
 from agent.graphs.receptionist.context import Context
 from agent.graphs.receptionist.state import InputState, State
+from agent.stages import stage
 
 
 def build_graph(checkpointer: Any = None) -> Any:
@@ -25,24 +29,58 @@ def build_graph(checkpointer: Any = None) -> Any:
 @cache
 def _compiled() -> Any:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
-    builder.add_node("redact", nodes.redact)
-    builder.add_node("triage", nodes.triage)
-    builder.add_node("retrieve", nodes.retrieve)
-    builder.add_node("respond", nodes.respond)
-    builder.add_node("tools", nodes.tools)
-    builder.add_node("guard", nodes.guard)
-    builder.add_node("handoff", nodes.handoff)
-    builder.add_node("await_human", nodes.await_human)
+    builder.add_node("redact", _staged("redaction", nodes.redact))
+    builder.add_node("triage", _staged("triage", nodes.triage))
+    builder.add_node("retrieve", _staged("search", nodes.retrieve))
+    builder.add_node("respond", _staged("model call and SDK", nodes.respond))
+    builder.add_node("tools", _staged("tools", nodes.tools))
+    builder.add_node("guard", _staged("guard", nodes.guard))
+    builder.add_node("handoff", _staged("handoff", nodes.handoff))
+    builder.add_node("await_human", _staged("handoff", nodes.await_human))
     builder.add_edge(START, "redact")
     builder.add_edge("redact", "triage")
-    builder.add_conditional_edges("triage", nodes.route_after_triage)
+    builder.add_conditional_edges("triage", _inline(nodes.route_after_triage))
     builder.add_edge("retrieve", "respond")
-    builder.add_conditional_edges("respond", nodes.route_after_respond)
-    builder.add_conditional_edges("tools", nodes.route_after_tools)
-    builder.add_conditional_edges("guard", nodes.route_after_guard)
+    builder.add_conditional_edges("respond", _inline(nodes.route_after_respond))
+    builder.add_conditional_edges("tools", _inline(nodes.route_after_tools))
+    builder.add_conditional_edges("guard", _inline(nodes.route_after_guard))
     builder.add_edge("handoff", "await_human")
     builder.add_edge("await_human", END)
     return builder.compile()
+
+
+def _staged(name: str, node: Callable[..., Any]) -> Callable[..., Any]:
+    """``node`` as a coroutine counted as stage ``name`` (:mod:`agent.stages`).
+
+    LangGraph runs a plain function node or router of an async run in the loop's default
+    executor, a thread hop each (and ``asyncio.run`` starts a new executor for every turn).
+    A run has its thread and loop to itself, so running them inline blocks no other run.
+    """
+    if inspect.iscoroutinefunction(node):
+
+        @wraps(node)
+        async def run_async(state: State, runtime: Runtime[Context]) -> Any:
+            with stage(name):
+                return await node(state, runtime)
+
+        return run_async
+
+    @wraps(node)
+    async def run(state: State, runtime: Runtime[Context]) -> Any:
+        with stage(name):
+            return node(state, runtime)
+
+    return run
+
+
+def _inline(router: Callable[[State], Any]) -> Callable[[State], Any]:
+    """A router as a coroutine, run inline (see :func:`_staged`)."""
+
+    @wraps(router)  # keeps its Literal[...] of destinations
+    async def route(state: State) -> Any:
+        return router(state)
+
+    return route
 
 
 def thread_id(tenant_id: int, conversation_id: int) -> str:

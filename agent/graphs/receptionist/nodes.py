@@ -21,19 +21,21 @@ from agent.llm.types import (
     AssistantMessage,
     CallSettings,
     ContextMessage,
+    ContextPassage,
     Message,
     MessagesAdapter,
-    Passage,
     SystemMessage,
     ToolCall,
     UserMessage,
 )
-from agent.redaction.language import detect_language
+from agent.redaction.language import conversation_language, detect_language
 from agent.redaction.redactor import RedactionContext
 from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey
 from agent.tools import TOOLS, run_tool
+from agent.tools.hours import back_at, is_closed
 from agent.triage import fold
 from agent.triage import triage as triage_rules
+from knowledge.injection import looks_like_injection, requests_payment_data
 
 MAX_TOOL_ROUNDS = 3
 HISTORY_MESSAGES = 12
@@ -66,7 +68,9 @@ def redact(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         )
         redacted = [ctx.redactor.redact(text, redaction) for text in ctx.incoming]
         turn_text = "\n".join(r.text for r in redacted)
-        language = detect_language(turn_text, ctx.profile.default_language)
+        language = conversation_language(
+            PLACEHOLDER_RE.sub(" ", turn_text), state.get("language"), ctx.profile.default_language
+        )
         span.update(output={"text": turn_text, "entities": sum(len(r.entities) for r in redacted)})
     ctx.output.language = language
     return {
@@ -84,11 +88,19 @@ def redact(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def triage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Rules first: an explicit ask for a person, tenant keywords, strong negativity."""
+    """Rules first: an explicit ask for a person, tenant keywords, strong negativity.
+
+    A customer message that tries to instruct the assistant is reported (``customer_injection``)
+    and stays data: the model is told so, and the guard checks what comes back.
+    """
     ctx = runtime.context
-    with ctx.trace.span("triage", as_type="guardrail", input=state.get("turn_text", "")) as span:
-        verdict = triage_rules(state.get("turn_text", ""), ctx.profile.handoff_keywords)
-        span.update(output={"handoff": verdict.reason, "rule": verdict.rule})
+    turn_text = state.get("turn_text", "")
+    with ctx.trace.span("triage", as_type="guardrail", input=turn_text) as span:
+        verdict = triage_rules(turn_text, ctx.profile.handoff_keywords)
+        injection = looks_like_injection(turn_text)
+        span.update(output={"handoff": verdict.reason, "rule": verdict.rule, "injection": injection})
+    if injection:
+        ctx.alert("customer_injection", {"tenant_id": ctx.tenant_id, "conversation_id": ctx.conversation_id})
     return {"handoff_reason": verdict.reason, "handoff_rule": verdict.rule}
 
 
@@ -114,7 +126,7 @@ def _model_messages(state: State, ctx: Context) -> list[Message]:
         SystemMessage(text=system_prompt(ctx.profile, state.get("language", "en"))),
         *history,
     ]
-    passages = [Passage.model_validate(p) for p in state.get("passages", [])]
+    passages = [ContextPassage.model_validate(p) for p in state.get("passages", [])]
     if passages:
         messages.append(ContextMessage(passages=passages))
     messages.append(UserMessage(text=state.get("turn_text", "")))
@@ -126,7 +138,8 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     messages = _model_messages(state, ctx)
     try:
-        completion = await ctx.provider.complete(messages, TOOLS, CallSettings(max_tokens=600))
+        settings = CallSettings(max_tokens=600, language=state.get("language"))
+        completion = await ctx.provider.complete(messages, TOOLS, settings)
     except InvalidKeyError:
         ctx.alert("invalid_key", {"tenant_id": ctx.tenant_id, "provider": type(ctx.provider).__name__})
         return {"handoff_reason": "the model provider rejected the tenant's key", "handoff_rule": "provider"}
@@ -217,6 +230,8 @@ def guard(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         blocked.append("empty reply")
     if draft and leaks_prompt(draft, system_prompt(ctx.profile, language)):
         blocked.append("reply quotes the system prompt")
+    if draft and requests_payment_data(draft):
+        blocked.append("reply asks for payment data")
     known = {item.placeholder.upper() for item in ctx.redactor.vault.items(_conversation(ctx))}
     foreign = [m.group(0) for m in PLACEHOLDER_RE.finditer(draft) if _normal(m) not in known]
     if foreign:
@@ -283,7 +298,7 @@ def handoff(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     language = state.get("language", "en")
     reason = state.get("handoff_reason") or "handoff"
-    message = ctx.profile.wording("handoff", language)
+    message = _handoff_message(ctx, language)
     if not state.get("disclosed"):
         message = ctx.profile.wording("disclosure", language) + "\n\n" + message
     recent = _load(state.get("history", []))[-4:]
@@ -308,6 +323,15 @@ def handoff(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "handoff_at": datetime.now(UTC).isoformat(),
         "history": _dump([UserMessage(text=state.get("turn_text", "")), AssistantMessage(text=message)]),
     }
+
+
+def _handoff_message(ctx: Context, language: str) -> str:
+    """The handoff wording; outside opening hours it says when the team is back."""
+    now = ctx.tools.now()
+    when = back_at(ctx.profile, now, language) if is_closed(ctx.profile, now) else None
+    if when is None:
+        return ctx.profile.wording("handoff", language)
+    return ctx.profile.wording("handoff_closed", language).replace("{when}", when)
 
 
 def await_human(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from agent.tenant import TenantProfile
+from agent.triage import fold
 
 LANGUAGE_NAMES = {"es": "Spanish", "pt": "Portuguese", "de": "German", "en": "English"}
 
@@ -41,11 +42,38 @@ def system_prompt(profile: TenantProfile, language: str) -> str:
 _WORD = re.compile(r"\w+")
 
 
-def leaks_prompt(reply: str, prompt: str, window: int = 7) -> bool:
-    """True when ``reply`` quotes ``window`` or more consecutive words of ``prompt``."""
-    prompt_words = [w.casefold() for w in _WORD.findall(prompt)]
-    shingles = {" ".join(prompt_words[i : i + window]) for i in range(len(prompt_words) - window + 1)}
-    reply_words = [w.casefold() for w in _WORD.findall(reply)]
-    return any(
-        " ".join(reply_words[i : i + window]) in shingles for i in range(len(reply_words) - window + 1)
-    )
+def _tokens(text: str) -> list[str]:
+    return [fold(w) for w in _WORD.findall(text)]
+
+
+def leaks_prompt(
+    reply: str, prompt: str, window: int = 7, *, reply_gap: int = 3, prompt_gap: int = 2
+) -> bool:
+    """True when ``reply`` quotes ``window`` or more words of ``prompt`` in order.
+
+    The quote may be interleaved: up to ``reply_gap`` inserted words between two quoted ones
+    (a filler word every few words does not hide it) and up to ``prompt_gap`` prompt words left
+    out. Words are compared case- and accent-folded. One pass over the reply: for each word,
+    each place the prompt has that word extends the best chain ending just before it, so the
+    time is the reply's length times the word's occurrences in the prompt times the gap.
+    """
+    where: dict[str, list[int]] = {}
+    for position, word in enumerate(_tokens(prompt)):
+        where.setdefault(word, []).append(position)
+    # chain[p] = (length, reply index) of the best chain ending at prompt word p
+    chain: dict[int, tuple[int, int]] = {}
+    for index, word in enumerate(_tokens(reply)):
+        updates: list[tuple[int, int]] = []
+        for position in where.get(word, ()):
+            best = 0
+            for before in range(position - prompt_gap - 1, position):
+                found = chain.get(before)
+                if found is not None and index - found[1] <= reply_gap + 1 and found[0] > best:
+                    best = found[0]
+            if best + 1 >= window:
+                return True
+            updates.append((position, best + 1))
+        for position, length in updates:
+            if length >= chain.get(position, (0, -1))[0] or index - chain[position][1] > reply_gap + 1:
+                chain[position] = (length, index)
+    return False

@@ -19,7 +19,7 @@ from agent.llm.types import (
     ApiKey,
     CallSettings,
     ContextMessage,
-    Passage,
+    ContextPassage,
     Price,
     ProviderName,
     ProviderSettings,
@@ -101,7 +101,7 @@ async def test_context_passages_are_rendered(
     simulator: Simulator, clients: ClientCache, vendor: ProviderName
 ) -> None:
     provider = build_provider(sim_settings(simulator, vendor), KEY, retry=fast_retry(), clients=clients)
-    passage = Passage(text="We open at nine.", source="faq.md", heading="Hours")
+    passage = ContextPassage(text="We open at nine.", source="faq.md", heading="Hours")
     await provider.complete([ContextMessage(passages=[passage]), UserMessage(text="When do you open?")])
     body = simulator.requests[-1].body_text
     assert "We open at nine." in body and "faq.md / Hours" in body

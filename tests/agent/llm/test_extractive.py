@@ -9,8 +9,8 @@ from agent.llm.factory import build_provider
 from agent.llm.types import (
     AssistantMessage,
     ContextMessage,
+    ContextPassage,
     Message,
-    Passage,
     ProviderSettings,
     ToolResultMessage,
     ToolSpec,
@@ -18,30 +18,30 @@ from agent.llm.types import (
 )
 
 PASSAGES = [
-    Passage(
+    ContextPassage(
         text="We are open Monday to Friday from 9:00 to 18:00. On Saturdays we open from 10:00 to 14:00. "
         "We are closed on Sundays.",
         source="faq.md",
         heading="Opening hours",
     ),
-    Passage(
+    ContextPassage(
         text="Delivery takes 2-3 business days. Shipping is free for orders over 50 euros. "
         "Returns are accepted within 30 days.",
         source="faq.md",
         heading="Shipping",
     ),
-    Passage(
+    ContextPassage(
         text="Los pagos se pueden hacer con tarjeta de crédito o transferencia bancaria. "
         "No aceptamos efectivo.",
         source="pagos.md",
         heading="Formas de pago",
     ),
-    Passage(
+    ContextPassage(
         text="Oferecemos estacionamento gratuito para clientes. O estacionamento fica atrás da loja.",
         source="loja.md",
         heading="Estacionamento",
     ),
-    Passage(
+    ContextPassage(
         text="Die Rückgabe ist innerhalb von 30 Tagen möglich. "
         "Bitte senden Sie die Ware originalverpackt zurück.",
         source="de.md",
@@ -59,7 +59,7 @@ TOOLS = [
 ]
 
 
-def ask(question: str, passages: list[Passage] | None = None) -> list[Message]:
+def ask(question: str, passages: list[ContextPassage] | None = None) -> list[Message]:
     return [
         UserMessage(text=question),
         ContextMessage(passages=passages if passages is not None else PASSAGES),

@@ -19,8 +19,8 @@ from agent.llm.testing import running_simulator
 from agent.llm.types import (
     AssistantMessage,
     ContextMessage,
+    ContextPassage,
     MessagesAdapter,
-    Passage,
     Price,
     ProviderSettings,
     SystemMessage,
@@ -128,12 +128,12 @@ def test_messages_and_settings_round_trip_through_json() -> None:
     messages = [
         SystemMessage(text="be brief"),
         UserMessage(text="hola"),
-        ContextMessage(passages=[Passage(text="t", source="s", heading="h", score=0.5)]),
+        ContextMessage(passages=[ContextPassage(text="t", source="s", heading="h", score=0.5)]),
         AssistantMessage(
             text="", tool_calls=[ToolCall(id="c1", name="search_knowledge", arguments={"query": "q"})]
         ),
         ToolResultMessage(
-            tool_call_id="c1", name="search_knowledge", content="[]", passages=[Passage(text="p")]
+            tool_call_id="c1", name="search_knowledge", content="[]", passages=[ContextPassage(text="p")]
         ),
     ]
     raw = MessagesAdapter.dump_json(messages)

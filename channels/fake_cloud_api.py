@@ -1,4 +1,4 @@
-"""A local fake of the Graph API's messages endpoint, for tests, ``make demo`` and benchmarks.
+"""A local fake of the Cloud API's messages endpoint, for tests, ``make demo`` and benchmarks.
 
 It serves ``POST /{version}/{phone_number_id}/messages`` on 127.0.0.1 (random port) from a
 background thread. It checks the bearer token against the tokens registered per number,
@@ -8,11 +8,11 @@ answers with a fresh ``wamid.``. It can be scripted to fail with Meta's real err
 the next N requests or for one recipient, and to add latency. It deduplicates nothing: the
 sender must.
 
-    with FakeGraph() as graph:
-        graph.register("1234", "token")
-        client = GraphClient(graph.base_url)
+    with FakeCloudApi() as cloud_api:
+        cloud_api.register("1234", "token")
+        client = CloudApiClient(cloud_api.base_url)
 
-Standalone: ``python -m channels.fake_graph --port 8089 --token 1234:token``.
+Standalone: ``python -m channels.fake_cloud_api --port 8089 --token 1234:token``.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class Fault:
 
 
 def error_body(code: int, http_status: int | None = None) -> tuple[int, dict[str, Any]]:
-    """Status and JSON body of a Graph API error with ``code``."""
+    """Status and JSON body of a Cloud API error with ``code``."""
     status, message, details = ERRORS.get(code, (400, "Error", "Request failed."))
     error: dict[str, Any] = {
         "message": f"(#{code}) {message}",
@@ -197,8 +197,8 @@ def new_wamid() -> str:
     return "wamid." + base64.b64encode(b"\x15\x02\x00\x11" + secrets.token_bytes(24)).decode()
 
 
-class FakeGraph:
-    """The fake Graph API. Thread-safe; start with ``with FakeGraph() as graph`` or :meth:`start`."""
+class FakeCloudApi:
+    """The fake Cloud API. Thread-safe; start with ``with FakeCloudApi() as cloud_api`` or :meth:`start`."""
 
     def __init__(self, *, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
         self.latency = latency
@@ -213,7 +213,7 @@ class FakeGraph:
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
-        return f"FakeGraph({self.base_url if self._server else 'stopped'})"
+        return f"FakeCloudApi({self.base_url if self._server else 'stopped'})"
 
     # --- scripting --------------------------------------------------------------------------
 
@@ -284,7 +284,7 @@ class FakeGraph:
             if len(sent) >= count:
                 return sent
             time.sleep(0.005)
-        raise TimeoutError(f"fake Graph API got {len(self.sent)} messages, expected {count}")
+        raise TimeoutError(f"fake Cloud API got {len(self.sent)} messages, expected {count}")
 
     # --- the endpoint, as a plain function ---------------------------------------------------
 
@@ -352,21 +352,21 @@ class FakeGraph:
     def url(self) -> str:
         """``http://127.0.0.1:<port>`` (the server must be running)."""
         if self._server is None:
-            raise RuntimeError("the fake Graph API is not running")
+            raise RuntimeError("the fake Cloud API is not running")
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
     @property
     def base_url(self) -> str:
-        """The ``GraphClient`` base URL: ``http://127.0.0.1:<port>/v21.0``."""
+        """The ``CloudApiClient`` base URL: ``http://127.0.0.1:<port>/v21.0``."""
         return f"{self.url}/{VERSION}"
 
-    def start(self) -> FakeGraph:
+    def start(self) -> FakeCloudApi:
         if self._server is not None:
             return self
         server = _Server((self._host, self._port), _handler_for(self))
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-graph", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-cloud_api", daemon=True)
         self._thread.start()
         return self
 
@@ -379,7 +379,7 @@ class FakeGraph:
         if thread is not None:
             thread.join(timeout=5)
 
-    def __enter__(self) -> FakeGraph:
+    def __enter__(self) -> FakeCloudApi:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
@@ -391,10 +391,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
 
 
-def _handler_for(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
+def _handler_for(fake: FakeCloudApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        server_version = "FakeGraph/1"
+        server_version = "FakeCloudApi/1"
         disable_nagle_algorithm = True  # headers and body go out as two writes on keep-alive
 
         def _answer(self) -> None:
@@ -425,22 +425,22 @@ def _handler_for(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the fake in the foreground: ``--token PHONE_NUMBER_ID:TOKEN`` (repeatable)."""
-    parser = argparse.ArgumentParser(description="Fake WhatsApp Graph API on 127.0.0.1")
+    parser = argparse.ArgumentParser(description="Fake WhatsApp Cloud API on 127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--token", action="append", default=[], metavar="PHONE_NUMBER_ID:TOKEN")
     parser.add_argument("--latency", type=float, default=0.0)
     args = parser.parse_args(argv)
-    graph = FakeGraph(latency=args.latency, port=args.port)
+    cloud_api = FakeCloudApi(latency=args.latency, port=args.port)
     for spec in args.token:
         pnid, _, token = str(spec).partition(":")
-        graph.register(pnid, token)
-    graph.start()
-    print(f"fake Graph API on {graph.base_url}", flush=True)
+        cloud_api.register(pnid, token)
+    cloud_api.start()
+    print(f"fake Cloud API on {cloud_api.base_url}", flush=True)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        graph.stop()
+        cloud_api.stop()
 
 
 if __name__ == "__main__":

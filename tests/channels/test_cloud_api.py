@@ -1,4 +1,4 @@
-"""GraphClient against the fake Graph API: success, error mapping, token hygiene, splitting."""
+"""CloudApiClient against the fake Cloud API: success, error mapping, token hygiene, splitting."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from channels.cloud_api import CloudApiClient, SendResult, error_from_response, split_for_whatsapp
 from channels.errors import (
     InvalidToken,
     OptedOut,
@@ -20,8 +21,7 @@ from channels.errors import (
     SendError,
     TransientSendError,
 )
-from channels.fake_graph import FakeGraph
-from channels.graph import GraphClient, SendResult, error_from_response, split_for_whatsapp
+from channels.fake_cloud_api import FakeCloudApi
 from store.crypto import Secret
 
 from .conftest import PHONE_NUMBER_ID, TOKEN
@@ -29,7 +29,7 @@ from .conftest import PHONE_NUMBER_ID, TOKEN
 CUSTOMER = "34600000001"
 
 
-def send(client: GraphClient, text: str = "Hola, ¿en qué puedo ayudarte?", **kwargs: object) -> SendResult:
+def send(client: CloudApiClient, text: str = "Hola, ¿en qué puedo ayudarte?", **kwargs: object) -> SendResult:
     args: dict[str, object] = {
         "phone_number_id": PHONE_NUMBER_ID,
         "access_token": Secret(TOKEN),
@@ -41,19 +41,19 @@ def send(client: GraphClient, text: str = "Hola, ¿en qué puedo ayudarte?", **k
     return client.send_text(**args)  # type: ignore[arg-type]
 
 
-def test_send_text(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
-    result = send(graph_client)
+def test_send_text(cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi) -> None:
+    result = send(cloud_api_client)
     assert result.wa_message_id.startswith("wamid.")
     assert result.wa_id == CUSTOMER
-    (sent,) = fake_graph.sent
+    (sent,) = fake_cloud_api.sent
     assert sent.wa_message_id == result.wa_message_id
     assert (sent.to, sent.type, sent.text) == (CUSTOMER, "text", "Hola, ¿en qué puedo ayudarte?")
     assert sent.idempotency_key == "outbox-1"
     assert sent.payload["messaging_product"] == "whatsapp"
 
 
-def test_send_template(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
-    result = graph_client.send_template(
+def test_send_template(cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi) -> None:
+    result = cloud_api_client.send_template(
         phone_number_id=PHONE_NUMBER_ID,
         access_token=Secret(TOKEN),
         to=CUSTOMER,
@@ -62,7 +62,7 @@ def test_send_template(graph_client: GraphClient, fake_graph: FakeGraph) -> None
         parameters=["Ana", "line\nbreak\tand     spaces"],
         idempotency_key="outbox-2",
     )
-    (sent,) = fake_graph.sent
+    (sent,) = fake_cloud_api.sent
     assert sent.wa_message_id == result.wa_message_id
     assert sent.template_name == "follow_up"
     assert sent.payload["template"]["language"] == {"code": "es"}
@@ -70,9 +70,9 @@ def test_send_template(graph_client: GraphClient, fake_graph: FakeGraph) -> None
 
 
 def test_template_without_parameters_has_no_components(
-    graph_client: GraphClient, fake_graph: FakeGraph
+    cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi
 ) -> None:
-    graph_client.send_template(
+    cloud_api_client.send_template(
         phone_number_id=PHONE_NUMBER_ID,
         access_token=Secret(TOKEN),
         to=CUSTOMER,
@@ -81,14 +81,16 @@ def test_template_without_parameters_has_no_components(
         parameters=[],
         idempotency_key="k",
     )
-    assert "components" not in fake_graph.sent[0].payload["template"]
+    assert "components" not in fake_cloud_api.sent[0].payload["template"]
 
 
-def test_unknown_template_is_permanent(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
-    fake_graph.register_templates(PHONE_NUMBER_ID, ["known"])
+def test_unknown_template_is_permanent(
+    cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi
+) -> None:
+    fake_cloud_api.register_templates(PHONE_NUMBER_ID, ["known"])
     try:
         with pytest.raises(PermanentSendError) as info:
-            graph_client.send_template(
+            cloud_api_client.send_template(
                 phone_number_id=PHONE_NUMBER_ID,
                 access_token=Secret(TOKEN),
                 to=CUSTOMER,
@@ -99,14 +101,14 @@ def test_unknown_template_is_permanent(graph_client: GraphClient, fake_graph: Fa
             )
         assert info.value.code == 132001 and not info.value.retryable
     finally:
-        fake_graph._templates.clear()
+        fake_cloud_api._templates.clear()
 
 
-def test_mark_read(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
-    graph_client.mark_read(
+def test_mark_read(cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi) -> None:
+    cloud_api_client.mark_read(
         phone_number_id=PHONE_NUMBER_ID, access_token=Secret(TOKEN), wa_message_id="wamid.in"
     )
-    assert fake_graph.sent == [] and fake_graph.requests == 1
+    assert fake_cloud_api.sent == [] and fake_cloud_api.requests == 1
 
 
 @pytest.mark.parametrize(
@@ -123,30 +125,32 @@ def test_mark_read(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
     ],
 )
 def test_error_codes_map(
-    graph_client: GraphClient,
-    fake_graph: FakeGraph,
+    cloud_api_client: CloudApiClient,
+    fake_cloud_api: FakeCloudApi,
     code: int,
     error: type[SendError],
     retryable: bool,
     retry_after: float | None,
 ) -> None:
-    fake_graph.fail_next(code)
+    fake_cloud_api.fail_next(code)
     with pytest.raises(error) as info:
-        send(graph_client)
+        send(cloud_api_client)
     assert type(info.value) is error
     assert info.value.code == code
     assert info.value.retryable is retryable
     assert info.value.retry_after == retry_after
     assert info.value.fbtrace_id
-    assert fake_graph.sent == []
+    assert fake_cloud_api.sent == []
     # The fault was for one request only.
-    assert send(graph_client).wa_message_id
+    assert send(cloud_api_client).wa_message_id
 
 
-def test_pair_rate_limit_is_a_rate_limit(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
-    fake_graph.fail_next(131056)
+def test_pair_rate_limit_is_a_rate_limit(
+    cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi
+) -> None:
+    fake_cloud_api.fail_next(131056)
     with pytest.raises(RateLimited):
-        send(graph_client)
+        send(cloud_api_client)
 
 
 def test_http_5xx_and_429_without_meta_code() -> None:
@@ -161,15 +165,15 @@ def test_http_5xx_and_429_without_meta_code() -> None:
 
 
 def test_fault_for_one_recipient_and_type_simulates_a_closed_window(
-    graph_client: GraphClient, fake_graph: FakeGraph
+    cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi
 ) -> None:
-    fake_graph.fail_for(CUSTOMER, 131047, types={"text"})
+    fake_cloud_api.fail_for(CUSTOMER, 131047, types={"text"})
     with pytest.raises(OutsideWindow):
-        send(graph_client)
+        send(cloud_api_client)
     with pytest.raises(OutsideWindow):
-        send(graph_client)
-    assert send(graph_client, to="34600000002").wa_message_id
-    graph_client.send_template(
+        send(cloud_api_client)
+    assert send(cloud_api_client, to="34600000002").wa_message_id
+    cloud_api_client.send_template(
         phone_number_id=PHONE_NUMBER_ID,
         access_token=Secret(TOKEN),
         to=CUSTOMER,
@@ -178,74 +182,80 @@ def test_fault_for_one_recipient_and_type_simulates_a_closed_window(
         parameters=[],
         idempotency_key="k",
     )
-    assert [m.type for m in fake_graph.sent] == ["text", "template"]
+    assert [m.type for m in fake_cloud_api.sent] == ["text", "template"]
 
 
-def test_fail_next_n_times(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
-    fake_graph.fail_next(130429, times=2)
+def test_fail_next_n_times(cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi) -> None:
+    fake_cloud_api.fail_next(130429, times=2)
     for _ in range(2):
         with pytest.raises(RateLimited):
-            send(graph_client)
-    assert send(graph_client)
+            send(cloud_api_client)
+    assert send(cloud_api_client)
 
 
 def test_bad_token_is_invalid_token_and_never_leaks(
-    graph_client: GraphClient, fake_graph: FakeGraph, caplog: pytest.LogCaptureFixture
+    cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = "EAAG-wrong-token-SECRET-abcdef"
     caplog.set_level(logging.DEBUG)
     with pytest.raises(InvalidToken) as info:
-        send(graph_client, access_token=Secret(wrong))
+        send(cloud_api_client, access_token=Secret(wrong))
     assert info.value.http_status == 401 and info.value.code == 190
     assert not info.value.retryable
-    for text in (str(info.value), repr(info.value), repr(graph_client), caplog.text):
+    for text in (str(info.value), repr(info.value), repr(cloud_api_client), caplog.text):
         assert wrong not in text and TOKEN not in text
-    assert fake_graph.sent == []
+    assert fake_cloud_api.sent == []
 
 
-def test_token_for_another_number_is_rejected(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
-    fake_graph.register("999000", "other-token")
+def test_token_for_another_number_is_rejected(
+    cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi
+) -> None:
+    fake_cloud_api.register("999000", "other-token")
     with pytest.raises(InvalidToken):
-        send(graph_client, access_token=Secret("other-token"))
+        send(cloud_api_client, access_token=Secret("other-token"))
 
 
-def test_malformed_token_is_refused_before_sending(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
+def test_malformed_token_is_refused_before_sending(
+    cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi
+) -> None:
     with pytest.raises(InvalidToken) as info:
-        send(graph_client, access_token=Secret("token with spaces\nand-SECRET"))
+        send(cloud_api_client, access_token=Secret("token with spaces\nand-SECRET"))
     assert "SECRET" not in str(info.value)
     with pytest.raises(InvalidToken):
-        send(graph_client, access_token=Secret(""))
-    assert fake_graph.requests == 0
+        send(cloud_api_client, access_token=Secret(""))
+    assert fake_cloud_api.requests == 0
 
 
-def test_text_limits_are_checked_locally(graph_client: GraphClient, fake_graph: FakeGraph) -> None:
+def test_text_limits_are_checked_locally(
+    cloud_api_client: CloudApiClient, fake_cloud_api: FakeCloudApi
+) -> None:
     with pytest.raises(ValueError):
-        send(graph_client, text="x" * 4097)
+        send(cloud_api_client, text="x" * 4097)
     with pytest.raises(ValueError):
-        send(graph_client, text="   ")
+        send(cloud_api_client, text="   ")
     with pytest.raises(ValueError):
-        send(graph_client, phone_number_id="../me")
-    assert send(graph_client, text="x" * 4096)
-    assert fake_graph.requests == 1
+        send(cloud_api_client, phone_number_id="../me")
+    assert send(cloud_api_client, text="x" * 4096)
+    assert fake_cloud_api.requests == 1
 
 
-def test_timeout_is_transient(fake_graph: FakeGraph) -> None:
-    fake_graph.latency = 0.5
+def test_timeout_is_transient(fake_cloud_api: FakeCloudApi) -> None:
+    fake_cloud_api.latency = 0.5
     try:
         with (
-            GraphClient(fake_graph.base_url, timeout=0.1) as client,
+            CloudApiClient(fake_cloud_api.base_url, timeout=0.1) as client,
             pytest.raises(TransientSendError) as info,
         ):
             send(client)
         assert info.value.retryable and info.value.code is None
         # Like Meta, the fake still accepts the message: a timeout is ambiguous.
-        assert len(fake_graph.wait_for(1)) == 1
+        assert len(fake_cloud_api.wait_for(1)) == 1
     finally:
-        fake_graph.latency = 0.0
+        fake_cloud_api.latency = 0.0
 
 
 def test_connection_refused_is_transient() -> None:
-    with GraphClient("http://127.0.0.1:9/v21.0", timeout=1.0) as client, pytest.raises(TransientSendError):
+    with CloudApiClient("http://127.0.0.1:9/v21.0", timeout=1.0) as client, pytest.raises(TransientSendError):
         send(client)
 
 
@@ -254,7 +264,7 @@ def test_no_message_id_in_answer_is_not_retryable() -> None:
         lambda request: httpx.Response(200, json={"messaging_product": "whatsapp"})
     )
     with (
-        GraphClient("http://graph.test/v21.0", transport=transport) as client,
+        CloudApiClient("http://graph.test/v21.0", transport=transport) as client,
         pytest.raises(SendError) as info,
     ):
         send(client)
@@ -268,7 +278,7 @@ def test_request_shape_via_mock_transport() -> None:
         seen.append(request)
         return httpx.Response(200, json={"messages": [{"id": "wamid.m"}]})
 
-    with GraphClient("http://graph.test/v19.0/", transport=httpx.MockTransport(handler)) as client:
+    with CloudApiClient("http://graph.test/v19.0/", transport=httpx.MockTransport(handler)) as client:
         assert send(client, reply_to="wamid.in").wa_message_id == "wamid.m"
     (request,) = seen
     assert str(request.url) == f"http://graph.test/v19.0/{PHONE_NUMBER_ID}/messages"
@@ -277,8 +287,8 @@ def test_request_shape_via_mock_transport() -> None:
     assert b'"context":{"message_id":"wamid.in"}' in request.content.replace(b" ", b"")
 
 
-def test_concurrent_sends_all_recorded(fake_graph: FakeGraph) -> None:
-    with GraphClient(fake_graph.base_url) as client:
+def test_concurrent_sends_all_recorded(fake_cloud_api: FakeCloudApi) -> None:
+    with CloudApiClient(fake_cloud_api.base_url) as client:
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=16) as pool:
             ids = list(
@@ -288,9 +298,9 @@ def test_concurrent_sends_all_recorded(fake_graph: FakeGraph) -> None:
             )
         elapsed = time.perf_counter() - started
     assert len(set(ids)) == 300
-    assert len(fake_graph.sent) == 300
-    assert {m.idempotency_key for m in fake_graph.sent} == {f"k{i}" for i in range(300)}
-    assert elapsed < 5.0, f"fake Graph API too slow: {300 / elapsed:.0f} req/s"
+    assert len(fake_cloud_api.sent) == 300
+    assert {m.idempotency_key for m in fake_cloud_api.sent} == {f"k{i}" for i in range(300)}
+    assert elapsed < 5.0, f"fake Cloud API too slow: {300 / elapsed:.0f} req/s"
     assert threading.active_count() < 200
 
 

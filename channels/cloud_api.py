@@ -1,4 +1,4 @@
-"""A synchronous client for the Graph API's ``/{phone_number_id}/messages`` endpoint.
+"""A synchronous client for the Cloud API's ``/{phone_number_id}/messages`` endpoint.
 
 The access token is passed for each call as a :class:`store.crypto.Secret` and used only in the
 ``Authorization`` header: it never appears in exceptions, reprs or logs. Errors map to
@@ -73,7 +73,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def error_from_response(response: httpx.Response) -> SendError:
-    """The :class:`SendError` for a Graph API error answer (Meta's own text is not copied)."""
+    """The :class:`SendError` for a Cloud API error answer (Meta's own text is not copied)."""
     status = response.status_code
     try:
         body = response.json()
@@ -116,8 +116,8 @@ def _clean_parameter(value: str) -> str:
     return re.sub(r" {4,}", "   ", re.sub(r"[\r\n\t]+", " ", value)).strip()
 
 
-class GraphClient:
-    """Sends WhatsApp messages through the Graph API (or the fake, via ``base_url``)."""
+class CloudApiClient:
+    """Sends WhatsApp messages through the Cloud API (or the fake, via ``base_url``)."""
 
     def __init__(
         self,
@@ -135,9 +135,9 @@ class GraphClient:
         )
 
     def __repr__(self) -> str:
-        return f"GraphClient({self.base_url!r})"
+        return f"CloudApiClient({self.base_url!r})"
 
-    def __enter__(self) -> GraphClient:
+    def __enter__(self) -> CloudApiClient:
         return self
 
     def __exit__(self, *_exc: object) -> None:

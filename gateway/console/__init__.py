@@ -1,0 +1,1 @@
+"""The agents' web console (``/console``): server-rendered pages, live over SSE."""

@@ -1,0 +1,168 @@
+"""A live deployment for end-to-end tests: ``frontdesk serve`` and ``frontdesk worker``
+processes (the real command line), a fake of Meta's Cloud API, and a customer who posts
+signed webhooks. The embedded defaults (SQLite, a broker needing no server) unless a test
+passes PostgreSQL and Redis URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from channels.fake_graph import FakeGraph
+from channels.signature import sign
+from store.crypto import Keyring
+from store.db import Database, migrate
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONE_NUMBER_ID = "100000000000077"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def webhook(wa_id: str, text: str, name: str = "Ana Pérez") -> bytes:
+    message = {
+        "from": wa_id,
+        "id": f"wamid.live{secrets.token_hex(8)}",
+        "timestamp": str(int(time.time())),
+        "type": "text",
+        "text": {"body": text},
+    }
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "34960000000", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+        "messages": [message],
+    }
+    entry = {"id": "live-waba", "changes": [{"field": "messages", "value": value}]}
+    return json.dumps({"object": "whatsapp_business_account", "entry": [entry]}).encode()
+
+
+@dataclass
+class Live:
+    """The processes this test started, and how to talk to them."""
+
+    tmp: Path
+    graph: FakeGraph
+    database_url: str = ""
+    broker_url: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict[str, str])
+    keys: str = field(default_factory=lambda: Keyring.new_key_spec("k1"))
+    app_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    access_token: str = field(default_factory=lambda: "EAAG" + secrets.token_urlsafe(24))
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict[str, subprocess.Popen[bytes]])
+    api: str = ""
+    db: Database | None = None
+
+    def __post_init__(self) -> None:
+        self.database_url = self.database_url or f"sqlite:///{self.tmp}/frontdesk.db"
+        self.broker_url = self.broker_url or f"sqla+sqlite:///{self.tmp}/broker.db"
+        self.db = Database(self.database_url, Keyring.from_spec(self.keys))
+        migrate(self.db)
+        self.graph.register(PHONE_NUMBER_ID, self.access_token)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FRONTDESK_", "LANGFUSE_"))}
+        env.update(
+            FRONTDESK_DATABASE_URL=self.database_url,
+            FRONTDESK_BROKER_URL=self.broker_url,
+            FRONTDESK_MASTER_KEYS=self.keys,
+            FRONTDESK_WHATSAPP_GRAPH_URL=self.graph.base_url,
+            FRONTDESK_WORKER_DEBOUNCE="0.2",
+            FRONTDESK_LOG_LEVEL="WARNING",
+            PYTHONPATH=str(ROOT),
+            **self.extra_env,
+        )
+        return env
+
+    def cli(self, *args: str, input: str = "", timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run ``frontdesk ARGS`` to completion."""
+        return subprocess.run(
+            [sys.executable, "-m", "frontdesk.cli", *args],
+            cwd=self.tmp,
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def _spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "frontdesk.cli", *args],
+            cwd=self.tmp,
+            env={**self.env, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / f"{name}.log", "wb"),  # noqa: SIM115 - handed to the child
+            start_new_session=True,
+        )
+        self.processes[name] = process
+        return process
+
+    def worker(self, name: str = "worker", concurrency: int = 8, timeout: float = 120) -> int:
+        """Start ``frontdesk worker`` and wait until it is ready; its pid."""
+        ready = self.tmp / f"{name}.ready"
+        process = self._spawn(
+            name, "worker", "--concurrency", str(concurrency), env={"FRONTDESK_WORKER_READY_FILE": str(ready)}
+        )
+        self._wait(name, lambda: ready.exists(), timeout)
+        return process.pid
+
+    def serve(self, timeout: float = 60) -> str:
+        """Start ``frontdesk serve`` on a free port; its base URL."""
+        port = free_port()
+        self._spawn("serve", "serve", "--port", str(port))
+        self.api = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{self.api}/docs", timeout=1).status_code < 500
+            except httpx.HTTPError:
+                return False
+
+        self._wait("serve", up, timeout)
+        return self.api
+
+    def _wait(self, name: str, ready: Any, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.processes[name].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((self.tmp / f"{name}.log").read_text()[-3000:])
+            time.sleep(0.1)
+
+    def customer_says(self, wa_id: str, text: str) -> None:
+        body = webhook(wa_id, text)
+        answer = httpx.post(
+            f"{self.api}/webhooks/whatsapp",
+            content=body,
+            headers={"content-type": "application/json", "x-hub-signature-256": sign(body, self.app_secret)},
+        )
+        answer.raise_for_status()
+
+    def kill(self, name: str) -> None:
+        os.killpg(self.processes[name].pid, signal.SIGKILL)
+        self.processes[name].wait(10)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+        if self.db is not None:
+            self.db.dispose()
