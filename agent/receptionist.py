@@ -9,7 +9,6 @@ what the human did, once the conversation has been handed back.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,30 +23,20 @@ from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
 from agent.llm.factory import build_provider
 from agent.llm.hosts import HostPolicy
-from agent.llm.types import ContextPassage, Price, ProviderSettings
-from agent.redaction.lexicon import fold
+from agent.llm.types import ContextPassage, ProviderSettings
 from agent.redaction.redactor import RedactionContext, Redactor
+from agent.redaction.turn_vault import TurnVault
 from agent.redaction.vault import ConversationKey
 from agent.stages import stage
-from agent.tenant import TenantProfile
+from agent.tenant_runtime import DEFAULT_MODELS as DEFAULT_MODELS  # re-exported (evals)
+from agent.tenant_runtime import TenantRuntime, TenantRuntimes
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from knowledge import search as knowledge_search
 from knowledge.injection import looks_like_injection
-from knowledge.vocabulary import business_vocabulary
 from store.db import Database
-from store.errors import NotFound
-from store.repo import providers, tenants
+from store.repo.providers import ProviderConfig
 
-DEFAULT_MODELS = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-3-5-haiku-latest",
-    "gemini": "gemini-2.0-flash",
-    "openai-compatible": "llama3.1",
-    "extractive": "extractive",
-}
-
-VOCABULARY_TTL_S = 60.0
 AlertSink = Callable[[str, dict[str, Any]], None]
 
 
@@ -86,6 +75,7 @@ class Receptionist:
         provider_factory: Callable[[ProviderSettings, str | None, str | None], Provider] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         alert: AlertSink = lambda _kind, _detail: None,
+        runtimes: TenantRuntimes | None = None,
         hosts: HostPolicy | None = None,
     ) -> None:
         self.db = db
@@ -96,7 +86,7 @@ class Receptionist:
         self._provider_factory = provider_factory or self._default_provider
         self._now = now
         self._alert = alert
-        self._vocabulary: dict[int, tuple[float, frozenset[str]]] = {}
+        self.runtimes = runtimes or TenantRuntimes(db)
 
     def _default_provider(
         self, settings: ProviderSettings, key: str | None, fallback_key: str | None
@@ -109,32 +99,15 @@ class Receptionist:
 
     # --- what a turn needs from the store ------------------------------------------------
 
-    def profile(self, tenant_id: int) -> tuple[str, TenantProfile]:
-        with self.db.app_session() as session:
-            tenant = tenants.get(session, tenant_id)
-            return tenant.slug, TenantProfile.from_settings(tenant.name, tenant.settings)
-
-    def provider(self, tenant_id: int) -> Provider:
+    def provider(self, runtime: TenantRuntime) -> Provider:
         """The tenant's provider with its key, decrypted only for this run."""
-        with self.db.tenant_session(tenant_id) as session:
-            try:
-                primary = providers.get(session, self.db.keyring, tenant_id)
-            except NotFound:
-                primary = providers.ProviderConfig("extractive", None, None, None)
-            try:
-                fallback = providers.get(session, self.db.keyring, tenant_id, "fallback")
-            except NotFound:
-                fallback = None
-        for config in (primary, fallback):
-            self._check_endpoint(tenant_id, config)
-        settings = _settings(primary)
-        if fallback is not None:
-            settings = settings.model_copy(update={"fallback": _settings(fallback)})
-        key = primary.api_key.reveal() if primary.api_key else None
-        fallback_key = fallback.api_key.reveal() if fallback and fallback.api_key else None
-        return self._provider_factory(settings, key, fallback_key)
+        configs = runtime.configs(self.db.keyring)
+        for config in configs:
+            self._check_endpoint(runtime.tenant_id, config)
+        key, fallback_key = (c.api_key.reveal() if c and c.api_key else None for c in configs)
+        return self._provider_factory(runtime.provider, key, fallback_key)
 
-    def _check_endpoint(self, tenant_id: int, config: providers.ProviderConfig | None) -> None:
+    def _check_endpoint(self, tenant_id: int, config: ProviderConfig | None) -> None:
         """Refuse a base URL the host policy does not allow (checked again at every turn)."""
         if config is None:
             return
@@ -170,15 +143,6 @@ class Receptionist:
 
         return search
 
-    def business_words(self, tenant_id: int, profile: TenantProfile) -> frozenset[str]:
-        """The tenant's own words (knowledge vocabulary and settings), cached for a minute."""
-        cached = self._vocabulary.get(tenant_id)
-        if cached is None or time.monotonic() - cached[0] > VOCABULARY_TTL_S:
-            cached = (time.monotonic(), business_vocabulary(self.db, tenant_id))
-            self._vocabulary[tenant_id] = cached
-        configured = frozenset(fold(w) for phrase in profile.business_words for w in phrase.split())
-        return cached[1] | configured
-
     def user_hash(self, customer_id: str | None) -> str:
         """A keyed hash of the customer's id for traces: stable, not reversible."""
         return self.db.keyring.blind_index(f"trace-user:{customer_id or '-'}")[:32]
@@ -192,11 +156,13 @@ class Receptionist:
     async def arun(self, request: TurnRequest) -> TurnOutput:
         """Run one turn through the graph and return what to send."""
         with stage("tenant settings"):
-            slug, profile = self.profile(request.tenant_id)
-            provider = self.provider(request.tenant_id)
-            words = self.business_words(request.tenant_id, profile)
+            runtime = self.runtimes.get(request.tenant_id)
+            provider = self.provider(runtime)
+        slug, profile = runtime.slug, runtime.profile
         output = TurnOutput()
         names = tuple(n for n in (request.profile_name, *request.known_names) if n)
+        conversation = ConversationKey(request.tenant_id, request.conversation_id)
+        redactor = self.redactor.with_vault(TurnVault(self.redactor.vault, conversation))
         info = TurnInfo(
             tenant_id=request.tenant_id,
             tenant_slug=slug,
@@ -214,8 +180,8 @@ class Receptionist:
                     profile=profile,
                     incoming=list(request.texts),
                     known_names=names,
-                    business_words=words,
-                    redactor=self.redactor,
+                    business_words=runtime.business_words,
+                    redactor=redactor,
                     provider=provider,
                     tools=ToolContext(
                         request.tenant_id, profile, self.search_for(request.tenant_id), self._now
@@ -229,7 +195,7 @@ class Receptionist:
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:
-                        handback = {"messages": self._redact_all(request, names, request.human_messages)}
+                        handback = {"messages": _redact_all(redactor, conversation, names, request)}
                         await graph.ainvoke(
                             Command(resume=handback), config, context=context, durability="exit"
                         )
@@ -252,12 +218,6 @@ class Receptionist:
                 await provider.aclose()
         return output
 
-    def _redact_all(self, request: TurnRequest, names: tuple[str, ...], texts: Sequence[str]) -> list[str]:
-        context = RedactionContext(
-            conversation=ConversationKey(request.tenant_id, request.conversation_id), known_names=names
-        )
-        return [self.redactor.redact(text, context).text for text in texts]
-
     async def is_paused(self, tenant_id: int, conversation_id: int) -> bool:
         """Whether the conversation's thread waits for a human's handback."""
         config: Any = {"configurable": {"thread_id": thread_id(tenant_id, conversation_id)}}
@@ -265,13 +225,9 @@ class Receptionist:
             return bool((await build_graph(saver).aget_state(config)).interrupts)
 
 
-def _settings(config: providers.ProviderConfig) -> ProviderSettings:
-    prices = {name: Price.model_validate(price) for name, price in (config.prices or {}).items()}
-    return ProviderSettings.model_validate(
-        {
-            "provider": config.provider,
-            "model": config.model or DEFAULT_MODELS[config.provider],
-            "base_url": config.base_url,
-            "prices": prices,
-        }
-    )
+def _redact_all(
+    redactor: Redactor, conversation: ConversationKey, names: tuple[str, ...], request: TurnRequest
+) -> list[str]:
+    """What the human agents wrote, redacted for the thread's state."""
+    context = RedactionContext(conversation=conversation, known_names=names)
+    return [redactor.redact(text, context).text for text in request.human_messages]

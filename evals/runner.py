@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 from agent.llm.factory import build_provider
 from agent.llm.types import ProviderSettings
-from agent.receptionist import DEFAULT_MODELS, TurnRequest
+from agent.receptionist import TurnRequest
 from agent.redaction.redactor import load_ner_pipeline
 from agent.tenant import TenantProfile
+from agent.tenant_runtime import DEFAULT_MODELS
 from evals.environment import Environment, environment
 from evals.judge import judge, next_customer_message
 from evals.keys import REAL_PROVIDERS, OperatorKey, ProviderChoice

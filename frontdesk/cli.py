@@ -297,7 +297,7 @@ def worker(
 
 @app.command()
 def beat() -> None:
-    """Run the scheduler: the mailbox sweeper, checkpoint pruning and retention."""
+    """Run the scheduler: checkpoint pruning and retention (every worker runs the sweeper itself)."""
     from workers.cli import run_beat
 
     run_beat()

@@ -100,6 +100,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = _created()
+    settings_version: Mapped[int] = mapped_column(BigInteger, server_default="1")
+    """Bumped by the database on every change to this row or the tenant's provider settings."""
 
 
 class User(Base):

@@ -79,8 +79,8 @@ def celery_config(config: WorkerConfig, concurrency: int = DEFAULT_CONCURRENCY) 
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
             PRUNE_TASK: {"queue": MAINTENANCE_QUEUE},
         },
+        # the sweeper runs in every worker (workers.sweeper.SweepLoop), not on beat's schedule
         "beat_schedule": {
-            "sweep": {"task": SWEEP_TASK, "schedule": config.sweep_interval},
             "prune-checkpoints": {"task": PRUNE_TASK, "schedule": 3600.0},
         },
     }

@@ -45,9 +45,9 @@ def run_worker(
 
 
 def run_beat(*, config: WorkerConfig | None = None, schedule_file: str = "var/celerybeat-schedule") -> None:
-    """Run the scheduler (sweeper every ``sweep_interval`` s, hourly checkpoint pruning); blocks.
+    """Run the scheduler (hourly checkpoint pruning); blocks.
 
-    Run exactly one beat per deployment.
+    Run exactly one beat per deployment. The sweeper does not need it: every worker runs it.
     """
     config = config or WorkerConfig.from_env()
     app = make_celery(config)

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from store.db import Database
 from workers.events import NullPublisher, Publisher
-from workers.fairness import Fairness, FairnessPolicy
+from workers.fairness import Fairness, FairnessPolicy, HeldPermits
 from workers.lease import LeaseKeeper, LeaseManager
 from workers.metrics import WorkerMetrics
 from workers.outbox import OutboundSender, SendPolicy
@@ -34,12 +34,15 @@ class WorkerConfig:
     """A turn starts once the newest pending message is this old (a burst becomes one turn)."""
     max_debounce: float = 6.0
     """…but a stream of messages never delays a turn longer than this."""
-    lease_ttl: float = 30.0
+    lease_ttl: float = 6.0
+    """A dead worker's conversations are free again this long after its last renewal (the
+    holder renews every quarter of it)."""
     turn_deadline: float = 120.0
     max_turn_attempts: int = 3
     batch_limit: int = 50
-    sweep_interval: float = 15.0
-    sweep_min_age: float = 10.0
+    sweep_interval: float = 2.0
+    """Every worker sweeps; the cluster as a whole about once per interval."""
+    sweep_min_age: float = 4.0
     """The sweeper re-enqueues mailboxes whose pending messages are older than this."""
     shutdown_grace: float = 150.0
     metrics_port: int | None = None
@@ -111,10 +114,16 @@ class WorkerContext:
     """Live events for the agents' console (Redis pub/sub when Redis is configured)."""
     maintenance: Callable[[], int] | None = None
     """The hourly schedule's job (checkpoint pruning, later retention); returns rows removed."""
+    permits: HeldPermits = field(default_factory=HeldPermits)
+    """The tenants' slots this process holds, renewed with the leases."""
 
     def __post_init__(self) -> None:
         if self.keeper is None:
-            self.keeper = LeaseKeeper(self.leases, interval=max(0.05, self.config.lease_ttl / 3))
+            self.keeper = LeaseKeeper(
+                self.leases,
+                interval=max(0.05, self.config.lease_ttl / 4),
+                also=lambda: self.fairness.renew(self.permits.snapshot()),
+            )
 
     def close(self) -> None:
         if self.keeper is not None:

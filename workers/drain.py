@@ -137,6 +137,7 @@ def _drain_held(
                 return _park(ctx, tenant_id, cid, turns)
             ctx.metrics.deferred.labels(str(tenant_id)).inc()
             return DrainReport("deferred", turns, retry_in=permit)
+        ctx.permits.add(permit)
         used = False
         try:
             deadline = time.monotonic() + cfg.turn_deadline
@@ -189,6 +190,7 @@ def _park(ctx: WorkerContext, tenant_id: int, cid: int, turns: int) -> DrainRepo
 
 def _hand_on(ctx: WorkerContext, permit: Permit, cid: int, *, used: bool) -> None:
     """Free the tenant's slot; it goes to the conversation parked longest."""
+    ctx.permits.discard(permit)
     _wake_next(ctx, permit.tenant_id, cid, partial(ctx.fairness.release, permit, used=used))
 
 

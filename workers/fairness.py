@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,8 +29,9 @@ class FairnessPolicy:
     tenant_rate: float = 20.0
     """Turn starts per second per tenant (sustained)."""
     tenant_burst: float = 60.0
-    slot_ttl: float = 180.0
-    """A slot of a dead worker is free again after this (above the turn deadline)."""
+    slot_ttl: float = 8.0
+    """A slot of a dead worker is free again after this; a live worker renews its slots with
+    its leases (:class:`HeldPermits`)."""
     number_rate: float = 80.0
     """Sends per second per business number (WhatsApp Cloud API's default throughput)."""
     number_burst: float = 80.0
@@ -84,6 +86,30 @@ class Fairness(Protocol):
         """0 to send now, else seconds to wait (per-number and per-recipient buckets)."""
         ...
 
+    def renew(self, permits: Sequence[Permit]) -> None:
+        """Keep these slots for another ``slot_ttl`` (their turns are still running)."""
+        ...
+
+
+class HeldPermits:
+    """The slots this process holds; the lease keeper renews them with the leases."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, Permit] = {}
+
+    def add(self, permit: Permit) -> None:
+        with self._lock:
+            self._held[permit.token] = permit
+
+    def discard(self, permit: Permit) -> None:
+        with self._lock:
+            self._held.pop(permit.token, None)
+
+    def snapshot(self) -> list[Permit]:
+        with self._lock:
+            return list(self._held.values())
+
 
 _BUCKETS = """
 -- KEYS: bucket hashes; ARGV: rate, burst per key. Takes one token from each,
@@ -129,6 +155,17 @@ redis.call('pexpire', KEYS[1], tonumber(ARGV[3]) + 1000)
 return 1
 """
 
+_RENEW = """
+-- KEYS: semaphore zsets; ARGV: slot ttl ms, then the token held in each key
+local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i, key in ipairs(KEYS) do
+  redis.call('zadd', key, 'XX', now + tonumber(ARGV[1]), ARGV[i + 1])
+  redis.call('pexpire', key, tonumber(ARGV[1]) + 1000)
+end
+return 0
+"""
+
 BUSY_RETRY = 0.5
 """Seconds to wait when the tenant is at its concurrency cap (jittered by the caller)."""
 AT_CAPACITY = AtCapacity(BUSY_RETRY)
@@ -141,6 +178,7 @@ class RedisFairness:
         self.prefix = prefix
         self._acquire = client.register_script(_ACQUIRE)
         self._buckets = client.register_script(_BUCKETS)
+        self._renew = client.register_script(_RENEW)
 
     def _k(self, *parts: object) -> str:
         return self.prefix + ":".join(str(p) for p in parts)
@@ -193,6 +231,11 @@ class RedisFairness:
         keys = [self._k("send", "number", channel_id or f"t{tenant_id}"), self._k("send", "to", recipient)]
         args = [p.number_rate, p.number_burst, p.recipient_rate, p.recipient_burst]
         return int(self._buckets(keys=keys, args=args)) / 1000
+
+    def renew(self, permits: Sequence[Permit]) -> None:
+        if permits:
+            keys = [self._k("sem", p.tenant_id) for p in permits]
+            self._renew(keys=keys, args=[int(self.policy.slot_ttl * 1000), *(p.token for p in permits)])
 
 
 class _Bucket:
@@ -289,3 +332,6 @@ class LocalFairness:
             for b in buckets:
                 b.tokens -= 1
             return 0.0
+
+    def renew(self, permits: Sequence[Permit]) -> None:
+        """Slots in the process never expire: they go with it."""

@@ -14,6 +14,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -207,9 +208,13 @@ class LeaseKeeper:
     and another worker can take over (its writes are then fenced off).
     """
 
-    def __init__(self, leases: LeaseManager, interval: float = 1.0) -> None:
+    def __init__(
+        self, leases: LeaseManager, interval: float = 1.0, *, also: Callable[[], None] | None = None
+    ) -> None:
         self.leases = leases
         self.interval = interval
+        self.also = also
+        """Called every round too (renews the process's fairness slots)."""
         self._tracked: dict[str, _Tracked] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -268,6 +273,11 @@ class LeaseKeeper:
                     item.lost.set()
             except Exception as exc:  # a broker hiccup: keep trying until the lease expires
                 log.warning("lease renewal failed: %s", type(exc).__name__)
+        if self.also is not None:
+            try:
+                self.also()
+            except Exception as exc:
+                log.warning("renewal failed: %s", type(exc).__name__)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

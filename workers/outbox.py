@@ -175,8 +175,9 @@ class SendOutcome:
 
 @dataclass(frozen=True)
 class SendPolicy:
-    send_timeout: float = 30.0
-    """How long a claim lasts; the sender's HTTP timeout must be shorter."""
+    send_timeout: float = 12.0
+    """How long a claim lasts (a dead sender's item is sent again after it); the sender's HTTP
+    timeout (10 s) must be shorter."""
     max_attempts: int = 8
     base_backoff: float = 1.0
     max_backoff: float = 300.0

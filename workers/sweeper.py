@@ -1,10 +1,16 @@
 """Our own sweeper: wake mailboxes that have pending messages and no live lease, and outbox
 items that are due or whose sender died. Celery's messages are only wake-ups; this is what
 makes a lost wake-up (a killed worker, a lost broker message) harmless.
+
+Every worker process runs it (:class:`SweepLoop`, every ``sweep_interval`` seconds) under a
+lock that expires: whichever worker is alive sweeps, one at a time, with no ``beat`` needed.
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +19,10 @@ from sqlalchemy import or_, select
 from store.models import Conversation, Message, OutboxItem, utcnow
 from workers.context import WorkerContext
 from workers.drain import lease_key
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK = "sweeper"
 
 
 @dataclass(frozen=True)
@@ -59,3 +69,43 @@ def sweep(ctx: WorkerContext, *, min_age: float | None = None, limit: int = 1000
     for tenant_id, outbox_id in items:
         ctx.enqueue.send(tenant_id, outbox_id)
     return SweepReport(drains, len(items))
+
+
+def sweep_if_due(ctx: WorkerContext) -> SweepReport | None:
+    """Sweep unless another worker process did less than ``sweep_interval`` ago.
+
+    The lock is never released: it expires a little before the next interval, so the
+    cluster sweeps about once an interval, and a dead sweeper is replaced within one.
+    """
+    if ctx.leases.acquire(SWEEP_LOCK, ctx.config.sweep_interval * 0.9) is None:
+        return None
+    return sweep(ctx)
+
+
+class SweepLoop:
+    """A worker process's background sweeper thread (stops with the context's shutdown)."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
+
+    def start(self) -> SweepLoop:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        interval = self.ctx.config.sweep_interval
+        wait = random.uniform(0, interval)  # workers started together do not tick together
+        while not self._stop.wait(wait) and not self.ctx.shutdown.is_set():
+            try:
+                report = sweep_if_due(self.ctx)
+                if report is not None and (report.drains or report.sends):
+                    log.info("sweeper woke %d mailboxes and %d sends", report.drains, report.sends)
+            except Exception as exc:  # the database or Redis is away: try again next time
+                log.warning("sweep failed: %s", type(exc).__name__)
+            wait = interval

@@ -1,7 +1,7 @@
 """Thin Celery tasks: each body calls a plain function of ``workers`` with the process's context.
 
-Celery messages are only wake-ups; losing or repeating one is harmless (the sweeper wakes
-stranded mailboxes, and leases, fences and outbox claims make repeats no-ops).
+Celery messages are only wake-ups; losing or repeating one is harmless (the sweeper every
+worker runs wakes stranded mailboxes, and leases, fences and outbox claims make repeats no-ops).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from workers.celery_app import (
 from workers.context import WorkerConfig, WorkerContext
 from workers.drain import drain_and_reschedule
 from workers.sending import send_once
-from workers.sweeper import sweep
+from workers.sweeper import SweepLoop, sweep
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ def register(app: Celery, config: WorkerConfig) -> None:
         if getattr(sender, "app", None) is not app:
             return
         ctx = _context(app, config)
+        SweepLoop(ctx).start()  # every worker sweeps (one at a time, under a lock): no beat needed
         if config.metrics_port:
             from prometheus_client import start_http_server
 

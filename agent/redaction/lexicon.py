@@ -6,14 +6,19 @@ The gazetteer is the US census first-name and surname lists shipped in the MIT-l
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
+import faker.providers.person as faker_person
 from spacy.lang.de.stop_words import STOP_WORDS as _DE_STOP
 from spacy.lang.en.stop_words import STOP_WORDS as _EN_STOP
 from spacy.lang.es.stop_words import STOP_WORDS as _ES_STOP
 from spacy.lang.pt.stop_words import STOP_WORDS as _PT_STOP
+from wordfreq import top_n_list
 
 
 def fold(word: str) -> str:
@@ -114,10 +119,66 @@ GERMAN_DETERMINERS = _folded(
     dein deine sein seine ihr ihre ihren ihrem unser unsere euer eure kein keine"""
 )
 
-NAME_PARTICLES = _folded("de da do das dos del la van von der den ter al el bin ben ibn di du le mac mc")
+NAME_PARTICLES = _folded(
+    "de da do das dos del la van von der den ter al el bin ben ibn di du le mac mc y e i zu vom zum"
+)
 TITLES = _folded(
-    """mr mrs ms miss mx dr doctor sr sra srta señor señora señorita don doña dona senhor senhora
-    herr herrn frau prof"""
+    """mr mrs ms miss mx dr dra doctor doctora sr sra srta señor señora señorita don doña dña dona senhor
+    senhora herr herrn frau prof profa profe lic licda licenciado licenciada ing ingeniero ingeniera
+    arq mtro mtra eng sir dame mag dipl"""
+)
+# Closings after which the rest of the message (1–4 words) is the writer's name.
+SIGN_OFFS: tuple[str, ...] = (
+    "saludos cordiales",
+    "un saludo",
+    "saludos",
+    "atentamente",
+    "atte",
+    "besos",
+    "un beso",
+    "abrazos",
+    "un abrazo",
+    "muchas gracias",
+    "gracias",
+    "cumprimentos",
+    "atenciosamente",
+    "abraços",
+    "abraço",
+    "beijos",
+    "beijo",
+    "bjs",
+    "obrigado",
+    "obrigada",
+    "att",
+    "valeu",
+    "mit freundlichen grüßen",
+    "mit freundlichen grüssen",
+    "freundliche grüße",
+    "viele grüße",
+    "liebe grüße",
+    "beste grüße",
+    "herzliche grüße",
+    "grüße",
+    "gruß",
+    "mfg",
+    "lg",
+    "vg",
+    "danke",
+    "kind regards",
+    "best regards",
+    "warm regards",
+    "regards",
+    "best wishes",
+    "best",
+    "cheers",
+    "many thanks",
+    "thanks",
+    "thank you",
+    "thx",
+    "sincerely",
+    "yours",
+    "love",
+    "xoxo",
 )
 
 # Cue phrases that introduce a person's name. "Strong" cues accept a lower-case or unknown
@@ -292,15 +353,102 @@ def _census_names(resource: str, limit: int) -> frozenset[str]:
     return frozenset(out)
 
 
+def _latin(word: str) -> bool:
+    return len(word) >= 2 and all(ch.isalpha() and ord(ch) < 0x250 for ch in word)
+
+
+def _faker_list(provider: object, *attributes: str) -> Iterable[str]:
+    for attribute in attributes:
+        entries = getattr(provider, attribute, ())
+        if isinstance(entries, dict | tuple | list | set | frozenset):
+            for entry in entries:  # pyright: ignore[reportUnknownVariableType]
+                yield from str(entry).replace("-", " ").split()
+
+
+@cache
+def faker_names() -> tuple[frozenset[str], frozenset[str]]:
+    """First names and surnames (folded, Latin script) of every Faker person locale: a public,
+    multilingual name list beside the US census one."""
+    firsts: set[str] = set()
+    lasts: set[str] = set()
+    for module in pkgutil.iter_modules(faker_person.__path__):
+        provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
+        firsts.update(
+            fold(w)
+            for w in _faker_list(provider, "first_names", "first_names_male", "first_names_female")
+            if _latin(w)
+        )
+        lasts.update(fold(w) for w in _faker_list(provider, "last_names") if _latin(w))
+    return frozenset(firsts), frozenset(lasts)
+
+
 @cache
 def first_names() -> frozenset[str]:
-    """Census first names (folded), minus words that are more often something else."""
-    raw = _census_names("dist.female.first", 5000) | _census_names("dist.male.first", 2000)
+    """Census and Faker first names (folded), minus words that are more often something else."""
+    raw = _census_names("dist.female.first", 5000) | _census_names("dist.male.first", 2000) | faker_names()[0]
     return frozenset(n for n in raw if n not in NEVER_NAMES and n not in AMBIGUOUS_NAMES)
 
 
 @cache
 def surnames() -> frozenset[str]:
-    """The most frequent census surnames (folded), minus stop and allow-listed words."""
-    raw = _census_names("dist.all.last", 40000)
+    """Census and Faker surnames (folded), minus stop and allow-listed words."""
+    raw = _census_names("dist.all.last", 40000) | faker_names()[1]
     return frozenset(n for n in raw if n not in NEVER_NAMES and n not in AMBIGUOUS_NAMES)
+
+
+FREQUENT_RANK = 10000
+"""A word among a language's 10,000 most frequent (wordfreq) is a common word first."""
+
+
+@cache
+def frequent_words(lang: str) -> frozenset[str]:
+    """The language's most frequent words (folded), from wordfreq's offline lists."""
+    return frozenset(fold(w) for w in top_n_list(lang, FREQUENT_RANK))
+
+
+def is_frequent(key: str, lang: str) -> bool:
+    """True when ``key`` is a frequent common word in ``lang`` or in English (chat lingua franca)."""
+    return key in frequent_words(lang) or key in frequent_words("en")
+
+
+KNOWN_RANK = 60000
+
+
+@cache
+def known_words(lang: str) -> frozenset[str]:
+    """The language's 60,000 most frequent words (folded): beyond them a word is rare."""
+    return frozenset(fold(w) for w in top_n_list(lang, KNOWN_RANK))
+
+
+def is_known_word(key: str, lang: str) -> bool:
+    return key in known_words(lang) or key in known_words("en")
+
+
+_GERMAN_NOUN_ENDINGS = ("ung", "heit", "keit", "schaft", "pflege", "behandlung", "reinigung", "schnitt")
+
+
+def looks_german(key: str) -> bool:
+    """A German compound noun rather than a name ("zahnreinigung", "fußpflege")."""
+    return "ß" in key or key.endswith(_GERMAN_NOUN_ENDINGS) or ("ü" in key and key not in first_names())
+
+
+@cache
+def german_only_words() -> frozenset[str]:
+    """Frequent German words that are not frequent in English, Spanish or Portuguese."""
+    return frequent_words("de") - frequent_words("en") - frequent_words("es") - frequent_words("pt")
+
+
+def warm_word_lists() -> None:
+    """Load the gazetteers and frequency lists now, not on the first message that needs them."""
+    first_names()
+    surnames()
+    for lang in ("en", "es", "pt", "de"):
+        frequent_words(lang)
+        known_words(lang)
+    german_only_words()
+
+
+# An article before a capitalised word makes it a thing ("the Baker massage", "o Banho Rosa"):
+# always for these, and for the weak ones unless the word is a first name ("a Maria").
+ARTICLES = _folded("the an el los las un una der das den dem des ein eine einen einem einer um uma os")
+WEAK_ARTICLES = _folded("a o la die as da do na no")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -20,11 +21,15 @@ from agent.redaction.lexicon import (
     NAME_PARTICLES,
     NEVER_NAMES,
     NEVER_SURNAMES,
+    SIGN_OFFS,
     STRONG_CUES,
     TITLES,
     WEAK_CUES,
     first_names,
     fold,
+    is_frequent,
+    is_known_word,
+    looks_german,
     surnames,
 )
 from agent.redaction.recognizers import REGISTRY_LANGUAGE, result
@@ -63,6 +68,11 @@ def tokenize(text: str) -> list[Token]:
         tokens.append(Token(word, match.start(), match.start() + len(word), fold(word), initial))
         prev_end = match.start() + len(word)
     return tokens
+
+
+def in_names(key: str, names: frozenset[str]) -> bool:
+    """A listed name, or a hyphenated compound of listed names ("ivonne-almuth")."""
+    return key in names or ("-" in key and all(part in names for part in key.split("-") if part))
 
 
 def _joined(text: str, left: Token, right: Token) -> bool:
@@ -110,7 +120,7 @@ def extend_name(
             if k < len(tokens) and _joined(text, tokens[k - 1], tokens[k]):
                 nxt = tokens[k]
                 if name_like(nxt, blocked) and (
-                    nxt.titled or nxt.key in surnames() or (greedy and lowercase_ok)
+                    nxt.titled or in_names(nxt.key, surnames()) or (greedy and lowercase_ok)
                 ):
                     j = k + 1
                     continue
@@ -118,7 +128,8 @@ def extend_name(
         if not name_like(tok, blocked) or tok.titled:
             break
         if (greedy and lowercase_ok) or (
-            (lowercase_ok or tok.lower) and (tok.key in surnames() or tok.key in first_names())
+            (lowercase_ok or tok.lower)
+            and (in_names(tok.key, surnames()) or in_names(tok.key, first_names()))
         ):
             j += 1
         else:
@@ -186,7 +197,10 @@ class CueNameRecognizer(_NameRecognizer):
                 ):
                     continue
                 end = extend_name(text, tokens, k, blocked, lowercase_ok=first.lower, greedy=True)
-                found.append(result(PERSON, first.start, tokens[end - 1].end, self.SCORE, self))
+                hit = result(PERSON, first.start, tokens[end - 1].end, self.SCORE, self)
+                if not strong:
+                    hit.recognition_metadata["weak_cue"] = True
+                found.append(hit)
         return found
 
     @staticmethod
@@ -194,6 +208,87 @@ class CueNameRecognizer(_NameRecognizer):
         while pos < len(text) and text[pos] in " ,:\t":
             pos += 1
         return by_start.get(pos)
+
+
+_SIGN_OFF = re.compile(
+    rf"(?<![\w])(?:{'|'.join(sorted((re.escape(c) for c in SIGN_OFFS), key=len, reverse=True))})"
+    r"(?:\s+(?:so\s+much|again|a\s+lot|muito|mil|vielmals|schön))?[\s,.!:;]*(?:\n|$|(?=\S))",
+    re.IGNORECASE,
+)
+_TAIL = re.compile(r"[\s.,!?;:)(\-~*❤️🙏😊👍🙂😉]*")
+# German nouns that are also titles ("meine Frau kommt mit"): a name after them must be capitalised.
+_NOUN_TITLES = frozenset({"frau", "herr", "herrn", "don", "dona"})
+
+
+class TitleSignOffRecognizer(_NameRecognizer):
+    """Names after a title ("lic. Pérez", "Frau Dr. Krebs", "mr gallegos") or closing a message
+    after a sign-off ("Saludos,\nmaría lópez", "lg Nikolas"), or alone on the last line."""
+
+    SCORE = 0.8
+
+    def find(
+        self, text: str, tokens: list[Token], blocked: Collection[str], lang: str = "en"
+    ) -> list[RecognizerResult]:
+        found: list[RecognizerResult] = []
+        lowercase_text = not any(ch.isupper() for ch in text)
+        for k, tok in enumerate(tokens[:-1]):
+            if tok.key not in TITLES:
+                continue
+            j = k + 1
+            while j < len(tokens) and tokens[j].key in TITLES and _title_gap(text, tokens[j - 1], tokens[j]):
+                j += 1
+            if j >= len(tokens) or not _title_gap(text, tokens[j - 1], tokens[j]):
+                continue
+            first = tokens[j]
+            if not name_like(first, blocked) and not (first.titled and first.key not in NEVER_SURNAMES):
+                continue
+            gazetteer = first.key in surnames() or first.key in first_names()
+            if tok.key in _NOUN_TITLES and j == k + 1 and not first.titled:
+                continue
+            if not (first.titled or lowercase_text or gazetteer):
+                continue
+            if is_frequent(first.key, lang) and not gazetteer and not first.titled:
+                continue
+            end = extend_name(text, tokens, j, blocked, lowercase_ok=first.lower, greedy=True)
+            found.append(result(PERSON, first.start, tokens[end - 1].end, self.SCORE, self))
+        found.extend(self._signed(text, tokens, blocked, lang))
+        return found
+
+    def _signed(
+        self, text: str, tokens: list[Token], blocked: Collection[str], lang: str
+    ) -> list[RecognizerResult]:
+        """The 1–4 words that end the message after a sign-off or on a last line of their own."""
+        starts: list[int] = [m.end() for m in _SIGN_OFF.finditer(text)]
+        if "\n" in text.rstrip():
+            starts.append(text.rstrip().rfind("\n") + 1)
+        found: list[RecognizerResult] = []
+        for start in starts:
+            tail = [t for t in tokens if t.start >= start]
+            if not tail or len(tail) > 6 or _TAIL.fullmatch(text[tail[-1].end :]) is None:
+                continue
+            words = [t for t in tail if t.key not in TITLES]
+            if not words or len(words) > 4:
+                continue
+            if any(not name_like(t, blocked) and t.key not in NAME_PARTICLES for t in words):
+                continue
+            gaps_ok = all(
+                _title_gap(text, a, b) or text[a.end : b.start] in (" ", "-") for a, b in pairwise(tail)
+            )
+            if not gaps_ok:
+                continue
+            titled = len(words) < len(tail)
+            known = any(t.key in first_names() or t.key in surnames() for t in words)
+            if not (titled or known or any(t.titled for t in words)):
+                continue
+            if len(words) == 1 and is_frequent(words[0].key, lang) and not known and not titled:
+                continue
+            found.append(result(PERSON, words[0].start, words[-1].end, self.SCORE, self))
+        return found
+
+
+def _title_gap(text: str, left: Token, right: Token) -> bool:
+    gap = text[left.end : right.start]
+    return len(gap) <= 3 and "\n" not in gap and gap.strip(" .º") == "" and gap != ""
 
 
 def _capital_follows(text: str, tokens: list[Token], k: int, blocked: Collection[str]) -> bool:
@@ -249,7 +344,7 @@ class GazetteerNameRecognizer(_NameRecognizer):
         i = 0
         while i < len(tokens):
             tok = tokens[i]
-            if name_like(tok, blocked) and tok.key in firsts and (tok.titled or len(tok.key) >= 3):
+            if name_like(tok, blocked) and in_names(tok.key, firsts) and (tok.titled or len(tok.key) >= 3):
                 end = extend_name(text, tokens, i, blocked, lowercase_ok=tok.lower)
                 found.append(result(PERSON, tok.start, tokens[end - 1].end, self.SCORE, self))
                 i = end
@@ -291,6 +386,18 @@ def capitalised_runs(
         else:
             i += 1
     return runs
+
+
+def rare_capitalised(token: Token, lang: str, blocked: Collection[str]) -> bool:
+    """A capitalised word no frequency list knows ("Oluwaseun"): most likely a name."""
+    return (
+        token.titled
+        and not token.text.isupper()
+        and len(token.key) >= 3
+        and name_like(token, blocked)
+        and not is_known_word(token.key, lang)
+        and not looks_german(token.key)
+    )
 
 
 def unexplained_capitals(tokens: list[Token], blocked: Collection[str], covered: Collection[int]) -> bool:

@@ -1,4 +1,4 @@
-"""Structured-identifier recognizers: email, phone, IBAN, payment card, national ids, street address.
+"""Structured-identifier recognizers: email, phone, IBAN, payment card, national ids.
 
 Each is a presidio-analyzer ``EntityRecognizer`` that finds candidates with a regular expression
 and confirms them with a validator (phonenumbers, Luhn, python-stdnum, ICAO check digits), so
@@ -295,72 +295,6 @@ class NationalIdRecognizer(BaseRecognizer):
         return found
 
 
-_UP = "A-ZÁÉÍÓÚÑÂÊÔÃÕÇÄÖÜ"
-_LO = "a-záéíóúñâêôãõçäöüßàèìòù"
-_NAMEWORD = rf"[{_UP}{_LO}0-9][{_UP}{_LO}'.-]*"
-_NUM = r"\d{1,5}[A-Za-z]?(?:\s?[-/]\s?\d{1,4}[A-Za-z]?)?"
-_STREET_WORDS_ROMANCE = (
-    r"calle|c/|avenida|avda\.?|av\.|av|paseo|pº|plaza|pza\.?|camino|carretera|ctra\.?|ronda|"
-    r"travesía|traves[ií]a|glorieta|callejón|calzada|cerrada|privada|prolongación|boulevard|bulevar|blvd\.?|"
-    r"rua|travessa|praça|pça\.?|alameda|estrada|rodovia|beco|ladeira|viale|rue|pasaje|rambla|"
-    r"urbanización|costanilla|cañada|callejón|jirón|carrera|diagonal|transversal|"
-    r"loteamento|quadra|viela|condomínio|(?-i:Largo|Vila|Via|Vía|Lugar|Setor)"
-)
-_EN_STREET = (
-    r"street|st\.?|avenue|ave\.?|road|rd\.?|lane|ln\.?|drive|dr\.?|boulevard|blvd\.?|way|court|ct\.?|"
-    r"place|pl\.?|terrace|close|crescent|square|sq\.?|parkway|pkwy\.?|highway|hwy\.?|row|walk|"
-    r"gardens|grove|mews|circle|cir\.?|trail|plaza|alley|expressway|pike"
-)
-_DE_STREET_SUFFIX = (
-    r"straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|"
-    r"berg|graben|hof|kamp|wall|tor|garten"
-)
-
-
-class StreetAddressRecognizer(BaseRecognizer):
-    """Street addresses by street words and a house number, per language (best effort)."""
-
-    ENTITY = "STREET_ADDRESS"
-    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (
-        # es/pt/fr/it: "Calle de la Paz 23", "Rua Augusta, 1200", "Av. Reforma #222 Int. 3"
-        re.compile(
-            rf"(?<![\w])(?:{_STREET_WORDS_ROMANCE})\s+(?:{_NAMEWORD}\s+){{0,6}}?{_NAMEWORD},?\s*"
-            rf"(?:n[º°o]\.?|núm\.?|número|numero|#|no\.?)?\s*{_NUM}"
-            rf"(?:,?\s*(?:\d{{1,2}}[º°ª]?\s*[A-Za-z]?|piso\s+\d+|puerta\s+\d+|apto\.?\s*\d+|"
-            rf"apt\.?\s*\d+|int\.?\s*\d+|interior\s+\d+|bloco\s+\w+|casa\s+\d+|"
-            rf"(?:dpto|depto)\.?\s*\d+))?",
-            re.IGNORECASE,
-        ),
-        # en: "221B Baker Street", "1600 Pennsylvania Ave NW, Apt 5"
-        re.compile(
-            rf"(?<![\w])\d{{1,6}}[A-Za-z]?\s+(?:[{_UP}][\w'-]*\s+){{1,4}}(?i:{_EN_STREET})\b\.?"
-            rf"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?(?i:,?\s*(?:apt\.?|apartment|suite|ste\.?|unit|flat|#)\s*\w+)?",
-        ),
-        # de: "Hauptstraße 5", "Am Lindenweg 12a", "Karl-Marx-Allee 3"
-        re.compile(
-            rf"(?<![\w])(?:(?:Am|An der|Auf dem|Im|In der|Zum|Zur)\s+)?"
-            rf"[{_UP}][\w.-]*(?:{_DE_STREET_SUFFIX})\s+"
-            rf"{_NUM}\b",
-        ),
-        re.compile(
-            rf"(?<![\w])[{_UP}][\w-]*\s+(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer)\s+"
-            rf"{_NUM}\b",
-        ),
-    )
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        found: list[RecognizerResult] = []
-        for pattern in self.PATTERNS:
-            for match in pattern.finditer(text):
-                end = match.end()
-                while end > match.start() and text[end - 1] in " ,.":
-                    end -= 1
-                found.append(result(self.ENTITY, match.start(), end, 0.7, self))
-        return found
-
-
 def structured_recognizers() -> list[BaseRecognizer]:
     """The recognizers that run on every message whatever its language."""
     return [
@@ -369,5 +303,4 @@ def structured_recognizers() -> list[BaseRecognizer]:
         PaymentCardRecognizer(),
         IbanCodeRecognizer(),
         PhoneNumberRecognizer(),
-        StreetAddressRecognizer(),
     ]

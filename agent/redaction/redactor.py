@@ -8,6 +8,7 @@ a capitalised word is left unexplained, which keeps the median well under NER's 
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,17 +19,31 @@ import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
+from agent.redaction.addresses import StreetAddressRecognizer
 from agent.redaction.identifiers import DateOfBirthRecognizer, IdentifierShapeRecognizer, survivor_spans
 from agent.redaction.language import Language, detect_language
-from agent.redaction.lexicon import NEVER_NAMES, fold
+from agent.redaction.lexicon import (
+    ARTICLES,
+    NEVER_NAMES,
+    WEAK_ARTICLES,
+    first_names,
+    fold,
+    german_only_words,
+    is_frequent,
+    surnames,
+    warm_word_lists,
+)
 from agent.redaction.names import (
     PERSON,
     CueNameRecognizer,
     GazetteerNameRecognizer,
     KnownNameRecognizer,
     SpacyPersonRecognizer,
+    TitleSignOffRecognizer,
+    Token,
     capitalised_runs,
     known_name_keys,
+    rare_capitalised,
     tokenize,
     unexplained_capitals,
 )
@@ -142,21 +157,34 @@ class Redactor:
         self,
         vault: Vault,
         *,
-        use_ner: bool = True,
+        use_ner: bool = False,
         business_words: Iterable[str] = (),
         nlp: Any | None = None,
     ) -> None:
         self.vault = vault
         self.use_ner = use_ner
         self._business = frozenset(fold(w) for phrase in business_words for w in phrase.split())
-        self._structured = [*structured_recognizers(), IdentifierShapeRecognizer(), DateOfBirthRecognizer()]
+        self._structured = [
+            *structured_recognizers(),
+            StreetAddressRecognizer(),
+            IdentifierShapeRecognizer(),
+            DateOfBirthRecognizer(),
+        ]
         self._cue = CueNameRecognizer()
+        self._titled = TitleSignOffRecognizer()
         self._gazetteer = GazetteerNameRecognizer()
         self._known = KnownNameRecognizer()
         self._nlp: Any = (nlp or load_ner_pipeline()) if use_ner else None
         self._ner = SpacyPersonRecognizer(self._nlp) if self._nlp is not None else None
         self._ner_lock = threading.Lock()
-        recognizers: list[EntityRecognizer] = [*self._structured, self._cue, self._gazetteer, self._known]
+        warm_word_lists()
+        recognizers: list[EntityRecognizer] = [
+            *self._structured,
+            self._cue,
+            self._titled,
+            self._gazetteer,
+            self._known,
+        ]
         if self._ner is not None:
             recognizers.append(self._ner)
         self.registry = RecognizerRegistry(
@@ -166,6 +194,12 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor(vault={self.vault!r}, use_ner={self.use_ner})"
+
+    def with_vault(self, vault: Vault) -> Redactor:
+        """This redactor over ``vault`` (a turn's view of it), sharing its recognizers."""
+        other = copy.copy(self)
+        other.vault = vault
+        return other
 
     @property
     def analyzer(self) -> AnalyzerEngine:
@@ -210,10 +244,17 @@ class Redactor:
         known = known_name_keys(known_names) - blocked
         results.extend(self._known.find_known(text, tokens, known))
         results.extend(self._cue.find(text, tokens, blocked))
+        results.extend(self._titled.find(text, tokens, blocked, lang))
         results.extend(self._gazetteer.find(text, tokens, blocked))
         covered = _covered_token_starts(tokens, results)
         for start, end in capitalised_runs(text, tokens, blocked, covered):
             results.append(result(PERSON, start, end, 0.5, self._gazetteer))
+        if lang != "de" and not german_words(tokens):  # German capitalises every noun
+            covered = _covered_token_starts(tokens, results)
+            for tok in tokens:
+                if tok.start not in covered and rare_capitalised(tok, lang, blocked):
+                    results.append(result(PERSON, tok.start, tok.end, 0.4, self._gazetteer))
+        results = [r for r in results if _plausible_person(r, tokens, lang)]
         covered = _covered_token_starts(tokens, results)
         if self._ner is not None and lang != "de" and unexplained_capitals(tokens, blocked, covered):
             with self._ner_lock:
@@ -316,6 +357,51 @@ def _trim_ner_span(
         return None
     hit.start, hit.end = hit.start + words[0].start, hit.start + words[-1].end
     return hit
+
+
+_GUESSED = frozenset({"GazetteerNameRecognizer", "SpacyPersonRecognizer"})
+
+
+def _plausible_person(hit: RecognizerResult, tokens: Sequence[Token], lang: Language) -> bool:
+    """Drop a guessed name (gazetteer, capitalised run) that reads as a thing: after an article
+    ("the Grant special"), or made only of the language's frequent words ("Banho Rosa demora")."""
+    meta = hit.recognition_metadata
+    if hit.entity_type != PERSON or (
+        meta.get(RecognizerResult.RECOGNIZER_NAME_KEY) not in _GUESSED and not meta.get("weak_cue")
+    ):
+        return True
+    words = [t for t in tokens if hit.start <= t.start < hit.end]
+    if not words:
+        return True
+    before = [t for t in tokens if t.end <= hit.start]
+    prev = before[-1] if before and not words[0].initial else None
+    firsts = first_names()
+    if prev is not None and (
+        prev.key in ARTICLES or (prev.key in WEAK_ARTICLES and words[0].key not in firsts)
+    ):
+        return False
+    if meta.get("weak_cue"):
+        return True
+    while words and is_frequent(words[0].key, lang) and words[0].key not in firsts:
+        words.pop(0)
+    while words and words[-1].lower and is_frequent(words[-1].key, lang) and words[-1].key not in surnames():
+        words.pop()
+    if not words:
+        return False
+    only = words[0]
+    if (
+        len(words) == 1
+        and is_frequent(only.key, lang)
+        and (only.lower or (only.initial and only.key not in firsts))
+    ):
+        return False
+    hit.start, hit.end = words[0].start, words[-1].end
+    return True
+
+
+def german_words(tokens: Sequence[Token]) -> bool:
+    """The message has a word only German uses often ("dauert"): German nouns are capitalised."""
+    return any(t.key in german_only_words() for t in tokens)
 
 
 def _priority(hit: RecognizerResult) -> int:

@@ -137,6 +137,17 @@ def get(session: Session, keyring: Keyring, tenant_id: int, slot: str = "primary
     )
     if row is None:
         raise NotFound(f"no {slot} provider configured")
+    return unsealed(keyring, row)
+
+
+def stored(session: Session, tenant_id: int) -> dict[str, ProviderSetting]:
+    """The tenant's provider rows by slot, keys still sealed (see :func:`unsealed`)."""
+    rows = session.scalars(select(ProviderSetting).where(ProviderSetting.tenant_id == tenant_id))
+    return {row.slot: row for row in rows}
+
+
+def unsealed(keyring: Keyring, row: ProviderSetting) -> ProviderConfig:
+    """A stored provider row with its key unsealed (bound to the row: tenant and id)."""
     key, withheld = _key_for(keyring, row)
     return ProviderConfig(
         provider=row.provider,

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from channels.fake_graph import FakeGraph
+from channels.fake_cloud_api import FakeCloudApi
 from channels.signature import sign
 from store.crypto import Keyring
 from store.db import Database, migrate
@@ -58,7 +58,7 @@ class Live:
     """The processes this test started, and how to talk to them."""
 
     tmp: Path
-    graph: FakeGraph
+    graph: FakeCloudApi
     database_url: str = ""
     broker_url: str = ""
     extra_env: dict[str, str] = field(default_factory=dict[str, str])

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 import knowledge
-from channels.fake_graph import FakeGraph
+from channels.fake_cloud_api import FakeCloudApi
 from store.models import Contact, Conversation, Message
 from store.repo import channels, providers, tenants, users
 from tests.frontdesk.live import PHONE_NUMBER_ID, Live
@@ -24,7 +24,7 @@ CUSTOMER = "34611222333"
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    with FakeGraph() as graph:
+    with FakeCloudApi() as graph:
         stack = Live(tmp_path, graph, extra_env={"FRONTDESK_WORKER_SWEEP_INTERVAL": "1"})
         try:
             yield stack
@@ -54,7 +54,7 @@ def _setup(live: Live) -> tuple[int, str]:
     return tenant_id, token
 
 
-def _replies(graph: FakeGraph, count: int, timeout: float = 60) -> list[str]:
+def _replies(graph: FakeCloudApi, count: int, timeout: float = 60) -> list[str]:
     graph.wait_for(count, timeout=timeout)
     return [m.text or "" for m in graph.sent]
 

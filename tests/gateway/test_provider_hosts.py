@@ -133,14 +133,25 @@ def test_the_operators_list_limits_the_hosts_and_may_allow_private_ones(
         )
 
 
-def _receptionist(db: Database, hosts: HostPolicy, alerts: list[str]) -> Receptionist:
-    return Receptionist(
-        db,
-        redactor=None,  # type: ignore[arg-type]  # provider() needs neither
-        checkpoints=None,  # type: ignore[arg-type]
-        hosts=hosts,
-        alert=lambda kind, _detail: alerts.append(kind),
-    )
+class Worker:
+    """The worker's side: the receptionist building a tenant's provider for a turn."""
+
+    def __init__(self, db: Database, hosts: HostPolicy, alerts: list[str]) -> None:
+        self.receptionist = Receptionist(
+            db,
+            redactor=None,  # type: ignore[arg-type]  # provider() needs neither
+            checkpoints=None,  # type: ignore[arg-type]
+            hosts=hosts,
+            alert=lambda kind, _detail: alerts.append(kind),
+        )
+
+    def provider(self, tenant_id: int) -> Any:
+        self.receptionist.runtimes.forget()  # read the store now, as after a second
+        return self.receptionist.provider(self.receptionist.runtimes.get(tenant_id))
+
+
+def _receptionist(db: Database, hosts: HostPolicy, alerts: list[str]) -> Worker:
+    return Worker(db, hosts, alerts)
 
 
 def test_the_key_is_sealed_to_its_host_so_an_edited_row_yields_no_key(pgw: Gateway) -> None:

@@ -128,3 +128,15 @@ def test_a_released_slot_is_handed_to_the_longest_parked(fairness_of: Any) -> No
     assert fairness.release(second) == 8
     third = fairness.try_acquire(1)
     assert isinstance(third, Permit) and fairness.release(third) is None
+
+
+def test_a_dead_workers_slot_frees_itself_a_renewed_one_stays(redis_client: Any, redis_prefix: str) -> None:
+    fairness = RedisFairness(redis_client, FairnessPolicy(tenant_concurrency=2, slot_ttl=0.3), redis_prefix)
+    alive, dead = fairness.try_acquire(5), fairness.try_acquire(5)
+    assert isinstance(alive, Permit) and isinstance(dead, Permit)
+    assert isinstance(fairness.try_acquire(5), AtCapacity)
+    for _ in range(4):  # the live worker's keeper renews its slot; nobody renews the dead one's
+        time.sleep(0.12)
+        fairness.renew([alive])
+    assert fairness.in_flight(5) == 1
+    assert isinstance(fairness.try_acquire(5), Permit)  # the dead worker's slot is free again

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 
 from store.models import Message, OutboxItem
-from tests.workers.conftest import World
+from tests.workers.conftest import World, make_ctx
 from workers import mailbox
 from workers.drain import drain
 from workers.outbox import SendPolicy, backoff, enqueue_agent_reply, send_item
@@ -92,3 +94,20 @@ def test_sweeper_wakes_stranded_mailboxes_and_due_sends(world: World) -> None:
     drain(world.ctx, world.tenant_id, cid)
     world.enqueue.take_sends()  # lose the send wake-up
     assert sweep(world.ctx, min_age=0).sends == 1
+
+
+def test_every_worker_sweeps_but_one_at_a_time(world: World) -> None:
+    from workers.sweeper import sweep_if_due
+
+    cid = world.conversation()
+    mailbox.append_inbound(world.db, world.tenant_id, cid, wa_message_id="wamid.s2", text="hi")
+    other = make_ctx(world.db, sweep_interval=1.0, sweep_min_age=0.0)
+    mine = make_ctx(world.db, sweep_interval=1.0, sweep_min_age=0.0)
+    first = sweep_if_due(other)
+    assert first is not None and first.drains == 1
+    assert sweep_if_due(mine) is None  # the other worker swept moments ago
+    time.sleep(1.0)
+    again = sweep_if_due(mine)  # its lock expired: this worker sweeps now
+    assert again is not None and again.drains == 1
+    other.close()
+    mine.close()

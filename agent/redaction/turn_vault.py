@@ -1,0 +1,41 @@
+"""One turn's view of its conversation's vault: the entries read once, not at every step.
+
+A turn reads its conversation's entries to redact, again in the guard and again to restore
+the reply: each a transaction of its own. The view keeps what it read for the turn and
+reads again only after it assigned a new placeholder. It lives for one turn, so an entry
+erased or expired between turns is never served from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from agent.redaction.vault import ConversationKey, Vault, VaultItem
+
+
+class TurnVault:
+    """``inner`` as seen by one turn of ``conversation`` (other conversations pass through)."""
+
+    def __init__(self, inner: Vault, conversation: ConversationKey) -> None:
+        self.inner = inner
+        self.conversation = conversation
+        self._items: list[VaultItem] | None = None
+
+    def __repr__(self) -> str:
+        return f"TurnVault({self.inner!r})"
+
+    def assign(self, conversation: ConversationKey, entity_type: str, value: str) -> str:
+        if conversation == self.conversation:
+            self._items = None
+        return self.inner.assign(conversation, entity_type, value)
+
+    def items(self, conversation: ConversationKey) -> Sequence[VaultItem]:
+        if conversation != self.conversation:
+            return self.inner.items(conversation)
+        if self._items is None:
+            self._items = list(self.inner.items(conversation))
+        return list(self._items)
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        return self.inner.purge_expired(now)
