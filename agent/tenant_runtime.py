@@ -70,6 +70,15 @@ class TenantRuntime:
         primary, fallback = self._sealed
         return tuple(None if row is None else providers.unsealed(keyring, row) for row in (primary, fallback))  # type: ignore[return-value]
 
+    def keys(self, keyring: Keyring) -> tuple[str | None, str | None]:
+        """The primary and fallback keys, unsealed now for the turn that calls the provider."""
+        primary, fallback = self.configs(keyring)
+        return _reveal(primary), _reveal(fallback)
+
+
+def _reveal(config: providers.ProviderConfig | None) -> str | None:
+    return config.api_key.reveal() if config is not None and config.api_key is not None else None
+
 
 @dataclass
 class _Entry:

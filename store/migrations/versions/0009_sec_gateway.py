@@ -16,12 +16,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("provider_settings", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("base_url_trusted", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN, no batch copy: on SQLite that would drop the tables' triggers.
+    op.add_column(
+        "provider_settings", sa.Column("base_url_trusted", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column("users", sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
