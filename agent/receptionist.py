@@ -8,7 +8,6 @@ what the human did, once the conversation has been handed back.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,13 +20,17 @@ from agent.errors import UserError
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
+from agent.llm.clients import DEFAULT_CLIENTS
 from agent.llm.factory import build_provider
 from agent.llm.hosts import HostPolicy
 from agent.llm.types import ContextPassage, ProviderSettings
+from agent.loops import run_in_thread_loop
 from agent.redaction.redactor import RedactionContext, Redactor
+from agent.redaction.rules import compile_rules
 from agent.redaction.turn_vault import TurnVault
 from agent.redaction.vault import ConversationKey
 from agent.stages import stage
+from agent.tenant import TenantProfile
 from agent.tenant_runtime import DEFAULT_MODELS as DEFAULT_MODELS  # re-exported (evals)
 from agent.tenant_runtime import TenantRuntime, TenantRuntimes
 from agent.tools.base import ToolContext
@@ -83,29 +86,36 @@ class Receptionist:
         self.redactor = redactor
         self.checkpoints = checkpoints
         self.tracer: Tracer = tracer or NoopTracer()
-        self._provider_factory = provider_factory or self._default_provider
+        self._provider_factory = provider_factory
         self._now = now
         self._alert = alert
         self.runtimes = runtimes or TenantRuntimes(db)
 
-    def _default_provider(
-        self, settings: ProviderSettings, key: str | None, fallback_key: str | None
-    ) -> Provider:
-        def on_event(event: ProviderEvent) -> None:
-            if event.kind in ("invalid_key", "gave_up"):
-                self._alert(f"provider_{event.kind}", {"provider": event.provider, "status": event.status})
-
-        return build_provider(settings, key, fallback_api_key=fallback_key, events=on_event)
+    def _on_provider_event(self, event: ProviderEvent) -> None:
+        if event.kind in ("invalid_key", "gave_up"):
+            self._alert(f"provider_{event.kind}", {"provider": event.provider, "status": event.status})
 
     # --- what a turn needs from the store ------------------------------------------------
 
     def provider(self, runtime: TenantRuntime) -> Provider:
-        """The tenant's provider with its key, decrypted only for this run."""
+        """The tenant's provider with its key, decrypted only for this run.
+
+        Its SDK clients are the tenant's own (cached per event loop by tenant and key
+        fingerprint, closed once the tenant's key changes).
+        """
         configs = runtime.configs(self.db.keyring)
         for config in configs:
             self._check_endpoint(runtime.tenant_id, config)
         key, fallback_key = (c.api_key.reveal() if c and c.api_key else None for c in configs)
-        return self._provider_factory(runtime.provider, key, fallback_key)
+        if self._provider_factory is not None:
+            return self._provider_factory(runtime.provider, key, fallback_key)
+        return build_provider(
+            runtime.provider,
+            key,
+            fallback_api_key=fallback_key,
+            events=self._on_provider_event,
+            clients=DEFAULT_CLIENTS.for_owner(f"tenant:{runtime.tenant_id}"),
+        )
 
     def _check_endpoint(self, tenant_id: int, config: ProviderConfig | None) -> None:
         """Refuse a base URL the host policy does not allow (checked again at every turn)."""
@@ -151,7 +161,7 @@ class Receptionist:
 
     def run(self, request: TurnRequest) -> TurnOutput:
         """Run a turn from synchronous code (a Celery thread, the CLI)."""
-        return asyncio.run(self.arun(request))
+        return run_in_thread_loop(self.arun(request))
 
     async def arun(self, request: TurnRequest) -> TurnOutput:
         """Run one turn through the graph and return what to send."""
@@ -195,7 +205,7 @@ class Receptionist:
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:
-                        handback = {"messages": _redact_all(redactor, conversation, names, request)}
+                        handback = {"messages": _redact_all(redactor, conversation, names, request, profile)}
                         await graph.ainvoke(
                             Command(resume=handback), config, context=context, durability="exit"
                         )
@@ -226,8 +236,14 @@ class Receptionist:
 
 
 def _redact_all(
-    redactor: Redactor, conversation: ConversationKey, names: tuple[str, ...], request: TurnRequest
+    redactor: Redactor,
+    conversation: ConversationKey,
+    names: tuple[str, ...],
+    request: TurnRequest,
+    profile: TenantProfile,
 ) -> list[str]:
-    """What the human agents wrote, redacted for the thread's state."""
-    context = RedactionContext(conversation=conversation, known_names=names)
+    """What the human agents wrote, redacted for the thread's state (with the tenant's rules)."""
+    context = RedactionContext(
+        conversation=conversation, known_names=names, rules=compile_rules(profile.redaction)
+    )
     return [redactor.redact(text, context).text for text in request.human_messages]

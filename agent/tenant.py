@@ -76,6 +76,8 @@ class TenantProfile(BaseModel):
     """Turns in a row without a knowledge hit before a human is asked in."""
     business_words: list[str] = Field(default_factory=list[str])
     """Service and product words the redactor must never take for names."""
+    redaction: dict[str, Any] = Field(default_factory=dict[str, Any])
+    """The tenant's own redaction rules: patterns, deny, allow, enabled (``agent.redaction.rules``)."""
     messages: dict[str, dict[str, str]] = Field(default_factory=dict[str, dict[str, str]])
     """Wording overrides: ``{"disclosure": {"es": "…"}, "handoff": {…}, "handoff_closed": {…}, "fallback": {…}}``."""
     max_reply_chars: int = 1000

@@ -14,13 +14,14 @@ from sqlalchemy.exc import OperationalError
 import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
 from frontdesk import demo as demo_module
+from frontdesk import redaction_cli
 from frontdesk.settings import secure_write
 from frontdesk.wiring import load_keyring, load_settings, open_database
 from store import audit
 from store import db as store_db
 from store.crypto import CryptoError, Keyring
 from store.db import Database, DatabaseError
-from store.errors import UserError
+from store.errors import FieldError, UserError
 from store.models import PROVIDERS, ROLES, utcnow
 from store.repo import providers, tenants, users
 from store.repo import tracing as tracing_repo
@@ -46,6 +47,7 @@ simulator_app = typer.Typer(help="The local model simulator (OpenAI, Anthropic a
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(knowledge_cli.app, name="kb", help="Per-tenant knowledge bases: add, list, remove, search.")
 app.add_typer(evals_cli.app, name="eval", help="Scenario evals and reports for analysts.")
+app.add_typer(redaction_cli.app, name="redaction")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,6 +58,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+STDIN = "read from standard input"
+CLI_FIELDS = {"api_key": STDIN, "app_secret": STDIN, "access_token": STDIN}
+"""How the CLI names a field the store refused (default: its ``--option``)."""
+
+
 def clear_errors(func: F) -> F:
     """Turn the errors a user can cause into one line on stderr and exit code 2."""
 
@@ -63,6 +70,10 @@ def clear_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except FieldError as exc:
+            raise fail(
+                f"{exc.message} ({CLI_FIELDS.get(exc.field, '--' + exc.field.replace('_', '-'))})"
+            ) from None
         except (UserError, CryptoError, DatabaseError) as exc:
             raise fail(str(exc)) from None
         except OperationalError as exc:
@@ -85,9 +96,12 @@ def ready_database() -> Database:
 def migrate() -> None:
     """Create or upgrade the database schema."""
     db = open_database()
-    store_db.migrate(db)
+    applied = store_db.migrate(db)
     audit.anchor_heads(db)
-    typer.echo("database is up to date")
+    if applied:
+        typer.echo(f"applied {len(applied)} migrations ({', '.join(applied)}); the database is up to date")
+    else:
+        typer.echo("the database was already up to date; nothing applied")
 
 
 @tenants_app.command("create")
@@ -309,13 +323,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the webhook (/webhooks/whatsapp) and the REST API (/docs)."""
+    """Serve the webhook (/webhooks/whatsapp), the REST API (/docs) and the agents' console (/console)."""
     import uvicorn
 
     from frontdesk.gateway_app import build_app, server_config
 
     app = build_app(ready_database())
-    uvicorn.Server(server_config(app, host, port, log_level="warning")).run()
+    # open console event streams must not hold a shutdown
+    uvicorn.Server(server_config(app, host, port, log_level="warning", timeout_graceful_shutdown=5)).run()
 
 
 @channels_app.command("add")
@@ -350,7 +365,7 @@ def channels_add(
     db = ready_database()
     with db.admin_session() as session:
         tenant_row = tenants.get_by_slug(session, tenant)
-        channel = channels.add(
+        channels.add(
             session,
             db.keyring,
             tenant_row.id,
@@ -358,9 +373,8 @@ def channels_add(
             verify_token=verify_token,
             app_secret=app_secret,
             access_token=access_token,
+            waba_id=waba_id,
         )
-        if waba_id:
-            channel.waba_id = waba_id
     typer.echo(
         json.dumps(
             {"tenant": tenant, "phone_number_id": phone_number_id, "app_secret": "***", "access_token": "***"}

@@ -1,4 +1,5 @@
-"""The gateway app, wired: webhook and API over the database, wake-ups through the broker."""
+"""The gateway app, wired: webhook and API over the database, wake-ups through the broker,
+the console's live events over Redis pub/sub when Redis is configured (in-process otherwise)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Any
 from agent.llm.hosts import HostPolicy, parse_hosts
 from frontdesk.settings import Settings, load_settings
 from gateway.app import create_app
+from gateway.live import Hub
 from gateway.services import GatewayServices, GatewaySettings
 from store.db import Database
 from workers.celery_app import make_celery
 from workers.context import Enqueuer, WorkerConfig
+from workers.runtime import redis_client
 from workers.tasks import CeleryEnqueuer
 
 
@@ -26,16 +29,18 @@ def gateway_settings(settings: Settings) -> GatewaySettings:
 def build_app(db: Database, enqueuer: Enqueuer | None = None, settings: Settings | None = None) -> Any:
     """The FastAPI app; messages wake workers through the configured broker."""
     settings = settings or load_settings()
-    enqueue = enqueuer or CeleryEnqueuer(make_celery(WorkerConfig.from_env()))
-    return create_app(
-        GatewayServices(
-            db=db,
-            wake_drain=enqueue.drain,
-            wake_send=enqueue.send,
-            settings=gateway_settings(settings),
-            provider_hosts=HostPolicy.from_spec(settings.provider_hosts),
-        )
+    config = WorkerConfig.from_env()
+    enqueue = enqueuer or CeleryEnqueuer(make_celery(config))
+    events = Hub(redis_client(config.redis_url, 20), config.redis_prefix) if config.redis_url else Hub()
+    services = GatewayServices(
+        db=db,
+        wake_drain=enqueue.drain,
+        wake_send=enqueue.send,
+        events=events,
+        settings=gateway_settings(settings),
+        provider_hosts=HostPolicy.from_spec(settings.provider_hosts),
     )
+    return create_app(services)
 
 
 def server_config(app: Any, host: str, port: int, **options: Any) -> Any:

@@ -7,7 +7,7 @@ import sys
 from frontdesk.settings import VAR_DIR, Settings, load_settings, redis_url_of, secure_write
 from store.audit_anchor import AuditAnchor, FileAnchor, RedisAnchor, scope_of
 from store.crypto import KeyConfigError, Keyring
-from store.db import Database, private_sqlite_file
+from store.db import Database, check_url, private_sqlite_file
 
 
 def load_keyring(settings: Settings, *, announce: bool = True) -> Keyring:
@@ -40,6 +40,7 @@ def sqlite_files(settings: Settings) -> list[str]:
 def open_database(settings: Settings | None = None) -> Database:
     """The database named by the settings, with the keyring; local files are private (0600)."""
     settings = settings or load_settings()
+    check_url(settings.database_url)  # before a development key file is created for nothing
     for path in sqlite_files(settings):
         private_sqlite_file(path)
     db = Database(

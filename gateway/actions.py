@@ -24,8 +24,9 @@ from gateway.services import GatewayServices
 from gateway.templates import registry
 from store import audit
 from store.errors import Conflict, NotFound, UserError
-from store.models import Contact, Conversation, ConversationNote, Message, OutboxItem, TurnRow, User
+from store.models import Contact, Conversation, ConversationNote, Message, OutboxItem, User
 from store.sealed import seal, unseal
+from workers import handoffs
 from workers.events import ConsoleEvent
 from workers.outbox import insert_outbox
 from workers.takeover import ModeChange, hand_back, take_over
@@ -255,36 +256,11 @@ def assignable(session: Session, who: Principal) -> list[User]:
     )
 
 
-@dataclass(frozen=True)
-class Handoff:
-    """Why the bot handed over, and the summary a person reads in five seconds."""
-
-    reason: str
-    summary: str
-    at: datetime | None
-
-
-def split_summary(text: str) -> tuple[str, str]:
-    """``(reason, the rest)`` of a stored summary whose first line is ``Reason: ….``."""
-    first, _, rest = text.partition("\n")
-    if first.startswith("Reason:"):
-        return first.removeprefix("Reason:").strip().rstrip("."), rest.strip()
-    return "", text.strip()
-
-
-def latest_handoff(services: GatewayServices, session: Session, conversation_id: int) -> Handoff | None:
+def latest_handoff(
+    services: GatewayServices, session: Session, conversation_id: int
+) -> handoffs.Handoff | None:
     """The conversation's most recent handoff summary, decrypted (None if the bot never handed over)."""
-    turn = session.scalar(
-        select(TurnRow)
-        .where(TurnRow.conversation_id == conversation_id, TurnRow.handoff_summary_ciphertext.is_not(None))
-        .order_by(TurnRow.finished_at.desc(), TurnRow.started_at.desc())
-        .limit(1)
-    )
-    if turn is None:
-        return None
-    text = unseal(services.db.keyring, turn, "handoff_summary_ciphertext") or ""
-    reason, summary = split_summary(text)
-    return Handoff(reason or "handoff", summary, turn.finished_at)
+    return handoffs.latest(session, services.db.keyring, conversation_id)
 
 
 def unanswered(session: Session, conversation_id: int) -> int:

@@ -95,9 +95,8 @@ def add_channel(body: ChannelIn, who: Admin, services: Services) -> ChannelOut:
             app_secret=body.app_secret,
             access_token=body.access_token,
             display_phone_number=body.display_phone_number,
+            waba_id=body.waba_id,
         )
-        channel.waba_id = body.waba_id
-        session.flush()
         _audit(
             session,
             who,

@@ -51,6 +51,8 @@ class Hub:
         self._listening = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        if redis is not None:  # listen from the start, so the first stream need not wait
+            self._start_listener()
 
     @property
     def local(self) -> bool:
@@ -89,14 +91,16 @@ class Hub:
     def close(self) -> None:
         self._stop.set()
 
-    def _ensure_listener(self) -> None:
-        if self.redis is None:
-            return
+    def _start_listener(self) -> None:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._listen, name="console-events", daemon=True)
                 self._thread.start()
-        self._listening.wait(5.0)
+
+    def _ensure_listener(self) -> None:
+        if self.redis is not None:
+            self._start_listener()
+            self._listening.wait(2.0)
 
     def _listen(self) -> None:
         while not self._stop.is_set():

@@ -7,7 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from store.errors import UserError
+from store.repo.channels import validate as validate_channel
 
 MAX_ID = 2**53
 """Row ids are random 53-bit integers (:func:`store.models.new_id`)."""
@@ -26,12 +29,22 @@ class _In(BaseModel):
 
 
 class ChannelIn(_In):
-    phone_number_id: str = Field(pattern=r"^\d{1,64}$")
-    verify_token: str = Field(min_length=8, max_length=500, description="Write-only.")
-    app_secret: str = Field(min_length=8, max_length=500, description="Write-only.")
-    access_token: str = Field(min_length=8, max_length=4000, description="Write-only.")
-    display_phone_number: str | None = Field(default=None, max_length=32)
-    waba_id: str | None = Field(default=None, pattern=r"^\d{1,64}$")
+    """Checked by ``store.repo.channels.validate``, the same check as ``frontdesk channels add``."""
+
+    phone_number_id: str = Field(description="Meta's phone number id (digits).")
+    verify_token: str = Field(description="Write-only; 8-500 characters.")
+    app_secret: str = Field(description="Write-only; 8-500 characters.")
+    access_token: str = Field(description="Write-only; 8-4000 characters.")
+    display_phone_number: str | None = Field(default=None, description="At most 32 characters.")
+    waba_id: str | None = Field(default=None, description="The WhatsApp Business Account id (digits).")
+
+    @model_validator(mode="after")
+    def _valid(self) -> ChannelIn:
+        try:
+            validate_channel(**self.model_dump())
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class ChannelOut(BaseModel):

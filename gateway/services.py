@@ -56,6 +56,8 @@ class GatewaySettings:
     """A request body not received within this answers 408 (a slow-sending client)."""
     console_session_hours: float = 8.0
     """How long a console sign-in lasts (the cookie and its signed expiry)."""
+    loopback_webhooks: bool = False
+    """Accept a plain-HTTP handoff webhook to this machine (development and tests)."""
     console_secure_cookie: bool = False
     """Mark the console's cookies ``Secure`` (set it behind HTTPS)."""
     page_size: int = 50

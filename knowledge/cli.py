@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from knowledge.formats import ParsedDocument, parse
 from knowledge.search import search as search_kb
 from knowledge.service import ingest, list_documents
 from knowledge.service import remove as remove_document
@@ -26,14 +27,12 @@ app = typer.Typer(help="Per-tenant knowledge bases: add, list, remove, search.",
 TenantOption = Annotated[str, typer.Option("--tenant", help="The tenant's slug.")]
 
 
-def _default_database() -> Database:
-    from frontdesk.wiring import open_database  # the composition root, imported only when run
-
-    return open_database()
+def _unwired() -> Database:
+    raise UserError("the kb commands are not wired to a database (run them as `frontdesk kb`)")
 
 
-database_factory: Callable[[], Database] = _default_database
-"""How the commands get the database; tests replace it."""
+database_factory: Callable[[], Database] = _unwired
+"""How the commands get the database: the composition root (``frontdesk.cli``) sets it."""
 
 
 def _fail(message: str) -> typer.Exit:
@@ -55,35 +54,36 @@ def add(
     tenant: TenantOption,
     files: Annotated[list[Path], typer.Argument(help="Markdown, text, HTML, PDF or DOCX files.")],
 ) -> None:
-    """Ingest files (the format is read from the content); a new version replaces the old one."""
+    """Ingest files (the format is read from the content); a new version replaces the old one.
+
+    Every file is read and checked first: if one cannot be ingested, nothing is written.
+    """
     db, tenant_id = _open(tenant)
     failures: list[str] = []
+    checked: list[tuple[Path, bytes, ParsedDocument]] = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+            checked.append((path, data, parse(data)))
+        except (UserError, OSError) as exc:
+            failures.append(f"{path}: {exc.strerror if isinstance(exc, OSError) else exc}")
+    if failures:
+        for failure in failures:
+            typer.echo(f"frontdesk: error: {failure}", err=True)
+        raise typer.Exit(code=2)
     done: list[str] = []
-    warnings: list[str] = []
-    with typer.progressbar(files, label="Ingesting", file=sys.stderr, show_pos=True) as bar:
-        for path in bar:
+    with typer.progressbar(checked, label="Ingesting", file=sys.stderr, show_pos=True) as bar:
+        for path, data, parsed in bar:
             try:
-                result = ingest(db, tenant_id, path.name, path.read_bytes())
-            except (UserError, OSError) as exc:
-                failures.append(f"{path}: {exc.strerror if isinstance(exc, OSError) else exc}")
-                continue
+                result = ingest(db, tenant_id, path.name, data, parsed=parsed)
+            except UserError as exc:
+                raise _fail(f"{path}: {exc}") from None
             done.append(
                 f"{result.status:<9} {path.name}  ({result.format}, {result.language}, "
                 f"{result.chunks} chunks, id {result.document_id})"
             )
-            if result.flagged:
-                warnings.append(
-                    f"frontdesk: warning: {path.name}: {result.flagged} passage(s) look like instructions "
-                    "to the assistant (or ask for payment data) and will never be given to the model"
-                )
     for line in done:
         typer.echo(line)
-    for warning in warnings:
-        typer.echo(warning, err=True)
-    for failure in failures:
-        typer.echo(f"frontdesk: error: {failure}", err=True)
-    if failures:
-        raise typer.Exit(code=2)
 
 
 @app.command("list")

@@ -154,5 +154,7 @@ def parse(data: bytes, limits: Limits | None = None) -> ParsedDocument:
             )
         doc = parsers.parse_html(text) if fmt is Format.HTML else parsers.parse_markup(text, fmt)
     if not any(block.kind != "heading" for block in doc.blocks):
-        raise EmptyDocument("the file holds no text to index (a scanned PDF needs OCR first)")
+        if fmt is Format.PDF:
+            raise EmptyDocument("the PDF has no text layer to index (a scanned PDF needs OCR first)")
+        raise EmptyDocument(f"the file has no readable text ({fmt.value} without text to index)")
     return doc

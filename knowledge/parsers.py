@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import zipfile
 from html.parser import HTMLParser
@@ -341,9 +342,14 @@ def _pdf_page_to_markup(text: str) -> str:
 
 
 def parse_pdf(data: bytes, limits: Limits) -> ParsedDocument:
-    """Extract the text layer of a PDF with pypdf, page by page."""
+    """Extract the text layer of a PDF with pypdf, page by page.
+
+    pypdf's own warnings about a damaged file are silenced: the one error line says it.
+    """
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(io.BytesIO(data))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.chunking import Chunk, chunk_blocks
 from knowledge.errors import DocumentNotFound, KnowledgeError
-from knowledge.formats import Limits, parse
+from knowledge.formats import Limits, ParsedDocument, parse
 from knowledge.injection import looks_like_injection
 from knowledge.models import KbChunk, KbDocument
 from knowledge.textnorm import PG_CONFIG, Lang, analyze, detect_language
@@ -141,8 +141,9 @@ def ingest(
     title: str | None = None,
     embed: Embed | None = None,
     limits: Limits | None = None,
+    parsed: ParsedDocument | None = None,
 ) -> IngestResult:
-    """Parse, chunk and index one file for one tenant.
+    """Parse, chunk and index one file for one tenant (``parsed``: already checked by :func:`parse`).
 
     The format comes from the content. The same bytes are stored once per tenant
     ("unchanged" / "duplicate"); a new version under an existing name replaces the old one.
@@ -163,7 +164,7 @@ def ingest(
                 same.chunk_count,
                 same.pages,
             )
-    parsed = parse(data, limits)
+    parsed = parsed or parse(data, limits)
     doc_title = (title or parsed.title or name).strip()[:300]
     chunks = chunk_blocks(parsed.blocks)
     all_text = " ".join([doc_title, *(f"{c.heading} {c.text}" for c in chunks[:400])])

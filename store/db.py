@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.audit_anchor import AuditAnchor
@@ -112,6 +112,26 @@ def _pin(connection: Connection, tenant: str) -> None:
     connection.connection.dbapi_connection.execute(_SET_TENANT, (TENANT_SETTING, tenant), prepare=True)  # pyright: ignore[reportOptionalMemberAccess]
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def check_url(url: str) -> URL:
+    """The parsed URL of a supported database, else :class:`DatabaseError` (the URL is not echoed:
+    it may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            "invalid database URL: expected sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise DatabaseError(
+            f"unsupported database {backend!r}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME"
+        )
+    return parsed
+
+
 def _forget_heads(session: Session) -> None:
     session.info.pop(AUDIT_HEADS, None)
 
@@ -130,7 +150,9 @@ class Database:
         max_overflow: int | None = None,
         audit_anchor: AuditAnchor | None = None,
     ) -> None:
-        self.url = make_url(url)
+        self.url = check_url(url)
+        if admin_url is not None:
+            check_url(admin_url)
         self.keyring = keyring
         self.schema = schema
         self.audit_anchor = audit_anchor
@@ -243,10 +265,14 @@ class Database:
         self.admin_engine.dispose()
 
 
-def migrate(db: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with Alembic, on the admin engine."""
+def migrate(db: Database, revision: str = "head") -> list[str]:
+    """Bring the schema to ``revision`` with Alembic, on the admin engine.
+
+    Returns the revisions it applied, oldest first (empty: the schema was already there).
+    """
     from alembic import command
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     db.check()
     config = Config()
@@ -255,4 +281,19 @@ def migrate(db: Database, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         config.attributes["schema"] = db.schema
         config.attributes["keyring"] = db.keyring  # the audit chain is keyed under it
+        before = _current_revisions(connection, db.schema)
         command.upgrade(config, revision)
+        after = _current_revisions(connection, db.schema)
+    if before == after:
+        return []
+    script = ScriptDirectory.from_config(config)
+    applied = script.iterate_revisions(tuple(after), tuple(before) or "base")
+    return [r.revision for r in reversed(list(applied))]
+
+
+def _current_revisions(connection: Connection, schema: str | None) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    if schema and connection.dialect.name == "postgresql":
+        connection.execute(text(f'SET search_path TO "{schema}"'))
+    return set(MigrationContext.configure(connection).get_current_heads())

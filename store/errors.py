@@ -17,3 +17,12 @@ class NotFound(UserError):
 
 class Conflict(UserError):
     """The thing exists already."""
+
+
+class FieldError(UserError):
+    """One named field of a request is missing or invalid (the API names the field, the CLI its option)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

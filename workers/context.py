@@ -48,6 +48,8 @@ class WorkerConfig:
     metrics_port: int | None = None
     inline_first_send: bool = True
     """The drain makes a reply's first send attempt itself; the send task only retries."""
+    loopback_webhooks: bool = False
+    """Let a tenant's handoff webhook be plain HTTP to this machine (development and tests)."""
     send: SendPolicy = field(default_factory=SendPolicy)
     fairness: FairnessPolicy = field(default_factory=FairnessPolicy)
 
@@ -81,6 +83,7 @@ class WorkerConfig:
             sweep_min_age=number("SWEEP_MIN_AGE", cls.sweep_min_age),
             shutdown_grace=number("SHUTDOWN_GRACE", cls.shutdown_grace),
             metrics_port=int(port) if port else None,
+            loopback_webhooks=env.get("FRONTDESK_HANDOFF_WEBHOOK_LOOPBACK", "") in ("1", "true", "yes"),
             inline_first_send=env.get("FRONTDESK_WORKER_INLINE_SEND", "1") not in ("0", "false", "no"),
             fairness=FairnessPolicy(
                 tenant_concurrency=int(number("TENANT_CONCURRENCY", FairnessPolicy.tenant_concurrency)),

@@ -21,7 +21,7 @@ from typing import Literal
 from sqlalchemy.exc import OperationalError
 
 from store.models import utcnow
-from workers import mailbox
+from workers import handoffs, mailbox
 from workers.context import WorkerContext
 from workers.errors import RetryTurnLater
 from workers.events import ConsoleEvent
@@ -235,6 +235,15 @@ def _claim_for(
     return ClaimFor(recipient.wa_id, utcnow() + timedelta(seconds=ctx.config.send.send_timeout))
 
 
+def _handed_off(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> None:
+    """Tell the consoles and the tenant's handoff webhook (neither may fail the drain)."""
+    ctx.events.publish(ConsoleEvent(tenant_id, conversation_id, "handoff"))
+    try:
+        handoffs.notify(ctx.db, tenant_id, conversation_id, allow_loopback=ctx.config.loopback_webhooks)
+    except Exception as exc:
+        log.warning("handoff webhook for conversation %s not sent (%s)", conversation_id, type(exc).__name__)
+
+
 def _run_one(
     ctx: WorkerContext, lease: Lease, opened: Opened, turn: OpenedTurn, sends: list[Committed]
 ) -> DrainReport | bool:
@@ -252,7 +261,7 @@ def _run_one(
             handoff_summary="Reason: the assistant could not answer.",
         )
         if closed:
-            ctx.events.publish(ConsoleEvent(turn.tenant_id, turn.conversation_id, "handoff"))
+            _handed_off(ctx, turn.tenant_id, turn.conversation_id)
         return True if closed else DrainReport("lost")
     try:
         with ctx.metrics.turn_running(turn.tenant_id):
@@ -274,12 +283,9 @@ def _run_one(
         return DrainReport("lost")
     if committed.status == "handoff":
         ctx.metrics.handoffs.labels(tenant).inc()
-    if committed.status in ("handoff", "replied"):
-        ctx.events.publish(
-            ConsoleEvent(
-                turn.tenant_id, turn.conversation_id, "handoff" if committed.status == "handoff" else "reply"
-            )
-        )
+        _handed_off(ctx, turn.tenant_id, turn.conversation_id)
+    elif committed.status == "replied":
+        ctx.events.publish(ConsoleEvent(turn.tenant_id, turn.conversation_id, "reply"))
     if committed.outbox_id is not None:
         assert opened.oldest_at is not None
         ctx.metrics.reply_seconds.labels(tenant).observe((utcnow() - opened.oldest_at).total_seconds())

@@ -3,9 +3,9 @@
 Production keeps leases in Redis (``SET NX PX`` with a random token; renew and release
 compare the token in Lua). Every acquisition also takes a fencing token from one global
 ``INCR`` counter, so a later holder always has a larger token than an earlier one; the
-database rejects writes that carry a smaller token than it has seen (see
-:func:`workers.mailbox.register_fence`). The embedded default has no Redis: the same
-interface over the ``worker_leases`` table.
+database rejects writes that carry a smaller token than it has seen
+(:func:`workers.mailbox.open_turn` registers the fence). The embedded default has no Redis:
+the same interface over the ``worker_leases`` table.
 """
 
 from __future__ import annotations

@@ -253,73 +253,12 @@ def state(db: Database, tenant_id: int, conversation_id: int) -> ConversationSta
     return ConversationState(tenant_id, conversation_id, row.mode, row.epoch, row.lease_fence)
 
 
-def recipient(session: Session, conversation_id: int) -> tuple[str | None, int | None]:
-    """The customer's WhatsApp id and the conversation's channel."""
-    row = session.execute(
-        select(Contact.wa_id, Conversation.channel_id)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .where(Conversation.id == conversation_id)
-    ).one_or_none()
-    return (None, None) if row is None else (row.wa_id, row.channel_id)
-
-
-def register_fence(db: Database, tenant_id: int, conversation_id: int, fence: int) -> int | None:
-    """Record a new lease holder's token; older holders' writes fail from now on.
-
-    Returns None on success, or the larger fence the database has already seen (the lease
-    counter was reset: take a new fence above it with :meth:`LeaseManager.advance`).
-    """
-    with db.tenant_session(tenant_id) as session:
-        done = session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.lease_fence <= fence)
-            .values(lease_fence=fence)
-        )
-        if rowcount(done) == 1:
-            return None
-        seen = session.scalar(select(Conversation.lease_fence).where(Conversation.id == conversation_id))
-    if seen is None:
-        raise NotFound(f"no conversation {conversation_id}")
-    return int(seen)
-
-
 def _holds(sql: Connection, conversation_id: int, fence: int, epoch: int | None = None) -> int:
     """Lock the conversation row if we still hold its fence (and, with ``epoch``, it is still
     the bot's at that epoch)."""
     if epoch is None:
         return rowcount(sql.execute(_HOLDS, {"cid": conversation_id, "fence": fence}))
     return rowcount(sql.execute(_HOLDS_FOR_BOT, {"cid": conversation_id, "fence": fence, "b_epoch": epoch}))
-
-
-def _upsert_turn(session: Session, turn: OpenedTurn, fence: int) -> int:
-    row = session.get(TurnRow, turn.turn_id)
-    if row is None:
-        session.add(
-            TurnRow(
-                id=turn.turn_id,
-                tenant_id=turn.tenant_id,
-                conversation_id=turn.conversation_id,
-                status="running",
-                epoch=turn.epoch,
-                fence=fence,
-                attempts=1,
-                message_count=len(turn.message_ids),
-                started_at=utcnow(),
-            )
-        )
-        return 1
-    row.attempts += 1
-    row.status, row.epoch, row.fence = "running", turn.epoch, fence
-    row.message_count, row.started_at = len(turn.message_ids), utcnow()
-    return row.attempts
-
-
-def start_turn(db: Database, turn: OpenedTurn, fence: int) -> int | None:
-    """Record the start of a turn (or of a retry of it); its attempt number, None if fenced off."""
-    with db.tenant_session(turn.tenant_id) as session:
-        if not _holds(session.connection(), turn.conversation_id, fence):
-            return None
-        return _upsert_turn(session, turn, fence)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""A bounded cache of authenticated SDK clients per tenant key, and shared error mapping."""
+"""A bounded cache of authenticated SDK clients per event loop and tenant key, and shared error
+mapping."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.errors import (
@@ -23,7 +25,8 @@ from agent.errors import (
 from agent.llm.retry import parse_retry_after
 from agent.llm.types import ApiKey
 
-CacheKey = tuple[str, str, str, float, int]
+CacheKey = tuple[str, str, str, str, float]
+"""(vendor, base URL, owner, key fingerprint, timeout)"""
 
 
 @functools.cache
@@ -40,18 +43,45 @@ def tls_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
-class ClientCache:
-    """LRU of SDK clients keyed by (vendor, base URL, key fingerprint, timeout, event loop).
+@dataclass
+class _Loop:
+    """One event loop's clients, least recently used first."""
 
-    A client is bound to the event loop it was made in, so the loop is part of the key.
-    Evicted clients are closed in the background.
+    clients: OrderedDict[CacheKey, Any] = field(default_factory=OrderedDict[CacheKey, Any])
+    closers: dict[CacheKey, Callable[[Any], Awaitable[None]]] = field(
+        default_factory=dict[CacheKey, Callable[[Any], Awaitable[None]]]
+    )
+
+
+@dataclass
+class _Shared:
+    loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = field(
+        default_factory=weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop]
+    )
+    current: dict[tuple[str, str, str], str] = field(default_factory=dict[tuple[str, str, str], str])
+    """(owner, vendor, base URL) → the fingerprint of the owner's current key."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closing: set[asyncio.Task[None]] = field(default_factory=set[asyncio.Task[None]])
+
+
+class ClientCache:
+    """SDK clients per event loop, keyed by (vendor, base URL, owner, key fingerprint, timeout).
+
+    A client is bound to the event loop it was made in, so each loop (a worker thread's
+    long-lived one, :mod:`agent.loops`) has its own LRU of ``maxsize`` clients; evicted ones
+    are closed on their loop. ``for_owner`` gives the view a tenant's providers use: when
+    the tenant's key changes, its clients made with the old key are closed (on each loop,
+    at that loop's next use of the cache) and never used again.
     """
 
-    def __init__(self, maxsize: int = 128) -> None:
+    def __init__(self, maxsize: int = 16, *, owner: str = "", shared: _Shared | None = None) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[CacheKey, tuple[weakref.ref[asyncio.AbstractEventLoop], Any]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._closing: set[asyncio.Task[None]] = set()
+        self.owner = owner
+        self._shared = shared or _Shared()
+
+    def for_owner(self, owner: str) -> ClientCache:
+        """This cache as seen by one owner (a tenant), whose key changes close its old clients."""
+        return ClientCache(self.maxsize, owner=owner, shared=self._shared)
 
     def get(
         self,
@@ -62,34 +92,47 @@ class ClientCache:
         build: Callable[[], Any],
         close: Callable[[Any], Awaitable[None]],
     ) -> Any:
-        """The cached client for this tenant key, built on first use."""
+        """The cached client for this key on the running loop, built on first use."""
         loop = asyncio.get_running_loop()
-        cache_key: CacheKey = (vendor, base_url, key.fingerprint, timeout_s, id(loop))
-        with self._lock:
-            entry = self._items.get(cache_key)
-            if entry is not None and entry[0]() is loop:  # ids of dead loops get reused
-                self._items.move_to_end(cache_key)
-                return entry[1]
-            client = build()
-            self._items[cache_key] = (weakref.ref(loop), client)
-            evicted: list[Any] = []
-            while len(self._items) > self.maxsize:
-                old_loop, old = self._items.popitem(last=False)[1]
-                if old_loop() is loop:
-                    evicted.append(old)
-        for old in evicted:
-            task = loop.create_task(_quiet(close(old)))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+        cache_key: CacheKey = (vendor, base_url, self.owner, key.fingerprint, timeout_s)
+        shared, stale = self._shared, []
+        with shared.lock:
+            mine = shared.loops.get(loop)
+            if mine is None:
+                mine = shared.loops[loop] = _Loop()
+            if self.owner:
+                current = (self.owner, vendor, base_url)
+                if shared.current.get(current) != key.fingerprint:
+                    shared.current[current] = key.fingerprint
+            client = mine.clients.get(cache_key)
+            if client is not None:
+                mine.clients.move_to_end(cache_key)
+            else:
+                client = build()
+                mine.clients[cache_key] = client
+                mine.closers[cache_key] = close
+            stale = [
+                k
+                for k in mine.clients
+                if k[2] and shared.current.get((k[2], k[0], k[1]), k[3]) != k[3]  # the owner's old key
+            ]
+            stale += list(mine.clients)[: max(0, len(mine.clients) - len(stale) - self.maxsize)]
+            evicted = [(mine.clients.pop(k), mine.closers.pop(k)) for k in dict.fromkeys(stale)]
+        for old, closer in evicted:
+            task = loop.create_task(_quiet(closer(old)))
+            shared.closing.add(task)
+            task.add_done_callback(shared.closing.discard)
         return client
 
     def __len__(self) -> int:
-        return len(self._items)
+        with self._shared.lock:
+            return sum(len(loop.clients) for loop in self._shared.loops.values())
 
     def clear(self) -> None:
         """Forget every client (they are closed by garbage collection)."""
-        with self._lock:
-            self._items.clear()
+        with self._shared.lock:
+            self._shared.loops.clear()
+            self._shared.current.clear()
 
 
 async def _quiet(aw: Awaitable[None]) -> None:
@@ -98,7 +141,7 @@ async def _quiet(aw: Awaitable[None]) -> None:
 
 
 DEFAULT_CLIENTS = ClientCache()
-"""The process-wide client cache used unless one is injected."""
+"""The process-wide client cache used unless one is injected (16 clients per event loop)."""
 
 
 INVALID_KEY_MARKERS = ("api_key_invalid", "api key not valid", "invalid api key", "invalid x-api-key")

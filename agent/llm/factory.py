@@ -22,6 +22,8 @@ def build_provider(
     primary = _build_one(settings, api_key, retry=retry, events=events, clients=clients)
     if settings.fallback is None:
         return primary
+    if clients is not None and clients.owner:  # the fallback's key is a key of its own
+        clients = clients.for_owner(clients.owner + ":fallback")
     fallback = build_provider(
         settings.fallback, fallback_api_key, retry=retry, events=events, clients=clients
     )

@@ -10,8 +10,31 @@
 one process (the ``frontdesk redact`` stream, tests).
 """
 
-from agent.redaction.redactor import Entity, Redacted, RedactionContext, Redactor, Restored, restore
-from agent.redaction.vault import ConversationKey, InMemoryVault, SecretValue, Vault, VaultItem
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.redaction.redactor import Entity, Redacted, RedactionContext, Redactor, Restored, restore
+    from agent.redaction.vault import ConversationKey, InMemoryVault, SecretValue, Vault, VaultItem
+
+_HOME = {
+    **dict.fromkeys(
+        ("Entity", "Redacted", "RedactionContext", "Redactor", "Restored", "restore"), "redactor"
+    ),
+    **dict.fromkeys(("ConversationKey", "InMemoryVault", "SecretValue", "Vault", "VaultItem"), "vault"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the redactor (spaCy, presidio) only when it is used: ``agent.redaction.rules`` is
+    imported by the gateway, which never redacts."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(name)
+    return getattr(importlib.import_module(f"agent.redaction.{module}"), name)
+
 
 __all__ = [
     "ConversationKey",

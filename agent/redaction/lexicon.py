@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import unicodedata
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -20,11 +19,9 @@ from spacy.lang.es.stop_words import STOP_WORDS as _ES_STOP
 from spacy.lang.pt.stop_words import STOP_WORDS as _PT_STOP
 from wordfreq import top_n_list
 
+from agent.redaction.folding import fold
 
-def fold(word: str) -> str:
-    """Lower-case and strip accents: ``"Lucía"`` → ``"lucia"`` (ß stays a distinct letter)."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+__all__ = ["fold"]
 
 
 def _folded(words: str) -> frozenset[str]:

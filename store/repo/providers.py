@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.crypto import Keyring, Secret
-from store.errors import NotFound, UserError
+from store.errors import FieldError, NotFound, UserError
 from store.models import PROVIDERS, ProviderSetting, utcnow
 from store.sealed import seal, unseal_secret
 
@@ -75,11 +75,14 @@ def validate(provider: str, base_url: str | None, api_key: str | None) -> None:
     if provider not in PROVIDERS:
         raise UserError(f"unknown provider {provider!r}: choose one of {', '.join(PROVIDERS)}")
     if base_url is not None:
-        endpoint_of(base_url)
+        try:
+            endpoint_of(base_url)
+        except UserError as exc:
+            raise FieldError("base_url", str(exc)) from None
     if provider == "openai-compatible" and base_url is None:
-        raise UserError("provider openai-compatible needs --base-url")
+        raise FieldError("base_url", "provider openai-compatible needs the endpoint's URL")
     if provider not in KEYLESS_PROVIDERS and not api_key:
-        raise UserError(f"provider {provider} needs an API key on standard input")
+        raise FieldError("api_key", f"provider {provider} needs an API key")
 
 
 def set_provider(

@@ -38,8 +38,8 @@ def test_route_verify_parse_store_and_dedupe(sqlite_db: Any, make_tenant: Any) -
     with sqlite_db.admin_session() as session:
         for tenant, pnid, secret in ((a, "111", "secret-a"), (b, "222", "secret-b")):
             channel_repo.add(
-                session, sqlite_db.keyring, tenant, phone_number_id=pnid, verify_token="v", app_secret=secret,
-                access_token="tok",
+                session, sqlite_db.keyring, tenant, phone_number_id=pnid, verify_token="verify-token", app_secret=secret,
+                access_token="access-token",
             )  # fmt: skip
 
     def receive(raw: bytes, header: str) -> int:

@@ -43,7 +43,7 @@ def _setup(live: Live) -> tuple[int, str]:
             db.keyring,
             tenant.id,
             phone_number_id=PHONE_NUMBER_ID,
-            verify_token="vt",
+            verify_token="verify-token",
             app_secret=live.app_secret,
             access_token=live.access_token,
         )

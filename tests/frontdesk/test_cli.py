@@ -28,7 +28,10 @@ def run(*args, stdin=None):
     return CliRunner().invoke(app, list(args), input=stdin)
 
 
-COUNTS = "SELECT count(*) FROM tenants UNION ALL SELECT count(*) FROM provider_settings UNION ALL SELECT count(*) FROM users"
+COUNTS = (
+    "SELECT count(*) FROM tenants UNION ALL SELECT count(*) FROM provider_settings UNION ALL "
+    "SELECT count(*) FROM users UNION ALL SELECT count(*) FROM channels"
+)
 
 
 def rows(path, sql):
@@ -76,6 +79,50 @@ def test_users_create_prints_the_token_once(env):
         (["tenants", "set-provider", "nope", "--provider", "openai"], "k\n", "no tenant"),
         (["tenants", "set-provider", "clinic-a", "--provider", "openai"], "\n", "needs an API key"),
         (["users", "create", "--tenant", "clinic-a", "--role", "god"], None, "unknown role"),
+        (
+            [
+                "channels",
+                "add",
+                "--tenant",
+                "clinic-a",
+                "--phone-number-id",
+                "1234",
+                "--verify-token",
+                "verify-me-1",
+                "--waba-id",
+                "not digits",
+            ],
+            "app-secret-1\naccess-token-1\n",
+            "WhatsApp Business Account id (--waba-id)",
+        ),
+        (
+            [
+                "channels",
+                "add",
+                "--tenant",
+                "clinic-a",
+                "--phone-number-id",
+                "12 34",
+                "--verify-token",
+                "verify-me-1",
+            ],
+            "app-secret-1\naccess-token-1\n",
+            "(--phone-number-id)",
+        ),
+        (
+            [
+                "channels",
+                "add",
+                "--tenant",
+                "clinic-a",
+                "--phone-number-id",
+                "1234",
+                "--verify-token",
+                "verify-me-1",
+            ],
+            "short\naccess-token-1\n",
+            "(read from standard input)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(env, args, stdin, message):
@@ -170,3 +217,35 @@ def test_redact_streams_json_lines(env):
 def test_redact_rejects_an_unknown_language(env):
     result = run("redact", "--lang", "fr", stdin="hola\n")
     assert result.exit_code == 2
+
+
+def test_migrate_says_what_it_applied(env):
+    first = run("migrate")
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("applied ") and "0001" in first.stdout
+    again = run("migrate")
+    assert again.exit_code == 0 and "nothing applied" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root:hunter2@db/frontdesk", "unsupported database 'mysql'"),
+        ("not a url", "invalid database URL"),
+    ],
+)
+def test_an_unsupported_database_url_is_one_line(env, monkeypatch, url, message):
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", url)
+    monkeypatch.delenv("FRONTDESK_MASTER_KEYS")
+    for args in (["migrate"], ["tenants", "list"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "frontdesk.cli", *args], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2
+        assert (
+            result.stderr.strip()
+            == f"frontdesk: error: {message}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME"
+            or (message in result.stderr and len(result.stderr.strip().splitlines()) == 1)
+        ), result.stderr
+        assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+    assert not (env / "var").exists()  # no development key was created for nothing

@@ -180,3 +180,20 @@ def test_a_new_api_token_ends_the_console_session(sgw: Gateway) -> None:
     assert sgw.client.get("/console/inbox", follow_redirects=False).status_code == 303
     sgw.client.cookies.set(cookies.SESSION_COOKIE, "forged.value", path="/console")
     assert sgw.client.get("/console/inbox", follow_redirects=False).status_code == 303
+
+
+def test_the_handoff_webhook_secret_is_shown_once_and_urls_are_checked(sgw: Gateway) -> None:
+    admin = sgw.a.auth("admin")
+    url = "/api/settings/handoff-webhook"
+    refused = sgw.client.put(url, json={"url": "http://127.0.0.1:9/x"}, headers=admin)
+    assert refused.status_code == 400 and "https://" in refused.json()["detail"]
+    first = sgw.client.put(url, json={"url": "https://hooks.example.com/fd"}, headers=admin).json()
+    assert first["secret"].startswith("whsec_")
+    again = sgw.client.put(url, json={"url": "https://hooks.example.com/v2"}, headers=admin).json()
+    assert again["secret"] is None and again["url"] == "https://hooks.example.com/v2"
+    shown = sgw.client.get(url, headers=admin)
+    assert shown.json()["url"] == "https://hooks.example.com/v2" and first["secret"] not in shown.text
+    assert (
+        sgw.client.put(url, json={"url": "https://x.example.com"}, headers=sgw.a.auth("agent")).status_code
+        == 403
+    )

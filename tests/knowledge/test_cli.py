@@ -47,3 +47,33 @@ def test_errors_are_one_line_and_exit_2(run: Any, tmp_path: Path) -> None:
     unknown = run("list", "--tenant", "nobody")
     assert unknown.exit_code == 2 and unknown.stderr.strip().count("\n") == 0
     assert run("remove", "--tenant", "garage", "missing.md").exit_code == 2
+
+
+def test_add_writes_nothing_when_one_file_is_bad(run: Any, tmp_path: Path) -> None:
+    good = tmp_path / "a.md"
+    good.write_text("# Horario\n\nAbrimos a las 9:00.\n", encoding="utf-8")
+    empty = tmp_path / "bad.md"
+    empty.write_text("", encoding="utf-8")
+    result = run("add", "--tenant", "garage", str(good), str(empty))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"frontdesk: error: {empty}: the file is empty"
+    assert run("list", "--tenant", "garage", "--json").stdout.strip() == "[]"
+    assert run("add", "--tenant", "garage", str(good)).exit_code == 0
+    assert "a.md" in run("list", "--tenant", "garage").stdout
+
+
+def test_a_corrupt_pdf_is_one_line(run: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "prices.pdf"
+    bad.write_bytes(b"%PDF-1.4\n1 0 obj garbage\n")
+    result = run("add", "--tenant", "garage", str(bad))
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"frontdesk: error: {bad}: corrupt PDF")
+
+
+def test_a_script_only_html_page_has_no_readable_text(run: Any, tmp_path: Path) -> None:
+    page = tmp_path / "app.html"
+    page.write_text("<html><head><script>var a = 1;</script></head><body><script>go()</script></body></html>")
+    result = run("add", "--tenant", "garage", str(page))
+    assert result.exit_code == 2
+    assert "has no readable text" in result.stderr and "OCR" not in result.stderr

@@ -106,18 +106,18 @@ def test_ciphertext_moved_to_another_row_does_not_decrypt(any_db, make_tenant):
             any_db.keyring,
             tid,
             phone_number_id="111",
-            verify_token="v1",
+            verify_token="verify-1",
             app_secret="secret-a",
-            access_token="tok-a",
+            access_token="token-aaa",
         )
         b = channels.add(
             s,
             any_db.keyring,
             tid,
             phone_number_id="222",
-            verify_token="v2",
+            verify_token="verify-2",
             app_secret="secret-b",
-            access_token="tok-b",
+            access_token="token-bbb",
         )
         b.app_secret_ciphertext = a.app_secret_ciphertext  # an attacker with table access swaps them
     with any_db.admin_session() as s:

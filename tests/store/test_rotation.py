@@ -17,9 +17,9 @@ def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenan
             any_db.keyring,
             tid,
             phone_number_id="123",
-            verify_token="vt",
-            app_secret="as",
-            access_token="at",
+            verify_token="verify-token",
+            app_secret="app-secret",
+            access_token="access-token",
         )
     with any_db.tenant_session(tid) as s:
         from store.models import Contact, Conversation
@@ -44,8 +44,8 @@ def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenan
         with retired_db.admin_session() as s:
             assert providers.get(s, only_new, tid).api_key.reveal() == "sk-ant-1"
             channel = channels.by_phone_number_id(s, "123")
-            assert channels.secrets_of(only_new, channel).verify_token.reveal() == "vt"
-            assert channel.verify_token_digest == only_new.blind_index("vt")
+            assert channels.secrets_of(only_new, channel).verify_token.reveal() == "verify-token"
+            assert channel.verify_token_digest == only_new.blind_index("verify-token")
             assert unseal(only_new, s.get(Message, msg.id), "body_ciphertext") == "hola"
             tokens = s.execute(text("SELECT api_key_ciphertext FROM provider_settings")).scalars().all()
             assert all(t.startswith("t2.") for t in tokens)

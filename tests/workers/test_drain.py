@@ -91,16 +91,15 @@ def test_human_mode_consumes_messages_without_a_reply(world: World) -> None:
 
 def test_stale_lease_holder_cannot_write(world: World) -> None:
     cid = world.conversation()
-    msg = append(world, cid, "wamid.1")
-    turn = OpenedTurn(world.tenant_id, cid, turn_id_for(cid, msg.message_id), 0, (msg.message_id,), ("hola",))
-    assert mailbox.register_fence(world.db, world.tenant_id, cid, 7) is None
-    assert mailbox.start_turn(world.db, turn, 7) == 1
-    # the lease expired; a newer holder registered fence 8
-    assert mailbox.register_fence(world.db, world.tenant_id, cid, 8) is None
-    assert mailbox.register_fence(world.db, world.tenant_id, cid, 7) == 8
+    append(world, cid, "wamid.1")
+    opened = mailbox.open_turn(world.db, world.tenant_id, cid, 7)
+    assert opened.turn is not None and opened.turn.attempt == 1
+    turn = opened.turn
+    # the lease expired; a newer holder opened the conversation with fence 8
+    assert mailbox.open_turn(world.db, world.tenant_id, cid, 8).turn is not None
+    assert mailbox.open_turn(world.db, world.tenant_id, cid, 7).seen_fence == 8
     assert mailbox.commit_turn(world.db, turn, 7, TurnResult(reply="stale")).status == "lost"
     assert outbox_rows(world, cid) == []
-    assert mailbox.start_turn(world.db, turn, 7) is None
     committed = mailbox.commit_turn(world.db, turn, 8, TurnResult(reply="fresh"))
     assert committed.status == "replied" and len(outbox_rows(world, cid)) == 1
     # a second commit of the same turn finds its messages consumed: nothing doubled

@@ -32,8 +32,8 @@ def setup_channel(world: World, cloud_api: Any) -> tuple[int, WhatsAppSender]:
             world.db.keyring,
             world.tenant_id,
             phone_number_id="1234567890",
-            verify_token="v",
-            app_secret="s",
+            verify_token="verify-token",
+            app_secret="app-secret",
             access_token="EAAG-token",
         )
         channel_id = channel.id

@@ -30,6 +30,7 @@ from agent.llm.types import (
 )
 from agent.redaction.language import conversation_language, detect_language
 from agent.redaction.redactor import RedactionContext
+from agent.redaction.rules import compile_rules
 from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey
 from agent.tools import TOOLS, run_tool
 from agent.tools.hours import back_at, is_closed
@@ -65,6 +66,7 @@ def redact(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             conversation=_conversation(ctx),
             known_names=ctx.known_names,
             business_words=ctx.business_words,
+            rules=compile_rules(ctx.profile.redaction),
         )
         redacted = [ctx.redactor.redact(text, redaction) for text in ctx.incoming]
         turn_text = "\n".join(r.text for r in redacted)
@@ -301,11 +303,7 @@ def handoff(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     message = _handoff_message(ctx, language)
     if not state.get("disclosed"):
         message = ctx.profile.wording("disclosure", language) + "\n\n" + message
-    recent = _load(state.get("history", []))[-4:]
-    lines = [f"Reason: {reason}.", f"Language: {language}."]
-    lines += [f"{'Customer' if m.kind == 'user' else 'Bot'}: {getattr(m, 'text', '')}" for m in recent]
-    lines.append(f"Customer (now): {state.get('turn_text', '')}")
-    summary = "\n".join(lines)
+    summary = handoff_summary(reason, language, _load(state.get("history", [])), state.get("turn_text", ""))
     with ctx.trace.span(
         "handoff", as_type="span", input={"reason": reason, "rule": state.get("handoff_rule")}
     ):
@@ -332,6 +330,35 @@ def _handoff_message(ctx: Context, language: str) -> str:
     if when is None:
         return ctx.profile.wording("handoff", language)
     return ctx.profile.wording("handoff_closed", language).replace("{when}", when)
+
+
+SUMMARY_CHARS = 160
+
+
+def _clip(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def handoff_summary(reason: str, language: str, history: list[Message], turn_text: str) -> str:
+    """What a person reads in five seconds (redacted here, restored by the caller): why, what
+    the customer wants, the facts they gave, and what the bot already told them."""
+    asked = [getattr(m, "text", "") for m in history if m.kind == "user"] + [turn_text]
+    asked = [a for a in asked if a.strip()]
+    said = [text for m in history if m.kind == "assistant" and (text := getattr(m, "text", "")).strip()]
+    facts: dict[str, str] = {}
+    for text in asked:
+        for match in PLACEHOLDER_RE.finditer(text):
+            facts.setdefault(_normal(match), match.group(1).lower().replace("_", " "))
+    lines = [f"Reason: {reason}."]
+    lines.append(f"Customer wants: {_clip(asked[-1]) if asked else '(nothing written)'}")
+    if len(asked) > 1:
+        lines.append(f"Before that: {_clip(asked[-2])}")
+    given = "; ".join(f"{kind} {placeholder}" for placeholder, kind in facts.items())
+    lines.append(f"Facts given: {given or 'none'}")
+    lines.append(f"Bot already said: {_clip(said[-1]) if said else 'nothing yet'}")
+    lines.append(f"Language: {language}")
+    return "\n".join(lines)
 
 
 def await_human(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

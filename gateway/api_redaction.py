@@ -1,0 +1,62 @@
+"""Admin endpoints for a tenant's own redaction rules (``agent.redaction.rules``).
+
+    GET  /api/settings/redaction              the rules
+    PUT  /api/settings/redaction              replace them (validated as a whole)
+    GET  /api/settings/redaction/recognizers  Presidio recognizers that ``enabled`` accepts
+
+A rule that does not validate is a 422 with one line saying why; writes are audited (the keys
+changed, never the patterns or names themselves).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from sqlalchemy.orm.attributes import flag_modified
+
+from agent.redaction.rules import RedactionRules, RuleError, predefined_names, rules_of, with_rules
+from gateway.deps import Admin, Services
+from store import audit
+from store.errors import NotFound
+from store.models import Tenant
+
+router = APIRouter(prefix="/api/settings/redaction", tags=["admin"])
+
+
+@router.get("", response_model=RedactionRules)
+def get_rules(who: Admin, services: Services) -> RedactionRules:
+    with services.db.tenant_session(who.tenant_id) as session:
+        tenant = session.get(Tenant, who.tenant_id)
+        if tenant is None:
+            raise NotFound("tenant not found")
+        try:
+            return rules_of(tenant.settings)
+        except RuleError:
+            return RedactionRules()  # stored rules that no longer validate are not applied either
+
+
+@router.put("", response_model=RedactionRules)
+def set_rules(body: dict[str, object], who: Admin, services: Services) -> RedactionRules:
+    try:
+        rules = RedactionRules.checked(body)
+    except RuleError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    with services.db.tenant_session(who.tenant_id) as session:
+        tenant = session.get(Tenant, who.tenant_id)
+        if tenant is None:
+            raise NotFound("tenant not found")
+        tenant.settings = with_rules(tenant.settings, rules)
+        flag_modified(tenant, "settings")
+        audit.append(
+            session,
+            who.tenant_id,
+            actor=who.actor,
+            action="config.redaction",
+            subject="tenant-settings",
+            details={"patterns": len(rules.patterns), "deny": len(rules.deny), "allow": len(rules.allow)},
+        )
+    return rules
+
+
+@router.get("/recognizers", response_model=list[str])
+def list_recognizers(who: Admin) -> list[str]:
+    return list(predefined_names())

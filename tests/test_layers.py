@@ -1,0 +1,50 @@
+"""Imports point one way, as DESIGN.md's rooms say: a lower room never reaches up."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What each room may import of the others (bench sits on top and may use anything).
+ALLOWED: dict[str, set[str]] = {
+    "store": set(),
+    "knowledge": {"store"},
+    "channels": {"store"},
+    "agent": {"knowledge", "store"},
+    "workers": {"agent", "knowledge", "store", "channels"},
+    "gateway": {"workers", "agent", "knowledge", "store", "channels"},
+    "evals": {"agent", "knowledge", "store", "channels"},
+    "frontdesk": {"gateway", "workers", "agent", "knowledge", "store", "channels", "evals"},
+}
+# Frameworks that belong to the rooms above the agent.
+FORBIDDEN_FRAMEWORKS: dict[str, set[str]] = {
+    "agent": {"celery", "fastapi", "kombu"},
+    "knowledge": {"celery", "fastapi", "kombu"},
+    "store": {"celery", "fastapi", "kombu", "langgraph"},
+}
+
+
+def _imported_roots(path: Path) -> set[str]:
+    roots: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_each_room_imports_only_the_rooms_below_it() -> None:
+    rooms = set(ALLOWED) | {"bench"}
+    wrong: list[str] = []
+    for room, allowed in ALLOWED.items():
+        forbidden = FORBIDDEN_FRAMEWORKS.get(room, set())
+        for path in sorted((ROOT / room).rglob("*.py")):
+            for imported in _imported_roots(path):
+                if imported in rooms and imported != room and imported not in allowed:
+                    wrong.append(f"{path.relative_to(ROOT)} imports {imported}")
+                if imported in forbidden:
+                    wrong.append(f"{path.relative_to(ROOT)} imports the framework {imported}")
+    assert not wrong, "\n".join(wrong)
