@@ -136,7 +136,7 @@ def test_a_forged_webhook_naming_24000_numbers_costs_a_bounded_amount(pgw: Gatew
     assert answer.status_code == 200 and answer.json()["status"] == "ignored"
     print(f"forged 24k-number webhook: {statements.count} statements, {elapsed:.2f} s")
     assert statements.count <= 60  # at most 20 numbers looked up (old code: 24,000)
-    assert elapsed < 2.0
+    assert elapsed < 5.0  # 0.3 s on an idle machine; the statement count is the real bound
     assert stored_total(pgw.db) == before
     assert max(len(r.getMessage()) for r in caplog.records) < 500
 
