@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
 from frontdesk import demo as demo_module
-from frontdesk import redaction_cli
+from frontdesk import redaction_cli, settings_cli
 from frontdesk.settings import secure_write
 from frontdesk.wiring import load_keyring, load_settings, open_database
 from store import audit
@@ -59,7 +59,18 @@ def fail(message: str) -> typer.Exit:
 
 
 STDIN = "read from standard input"
-CLI_FIELDS = {"api_key": STDIN, "app_secret": STDIN, "access_token": STDIN}
+CLI_FIELDS = {
+    "api_key": STDIN,
+    "app_secret": STDIN,
+    "access_token": STDIN,
+    "business_name": "--name",
+    "default_language": "--language",
+    "rules": "--rule",
+    "messages": "--disclosure/--handoff-message/--closed-message/--fallback-message",
+    "opening_hours": "the hours",
+    "holidays": "--holiday",
+    "handoff_keywords": "the keywords",
+}
 """How the CLI names a field the store refused (default: its ``--option``)."""
 
 
@@ -419,6 +430,9 @@ def bench(
         raise fail(f"unknown benchmark {name!r}: choose one of {', '.join(BENCHMARKS)}")
     sys.argv = [f"bench/{name}.py", *ctx.args]
     runpy.run_module(f"bench.{name}", run_name="__main__")
+
+
+settings_cli.register(app, tenants_app, guard=clear_errors, database=ready_database)
 
 
 def main() -> None:

@@ -16,9 +16,9 @@ class ReceptionistTurnRunner:
 
     def run_turn(self, turn: OpenedTurn) -> TurnResult:
         db = self.receptionist.db
-        with stage("store reads"), db.tenant_session(turn.tenant_id) as session:
-            customer, name = conversations.customer_of(session, db.keyring, turn.conversation_id)
-            human = conversations.human_replies_since_bot(session, db.keyring, turn.conversation_id)
+        with stage("store reads"), db.tenant_connection(turn.tenant_id) as sql:
+            customer, name = conversations.customer_of(sql, db.keyring, turn.conversation_id)
+            human = conversations.human_replies_since_bot(sql, db.keyring, turn.conversation_id)
         output = self.receptionist.run(
             TurnRequest(
                 turn.tenant_id,

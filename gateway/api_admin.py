@@ -1,4 +1,4 @@
-"""Admin endpoints: channels, provider, knowledge, templates, hours, handoff rules, users, audit.
+"""Admin endpoints: channels, provider, knowledge, templates, users, audit (settings: ``api_settings``).
 
 Every handler runs in the signed-in user's tenant session; ids of other tenants are simply
 not found (404). Configuration changes are audited (metadata only; secrets never).
@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 
 from agent.errors import UserError as AgentUserError
 from gateway.deps import Admin, Principal, Services
@@ -24,8 +23,6 @@ from gateway.schemas import (
     ChannelIn,
     ChannelOut,
     DocumentOut,
-    HandoffIn,
-    HoursIn,
     IdPath,
     IngestOut,
     NewUserOut,
@@ -37,12 +34,11 @@ from gateway.schemas import (
     UserOut,
     UserPatch,
 )
-from gateway.services import GatewayServices
 from gateway.templates import sync_settings_registry
 from knowledge import service as kb
 from store import audit
 from store.errors import NotFound
-from store.models import AuditEntry, Channel, MessageTemplate, ProviderSetting, Tenant, User
+from store.models import AuditEntry, Channel, MessageTemplate, ProviderSetting, User
 from store.repo import channels as channel_repo
 from store.repo import providers as provider_repo
 from store.repo import users as user_repo
@@ -53,13 +49,6 @@ router = APIRouter(prefix="/api", tags=["admin"])
 
 def _audit(session: Session, who: Principal, action: str, subject: str | None = None, **details: Any) -> None:
     audit.append(session, who.tenant_id, actor=who.actor, action=action, subject=subject, details=details)
-
-
-def _tenant(session: Session, who: Principal) -> Tenant:
-    tenant = session.get(Tenant, who.tenant_id)
-    if tenant is None:
-        raise NotFound("tenant not found")
-    return tenant
 
 
 # --- channels ------------------------------------------------------------------------------------
@@ -365,55 +354,6 @@ def remove_template(template_id: IdPath, who: Admin, services: Services) -> Resp
         sync_settings_registry(session, who.tenant_id)
         _audit(session, who, "config.template_removed", f"template:{template_id}")
     return Response(status_code=204)
-
-
-# --- settings ------------------------------------------------------------------------------------
-
-
-def _read_settings(services: GatewayServices, who: Principal, keys: tuple[str, ...]) -> dict[str, Any]:
-    with services.db.tenant_session(who.tenant_id) as session:
-        settings = dict(_tenant(session, who).settings or {})
-    return {k: settings[k] for k in keys if k in settings}
-
-
-def _write_settings(services: GatewayServices, who: Principal, values: dict[str, Any], action: str) -> None:
-    with services.db.tenant_session(who.tenant_id) as session:
-        tenant = _tenant(session, who)
-        settings = dict(tenant.settings or {})
-        settings.update(values)
-        tenant.settings = settings
-        flag_modified(tenant, "settings")
-        _audit(session, who, action, "tenant-settings", keys=sorted(values))
-
-
-HOURS_KEYS = ("timezone", "opening_hours", "holidays")
-HANDOFF_KEYS = ("handoff_keywords", "max_misses")
-
-
-@router.get("/settings/hours", response_model=HoursIn)
-def get_hours(who: Admin, services: Services) -> HoursIn:
-    return HoursIn.model_validate(_read_settings(services, who, HOURS_KEYS))
-
-
-@router.put("/settings/hours", response_model=HoursIn)
-def set_hours(body: HoursIn, who: Admin, services: Services) -> HoursIn:
-    _write_settings(services, who, body.model_dump(mode="json"), "config.hours")
-    return body
-
-
-@router.get("/settings/handoff", response_model=HandoffIn)
-def get_handoff(who: Admin, services: Services) -> HandoffIn:
-    from agent.tenant import DEFAULT_HANDOFF_KEYWORDS
-
-    values = _read_settings(services, who, HANDOFF_KEYS)
-    values.setdefault("handoff_keywords", list(DEFAULT_HANDOFF_KEYWORDS))
-    return HandoffIn.model_validate(values)
-
-
-@router.put("/settings/handoff", response_model=HandoffIn)
-def set_handoff(body: HandoffIn, who: Admin, services: Services) -> HandoffIn:
-    _write_settings(services, who, body.model_dump(mode="json"), "config.handoff")
-    return body
 
 
 # --- users ---------------------------------------------------------------------------------------

@@ -19,7 +19,15 @@ from sqlalchemy.exc import DataError
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import api_admin, api_analytics, api_conversations, api_redaction, api_webhooks, webhook
+from gateway import (
+    api_admin,
+    api_analytics,
+    api_conversations,
+    api_redaction,
+    api_settings,
+    api_webhooks,
+    webhook,
+)
 from gateway.console import routes as console
 from gateway.deps import ClientGuard
 from gateway.security import BodyLimit, BodyTimeout, RefuseNul, SecureHeaders
@@ -153,6 +161,7 @@ def create_app(services: GatewayServices) -> FastAPI:
     )
     app.include_router(webhook.router)
     app.include_router(api_admin.router)
+    app.include_router(api_settings.router)
     app.include_router(api_redaction.router)
     app.include_router(api_conversations.router)
     app.include_router(api_conversations.events_router)

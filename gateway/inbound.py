@@ -70,6 +70,8 @@ class Effects:
     drains: list[int] = field(default_factory=list[int])
     sends: list[int] = field(default_factory=list[int])
     takeover: int | None = None
+    status_of: int | None = None
+    """A conversation whose message's delivery status changed (the consoles show it)."""
     outcome: str = "recorded"
 
 
@@ -300,7 +302,10 @@ def _status(
         )
         return Effects(outcome="status_unmatched")
     changed = apply_status(message, event)
-    return Effects(outcome="status" if changed else "status_stale")
+    return Effects(
+        outcome="status" if changed else "status_stale",
+        status_of=message.conversation_id if changed else None,
+    )
 
 
 def echo_seen(session: Session, tenant_id: int, wa_message_id: str) -> bool:

@@ -174,7 +174,10 @@ class HoursIn(_In):
 
 
 class HandoffIn(_In):
-    handoff_keywords: list[str] = Field(max_length=200)
+    handoff_keywords: list[str] = Field(
+        max_length=200,
+        description="Added to the default keywords, unless the request asks to replace them (?replace=true).",
+    )
     max_misses: int = Field(default=2, ge=0, le=20)
 
     @field_validator("handoff_keywords")
@@ -184,6 +187,54 @@ class HandoffIn(_In):
         if any(not k or len(k) > 100 for k in cleaned):
             raise ValueError("keywords are 1-100 characters")
         return cleaned
+
+
+MessageKindName = Literal["disclosure", "handoff", "handoff_closed", "fallback"]
+LangName = Literal["es", "pt", "de", "en"]
+
+
+class ProfileIn(_In):
+    """The receptionist's persona and wording. Omitted fields keep their value; ``null`` resets
+    one to its default. ``messages`` overrides wording per kind and language (``null``: default)."""
+
+    business_name: str | None = Field(default=None, min_length=1, max_length=200)
+    persona: str | None = Field(default=None, min_length=1, max_length=500)
+    tone: str | None = Field(default=None, min_length=1, max_length=200)
+    rules: list[str] | None = Field(default=None, max_length=50)
+    default_language: LangName | None = None
+    messages: dict[MessageKindName, dict[LangName, str | None]] | None = Field(
+        default=None,
+        description='e.g. {"disclosure": {"es": "…"}, "handoff_closed": {"en": "… {when} …"}}',
+    )
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(not r.strip() or len(r) > 500 for r in value):
+            raise ValueError("rules are 1-500 characters each")
+        return [r.strip() for r in value] if value is not None else None
+
+    @field_validator("messages")
+    @classmethod
+    def _messages(
+        cls, value: dict[str, dict[str, str | None]] | None
+    ) -> dict[str, dict[str, str | None]] | None:
+        for kind, texts in (value or {}).items():
+            for text in texts.values():
+                if text is not None and not 1 <= len(text.strip()) <= 1000:
+                    raise ValueError("a message is 1-1000 characters")
+                if text is not None and kind == "handoff_closed" and "{when}" not in text:
+                    raise ValueError("the handoff_closed message needs {when} (when the team is back)")
+        return value
+
+
+class ProfileOut(BaseModel):
+    business_name: str
+    persona: str
+    tone: str
+    rules: list[str]
+    default_language: str
+    messages: dict[str, dict[str, str]] = Field(description="The tenant's own wording (defaults not shown).")
 
 
 # --- users ----------------------------------------------------------------------------------------

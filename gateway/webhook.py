@@ -218,6 +218,8 @@ def _wake(services: GatewayServices, tenant_id: int, effects: Effects) -> None:
         services.events.publish(ConsoleEvent(tenant_id, conversation_id, "message"))
     if effects.takeover is not None:
         services.events.publish(ConsoleEvent(tenant_id, effects.takeover, "takeover"))
+    if effects.status_of is not None:
+        services.events.publish(ConsoleEvent(tenant_id, effects.status_of, "status"))
     try:
         for conversation_id in dict.fromkeys(effects.drains):
             services.wake_drain(tenant_id, conversation_id)

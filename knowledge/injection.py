@@ -65,7 +65,8 @@ _ASK = (
     r"|pide|pida|pidan|pedir|pedirle|pedirles|pidele|pideles|solicita|solicite|solicitar|solicitarle"
     r"|pregunta|pregunte|preguntar|recoge|recoger|recopila|anota|apunta|toma|tomar|obten|obtener"
     r"|necesitamos|necesita|necesitas|hace falta|es necesario|facilite|facilitar|proporcione|proporcionar"
-    r"|envie|enviar|manda|mandar|indique|indicar|confirme|confirmar|dicte|dictar|comparta|compartir"
+    r"|envie|enviar|envia|manda|mandar|indique|indicar|indica|confirme|confirmar|confirma|dicte|dictar"
+    r"|comparta|compartir|comparte|facilita|proporciona|pase|pasa|escriba|escribe|dame|deme|dime|digame"
     # pt
     r"|peca|pecam|pedir|solicite|solicitar|pergunte|perguntar|colete|coletar|recolha|anote|obtenha"
     r"|precisamos|precisa|e necessario|forneca|fornecer|informe|informar|envie|enviar|mande|mandar"
@@ -76,7 +77,8 @@ _ASK = (
     r"|mitteilen|schicken|senden|ubermitteln|bestatigen|durchgeben|geben lassen"
 )
 _SECRET_RE = re.compile(rf"\b(?:{_PAYMENT_DATA})\b")
-_ASK_RE = re.compile(rf"\b(?:{_ASK})\b")
+# Spanish and Portuguese attach the pronoun to the verb: "envíeme", "facilítenos", "mande-me".
+_ASK_RE = re.compile(rf"\b(?:{_ASK})(?:-?(?:me|nos|le|les|lo|la|melo|mela|noslo|selo|sela))?\b")
 _NEGATION = re.compile(
     r"\b(?:never|not|no|don'?t|do not|won'?t|will not|nunca|jamas|ni|nao|nem|nie|niemals|nicht|kein|keine|keinesfalls)\b"
 )

@@ -97,23 +97,24 @@ class SqlVault:
         return row.placeholder
 
     def items(self, conversation: ConversationKey) -> list[VaultItem]:
+        """Core statements on a pinned connection: a turn reads these once, no ORM session needed."""
         now = datetime.now(UTC)
-        with self.db.tenant_session(conversation.tenant_id) as session:
-            rows = session.scalars(
-                select(VaultEntry).where(
+        with self.db.tenant_connection(conversation.tenant_id) as sql:
+            rows = sql.execute(
+                select(
+                    VaultEntry.id, VaultEntry.placeholder, VaultEntry.entity_type, VaultEntry.value_ciphertext
+                ).where(
                     VaultEntry.tenant_id == conversation.tenant_id,
                     VaultEntry.conversation_id == conversation.conversation_id,
                     VaultEntry.expires_at > now,
                 )
             ).all()
-            return [
-                VaultItem(
-                    row.placeholder,
-                    row.entity_type,
-                    SecretValue(unseal(self.db.keyring, row, "value_ciphertext") or ""),
-                )
-                for row in rows
-            ]
+        items: list[VaultItem] = []
+        for entry_id, placeholder, entity_type, sealed in rows:
+            row = VaultEntry(id=entry_id, tenant_id=conversation.tenant_id, value_ciphertext=sealed)
+            value = unseal(self.db.keyring, row, "value_ciphertext") or ""
+            items.append(VaultItem(placeholder, entity_type, SecretValue(value)))
+        return items
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete expired entries of every tenant (retention job; admin session)."""

@@ -71,8 +71,12 @@ def _lang(request: Request) -> str:
     return pick(request.cookies.get(cookies.LANGUAGE_COOKIE), request.headers.get("accept-language"))
 
 
-def _secure(request: Request) -> bool:
-    return services_of(request).settings.console_secure_cookie
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """An HttpOnly, SameSite=Strict cookie of the console's path (``Secure`` when configured)."""
+    secure = services_of(request).settings.console_secure_cookie
+    response.set_cookie(
+        name, value, max_age=max_age, path="/console", httponly=True, samesite="strict", secure=secure
+    )
 
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -147,15 +151,7 @@ def _signin_page(
 ) -> Response:
     nonce = cookies.new_login_nonce()
     response = _page(request, "signin.html", status, who=None, csrf=nonce, error=error, next_path=next_path)
-    response.set_cookie(
-        cookies.LOGIN_COOKIE,
-        nonce,
-        max_age=3600,
-        path="/console",
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-    )
+    _set_cookie(request, response, cookies.LOGIN_COOKIE, nonce, 3600)
     return response
 
 
@@ -198,15 +194,7 @@ def signin(
     seconds = services.settings.console_session_hours * 3600
     value = cookies.issue(services.db.keyring, who.tenant_id, who.user_id, token_hash, seconds)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        cookies.SESSION_COOKIE,
-        value,
-        max_age=int(seconds),
-        path="/console",
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-    )
+    _set_cookie(request, response, cookies.SESSION_COOKIE, value, int(seconds))
     response.delete_cookie(cookies.LOGIN_COOKIE, path="/console")
     return response
 
@@ -231,14 +219,7 @@ def language(
     _check_csrf(request, signed, csrf)
     response = RedirectResponse(_safe_next(back), status_code=303)
     if lang in LANGUAGES:
-        response.set_cookie(
-            cookies.LANGUAGE_COOKIE,
-            lang,
-            max_age=365 * 86400,
-            path="/console",
-            samesite="strict",
-            secure=_secure(request),
-        )
+        _set_cookie(request, response, cookies.LANGUAGE_COOKIE, lang, 365 * 86400)
     return response
 
 

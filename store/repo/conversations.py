@@ -1,8 +1,12 @@
-"""Reading a conversation for a turn: who the customer is, what the humans wrote."""
+"""Reading a conversation for a turn: who the customer is, what the humans wrote.
+
+Core statements that run on a session or a bare connection alike (a worker's turn reads
+both on one pinned connection, without an ORM session to set up).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from store.crypto import Keyring
@@ -10,32 +14,49 @@ from store.errors import NotFound
 from store.models import Contact, Conversation, Message
 from store.sealed import unseal
 
+_CUSTOMER = (
+    select(
+        Conversation.id,
+        Contact.id,
+        Contact.tenant_id,
+        Contact.wa_id,
+        Contact.bsuid,
+        Contact.profile_name_ciphertext,
+    )
+    .select_from(Conversation)
+    .outerjoin(Contact, Contact.id == Conversation.contact_id)
+)
 
-def customer_of(session: Session, keyring: Keyring, conversation_id: int) -> tuple[str | None, str | None]:
+
+def customer_of(
+    sql: Session | Connection, keyring: Keyring, conversation_id: int
+) -> tuple[str | None, str | None]:
     """The customer's WhatsApp id (or business-scoped id) and profile name."""
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
+    found = sql.execute(_CUSTOMER.where(Conversation.id == conversation_id)).first()
+    if found is None:
         raise NotFound(f"no conversation {conversation_id}")
-    contact = session.get(Contact, conversation.contact_id)
-    if contact is None:
+    _, contact_id, tenant_id, wa_id, bsuid, sealed_name = found
+    if contact_id is None:  # pyright: ignore[reportUnnecessaryComparison] - an outer join
         return None, None
-    return contact.wa_id or contact.bsuid, unseal(keyring, contact, "profile_name_ciphertext")
+    contact = Contact(id=contact_id, tenant_id=tenant_id, profile_name_ciphertext=sealed_name)
+    return wa_id or bsuid, unseal(keyring, contact, "profile_name_ciphertext")
 
 
 def human_replies_since_bot(
-    session: Session, keyring: Keyring, conversation_id: int, limit: int = 50
+    sql: Session | Connection, keyring: Keyring, conversation_id: int, limit: int = 50
 ) -> list[str]:
     """What human agents wrote since the bot last spoke, oldest first."""
-    rows = session.scalars(
-        select(Message)
+    rows = sql.execute(
+        select(Message.id, Message.tenant_id, Message.author, Message.body_ciphertext)
         .where(Message.conversation_id == conversation_id, Message.direction == "out")
         .order_by(Message.created_at.desc())
         .limit(limit)
     )
     texts: list[str] = []
-    for row in rows:
-        if row.author == "bot":
+    for message_id, tenant_id, author, body in rows:
+        if author == "bot":
             break
-        if row.author == "agent":
+        if author == "agent":
+            row = Message(id=message_id, tenant_id=tenant_id, body_ciphertext=body)
             texts.append(unseal(keyring, row, "body_ciphertext") or "")
     return list(reversed(texts))

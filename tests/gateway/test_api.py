@@ -201,7 +201,8 @@ def test_hours_and_handoff_settings(sgw: Gateway) -> None:
         assert sgw.client.put("/api/settings/hours", json=bad, headers=admin).status_code == 422, bad
     assert "complaint" in sgw.client.get("/api/settings/handoff", headers=admin).json()["handoff_keywords"]
     rules = {"handoff_keywords": ["abogado", "denuncia"], "max_misses": 1}
-    assert sgw.client.put("/api/settings/handoff", json=rules, headers=admin).status_code == 200
+    url = "/api/settings/handoff?replace=true"
+    assert sgw.client.put(url, json=rules, headers=admin).status_code == 200
     from agent.tenant import TenantProfile
 
     with sgw.db.admin_session() as session:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.console import session as cookies
-from store.models import Conversation, OutboxItem, TurnRow, User
+from store.models import Conversation, Message, OutboxItem, TurnRow, User
 from store.repo import users as user_repo
 from store.sealed import seal
 from tests.gateway.conftest import Gateway, TenantFixture, text_message
@@ -197,3 +197,33 @@ def test_the_handoff_webhook_secret_is_shown_once_and_urls_are_checked(sgw: Gate
         sgw.client.put(url, json={"url": "https://x.example.com"}, headers=sgw.a.auth("agent")).status_code
         == 403
     )
+
+
+def test_events_are_published_where_things_happen(sgw: Gateway) -> None:
+    heard: list[tuple[int, int, str]] = []
+    services = sgw.client.app.state.services  # type: ignore[attr-defined]
+    services.events.publish = lambda e: heard.append((e.tenant_id, e.conversation_id, e.kind))
+    cid = handed_off(sgw, sgw.a)
+    assert (sgw.a.id, cid, "message") in heard
+    with sgw.db.tenant_session(sgw.a.id) as session:
+        session.add(
+            Message(
+                tenant_id=sgw.a.id, conversation_id=cid, direction="out", author="agent",
+                wa_message_id="wamid.OUT1", status="sent",
+            )
+        )  # fmt: skip
+    status = text_message(sgw.a, "x")
+    value = status["entry"][0]["changes"][0]["value"]
+    del value["messages"], value["contacts"]
+    value["statuses"] = [
+        {"id": "wamid.OUT1", "status": "delivered", "timestamp": "1767225700", "recipient_id": "34600111222"}
+    ]
+    assert sgw.post_webhook(status).status_code == 200
+    assert (sgw.a.id, cid, "status") in heard
+    assert sign_in(sgw, sgw.a.tokens["supervisor"]).status_code == 303
+    csrf = csrf_of(sgw.client.get(f"/console/c/{cid}").text)
+    sgw.client.post(f"/console/c/{cid}/takeover", data={"csrf": csrf})
+    sgw.client.post(f"/console/c/{cid}/assign", data={"csrf": csrf, "agent": str(sgw.a.user_ids["agent"])})
+    sgw.client.post(f"/console/c/{cid}/notes", data={"csrf": csrf, "body": "VIP"})
+    kinds = [k for t, c, k in heard if c == cid]
+    assert kinds[-3:] == ["takeover", "assigned", "note"]

@@ -81,7 +81,7 @@ class Stack:
             start_new_session=True,
         )
         self.processes[name] = process
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a worker loads spaCy: slow on a busy machine
         while not ready():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((self.tmp / f"{name}.log").read_text()[-3000:])
