@@ -34,6 +34,7 @@ from gateway.schemas import (
     UserOut,
     UserPatch,
 )
+from gateway.services import GatewayServices
 from gateway.templates import sync_settings_registry
 from knowledge import service as kb
 from store import audit
