@@ -16,7 +16,7 @@ from typing import Any
 from langgraph.types import Command
 
 from agent.checkpoints import CheckpointStore
-from agent.errors import UserError
+from agent.errors import RetryLater, UserError
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
@@ -38,6 +38,7 @@ from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from knowledge import search as knowledge_search
 from knowledge.injection import looks_like_injection
 from store.db import Database
+from store.repo import providers
 from store.repo.providers import ProviderConfig
 
 AlertSink = Callable[[str, dict[str, Any]], None]
@@ -131,6 +132,21 @@ class Receptionist:
             self._alert("provider_host_refused", {"tenant_id": tenant_id, "provider": config.provider})
             raise
 
+    def _note_provider(self, runtime: TenantRuntime, output: TurnOutput) -> None:
+        """Keep the operators' view current: the provider's last error, cleared once it answers."""
+        row = runtime.primary_row
+        before = row.last_error if row is not None else None
+        if output.error:
+            error = output.error
+        elif before and output.model_calls:
+            error = None
+        else:
+            return
+        with self.db.tenant_session(runtime.tenant_id) as session:
+            providers.note_error(session, runtime.tenant_id, error)
+        if row is not None:
+            row.last_error = error  # the cached copy too: no write on every later good turn
+
     def search_for(self, tenant_id: int) -> Callable[[str, int], list[ContextPassage]]:
         """Knowledge search bound to one tenant: tools cannot name another.
 
@@ -221,11 +237,15 @@ class Receptionist:
                         },
                         metadata={"cost_usd": output.cost_usd},
                     )
+        except RetryLater:
+            self._note_provider(runtime, output)
+            raise
         finally:
             with stage("tracing"):
                 self.tracer.flush()
             with stage("model call and SDK"):
                 await provider.aclose()
+        self._note_provider(runtime, output)
         return output
 
     async def is_paused(self, tenant_id: int, conversation_id: int) -> bool:

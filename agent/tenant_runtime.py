@@ -70,6 +70,11 @@ class TenantRuntime:
         primary, fallback = self._sealed
         return tuple(None if row is None else providers.unsealed(keyring, row) for row in (primary, fallback))  # type: ignore[return-value]
 
+    @property
+    def primary_row(self) -> ProviderSetting | None:
+        """The primary provider's stored row (its ``last_error`` for operators)."""
+        return self._sealed[0]
+
     def keys(self, keyring: Keyring) -> tuple[str | None, str | None]:
         """The primary and fallback keys, unsealed now for the turn that calls the provider."""
         primary, fallback = self.configs(keyring)

@@ -41,6 +41,7 @@ from store import audit
 from store.errors import NotFound
 from store.models import AuditEntry, Channel, MessageTemplate, ProviderSetting, User
 from store.repo import channels as channel_repo
+from store.repo import conversations
 from store.repo import providers as provider_repo
 from store.repo import users as user_repo
 from store.repo.providers import ProviderConfig
@@ -131,6 +132,8 @@ def _provider_out(row: ProviderSetting) -> ProviderOut:
         model=row.model,
         base_url=row.base_url,
         api_key_set=row.api_key_ciphertext is not None,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
     )
 
 
@@ -403,6 +406,7 @@ def change_user(user_id: IdPath, body: UserPatch, who: Admin, services: Services
         if user is None:
             raise NotFound("no such user")
         changes = body.model_dump(exclude_none=True, exclude={"unlock"})
+        disabling = bool(body.disabled) and not user.disabled
         for name, value in changes.items():
             setattr(user, name, value)
         if body.unlock:
@@ -417,6 +421,16 @@ def change_user(user_id: IdPath, body: UserPatch, who: Admin, services: Services
         if not admins:
             raise HTTPException(409, "the tenant must keep at least one enabled admin")
         _audit(session, who, "config.user_changed", f"user:{user_id}", changes=sorted(changes))
+        if disabling:  # their conversations go back to the queue, where other agents can claim them
+            for conversation_id in conversations.return_to_queue(session, user_id):
+                _audit(
+                    session,
+                    who,
+                    "conversation.returned_to_queue",
+                    f"conversation:{conversation_id}",
+                    reason="agent disabled",
+                    agent_id=user_id,
+                )
         return _user_out(user)
 
 

@@ -454,8 +454,9 @@ def commit_turn(
                     "handoff" if result.handoff else "replied" if result.reply else "silent"
                 )
                 has_more: bool | None = None
-                if result.handoff_summary:
-                    _finish(sql, db.keyring, turn, status, handoff_summary=result.handoff_summary)
+                if result.handoff_summary or result.error:
+                    noted = {"last_error": result.error[:200]} if result.error else {}
+                    _finish(sql, db.keyring, turn, status, handoff_summary=result.handoff_summary, **noted)
                 else:
                     finished = {"tid": turn.turn_id, "cid": cid, "b_status": status, "b_at": utcnow()}
                     has_more = sql.scalar(_FINISH, finished)
