@@ -89,6 +89,21 @@ class RetryLater(FrontdeskError):
         return cls(defer if defer is not None else default_defer, reason=str(error))
 
 
+def describe(error: ProviderError) -> str:
+    """A short, secret-free reason for operators (run records, ``tenants list``)."""
+    status = getattr(error, "status", None)
+    code = f" ({status})" if status else ""
+    if isinstance(error, InvalidKeyError):
+        return f"provider rejected the API key{code}"
+    if isinstance(error, RateLimitedError):
+        return f"provider rate-limited the tenant{code}"
+    if isinstance(error, TransientProviderError):
+        return f"provider unavailable{code}" if status else "provider unreachable or timed out"
+    if isinstance(error, BadRequestError):
+        return f"provider refused the request{code}"
+    return f"provider error{code}"
+
+
 def scrub(text: str, *secrets: str | None) -> str:
     """``text`` with every occurrence of each secret (and its 12-char tail/head) masked."""
     for secret in secrets:

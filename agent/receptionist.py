@@ -16,6 +16,7 @@ from typing import Any
 from langgraph.types import Command
 
 from agent.checkpoints import CheckpointStore
+from agent.errors import RetryLater
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
@@ -36,6 +37,7 @@ from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from knowledge import search as knowledge_search
 from knowledge.injection import looks_like_injection
 from store.db import Database
+from store.repo import providers
 
 AlertSink = Callable[[str, dict[str, Any]], None]
 
@@ -108,6 +110,21 @@ class Receptionist:
             events=self._on_provider_event,
             clients=DEFAULT_CLIENTS.for_owner(f"tenant:{runtime.tenant_id}"),
         )
+
+    def _note_provider(self, runtime: TenantRuntime, output: TurnOutput) -> None:
+        """Keep the operators' view current: the provider's last error, cleared once it answers."""
+        row = runtime.primary_row
+        before = row.last_error if row is not None else None
+        if output.error:
+            error = output.error
+        elif before and output.model_calls:
+            error = None
+        else:
+            return
+        with self.db.tenant_session(runtime.tenant_id) as session:
+            providers.note_error(session, runtime.tenant_id, error)
+        if row is not None:
+            row.last_error = error  # the cached copy too: no write on every later good turn
 
     def search_for(self, tenant_id: int) -> Callable[[str, int], list[ContextPassage]]:
         """Knowledge search bound to one tenant: tools cannot name another.
@@ -199,11 +216,15 @@ class Receptionist:
                         },
                         metadata={"cost_usd": output.cost_usd},
                     )
+        except RetryLater:
+            self._note_provider(runtime, output)
+            raise
         finally:
             with stage("tracing"):
                 self.tracer.flush()
             with stage("model call and SDK"):
                 await provider.aclose()
+        self._note_provider(runtime, output)
         return output
 
     async def is_paused(self, tenant_id: int, conversation_id: int) -> bool:

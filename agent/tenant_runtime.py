@@ -62,6 +62,11 @@ class TenantRuntime:
     def __repr__(self) -> str:
         return f"TenantRuntime(tenant_id={self.tenant_id}, version={self.version}, slug={self.slug!r})"
 
+    @property
+    def primary_row(self) -> ProviderSetting | None:
+        """The primary provider's stored row (its ``last_error`` for operators)."""
+        return self._sealed[0]
+
     def keys(self, keyring: Keyring) -> tuple[str | None, str | None]:
         """The primary and fallback keys, unsealed now for the turn that calls the provider."""
         primary, fallback = self._sealed

@@ -135,15 +135,27 @@ def tenants_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     """List tenants."""
     db = ready_database()
     with db.admin_session() as session:
-        rows = [
-            {"slug": t.slug, "name": t.name, "created_at": t.created_at.isoformat()}
-            for t in tenants.list_all(session)
-        ]
+        rows: list[dict[str, Any]] = []
+        for t in tenants.list_all(session):
+            primary = next((p for p in providers.describe(session, t.id) if p["slot"] == "primary"), {})
+            rows.append(
+                {
+                    "slug": t.slug,
+                    "name": t.name,
+                    "created_at": t.created_at.isoformat(),
+                    "provider": primary.get("provider"),
+                    "model": primary.get("model"),
+                    "last_error": primary.get("last_error"),
+                    "last_error_at": primary.get("last_error_at"),
+                }
+            )
     if as_json:
         typer.echo(json.dumps(rows))
         return
     for row in rows:
-        typer.echo(f"{row['slug']}\t{row['name']}")
+        provider = " ".join(str(row[k]) for k in ("provider", "model") if row[k]) or "extractive"
+        error = f"\tlast error: {row['last_error']} at {row['last_error_at']}" if row["last_error"] else ""
+        typer.echo(f"{row['slug']}\t{row['name']}\t{provider}{error}")
 
 
 def read_secret_from_stdin(prompt: str) -> str:
@@ -161,6 +173,9 @@ def tenants_set_provider(
     model: Annotated[str | None, typer.Option(help="Model name, e.g. gpt-4o-mini.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Endpoint for OpenAI-compatible servers.")] = None,
     fallback: Annotated[bool, typer.Option(help="Set the fallback provider instead of the primary.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="First make one cheap call with the key; save only if it works.")
+    ] = False,
 ) -> None:
     """Set the tenant's model provider. The API key is read from standard input."""
     providers.validate(provider, base_url, api_key="-")
@@ -168,6 +183,7 @@ def tenants_set_provider(
     if provider != "extractive":
         api_key = read_secret_from_stdin("API key") or None
     providers.validate(provider, base_url, api_key)
+    answered = _check_provider(provider, model, base_url, api_key) if check else None
     db = ready_database()
     with db.admin_session() as session:
         tenant = tenants.get_by_slug(session, slug)
@@ -181,8 +197,31 @@ def tenants_set_provider(
             api_key=api_key,
             slot="fallback" if fallback else "primary",
         )
+        if answered:
+            typer.echo(f"OK: {answered} answered with this key")
         for row in providers.describe(session, tenant.id):
             typer.echo(json.dumps(row))
+
+
+def _check_provider(provider: str, model: str | None, base_url: str | None, api_key: str | None) -> str:
+    """What answered one cheap call with the key, or a one-line :class:`UserError`."""
+    import asyncio
+
+    from agent.errors import ProviderError, describe
+    from agent.errors import UserError as AgentUserError
+    from agent.llm.factory import check_key
+    from agent.llm.types import ProviderSettings
+    from agent.receptionist import DEFAULT_MODELS
+
+    settings = ProviderSettings.model_validate(
+        {"provider": provider, "model": model or DEFAULT_MODELS[provider], "base_url": base_url}
+    )
+    try:
+        return asyncio.run(check_key(settings, api_key))
+    except ProviderError as exc:
+        raise UserError(f"{describe(exc)}; nothing was saved") from None
+    except AgentUserError as exc:
+        raise UserError(f"{exc}; nothing was saved") from None
 
 
 @tenants_app.command("set-langfuse")

@@ -35,4 +35,5 @@ class ReceptionistTurnRunner:
             handoff=output.handoff,
             handoff_summary=output.summary,
             citations=list(output.citations),
+            error=output.error,
         )

@@ -39,6 +39,7 @@ from store import audit
 from store.errors import NotFound
 from store.models import AuditEntry, Channel, MessageTemplate, ProviderSetting, User
 from store.repo import channels as channel_repo
+from store.repo import conversations
 from store.repo import providers as provider_repo
 from store.repo import users as user_repo
 
@@ -125,6 +126,8 @@ def get_provider(who: Admin, services: Services) -> list[ProviderOut]:
                 model=r.model,
                 base_url=r.base_url,
                 api_key_set=r.api_key_ciphertext is not None,
+                last_error=r.last_error,
+                last_error_at=r.last_error_at,
             )
             for r in rows
         ]
@@ -366,6 +369,7 @@ def change_user(user_id: IdPath, body: UserPatch, who: Admin, services: Services
         if user is None:
             raise NotFound("no such user")
         changes = body.model_dump(exclude_none=True, exclude={"unlock"})
+        disabling = bool(body.disabled) and not user.disabled
         for name, value in changes.items():
             setattr(user, name, value)
         if body.unlock:
@@ -380,6 +384,16 @@ def change_user(user_id: IdPath, body: UserPatch, who: Admin, services: Services
         if not admins:
             raise HTTPException(409, "the tenant must keep at least one enabled admin")
         _audit(session, who, "config.user_changed", f"user:{user_id}", changes=sorted(changes))
+        if disabling:  # their conversations go back to the queue, where other agents can claim them
+            for conversation_id in conversations.return_to_queue(session, user_id):
+                _audit(
+                    session,
+                    who,
+                    "conversation.returned_to_queue",
+                    f"conversation:{conversation_id}",
+                    reason="agent disabled",
+                    agent_id=user_id,
+                )
         return _user_out(user)
 
 

@@ -73,6 +73,9 @@ class ProviderOut(BaseModel):
     model: str | None
     base_url: str | None
     api_key_set: bool
+    last_error: str | None = None
+    """Why the provider last failed a turn (e.g. ``provider rejected the API key (401)``)."""
+    last_error_at: datetime | None = None
 
 
 # --- knowledge ------------------------------------------------------------------------------------

@@ -156,6 +156,9 @@ class ProviderSetting(Base):
     api_key_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
     prices: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = _created()
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Why the provider last failed a turn (short, secret-free); cleared by a good call or a new setting."""
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Contact(Base):

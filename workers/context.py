@@ -38,6 +38,9 @@ class WorkerConfig:
     """A dead worker's conversations are free again this long after its last renewal (the
     holder renews every quarter of it)."""
     turn_deadline: float = 120.0
+    retry_deadline: float = 180.0
+    """A turn the provider keeps refusing (429, 5xx) is rescheduled until its oldest message is
+    this old, then handed to a human."""
     max_turn_attempts: int = 3
     batch_limit: int = 50
     sweep_interval: float = 2.0
@@ -55,8 +58,10 @@ class WorkerConfig:
 
     @property
     def visibility_timeout(self) -> int:
-        """Above the longest task: debounce + turn deadline + margin (the broker redelivers after)."""
-        return int(self.max_debounce + self.turn_deadline + 2 * self.lease_ttl + 60)
+        """Above the longest task or countdown: debounce + turn deadline, or a provider retry's
+        wait (jittered), + margin (the broker redelivers after)."""
+        longest = max(self.max_debounce + self.turn_deadline, self.retry_deadline * 1.3)
+        return int(longest + 2 * self.lease_ttl + 60)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> WorkerConfig:
@@ -79,6 +84,7 @@ class WorkerConfig:
             max_debounce=number("MAX_DEBOUNCE", cls.max_debounce),
             lease_ttl=number("LEASE_TTL", cls.lease_ttl),
             turn_deadline=number("TURN_DEADLINE", cls.turn_deadline),
+            retry_deadline=number("RETRY_DEADLINE", cls.retry_deadline),
             sweep_interval=number("SWEEP_INTERVAL", cls.sweep_interval),
             sweep_min_age=number("SWEEP_MIN_AGE", cls.sweep_min_age),
             shutdown_grace=number("SHUTDOWN_GRACE", cls.shutdown_grace),

@@ -14,16 +14,16 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Literal
 
 from sqlalchemy.exc import OperationalError
 
+from agent.errors import RetryLater
 from store.models import utcnow
 from workers import handoffs, mailbox
 from workers.context import WorkerContext
-from workers.errors import RetryTurnLater
 from workers.events import ConsoleEvent
 from workers.fairness import AtCapacity, Permit
 from workers.lease import Lease, LeaseKeeper
@@ -225,14 +225,19 @@ def send_first(ctx: WorkerContext, tenant_id: int, committed: Committed) -> None
 
 
 def _claim_for(
-    ctx: WorkerContext, tenant_id: int, recipient: Recipient | None, result: TurnResult
+    ctx: WorkerContext,
+    tenant_id: int,
+    recipient: Recipient | None,
+    result: TurnResult,
+    wrote_at: datetime | None = None,
 ) -> ClaimFor | None:
     """Commit the reply claimed when it will be sent inline right away (pacing allows it)."""
     if not (ctx.config.inline_first_send and result.reply and recipient):
         return None
     if ctx.fairness.admit_send(tenant_id, recipient.channel_id, recipient.wa_id) > 0:
         return None  # the send task waits for pacing
-    return ClaimFor(recipient.wa_id, utcnow() + timedelta(seconds=ctx.config.send.send_timeout))
+    until = utcnow() + timedelta(seconds=ctx.config.send.send_timeout)
+    return ClaimFor(recipient.wa_id, until, wrote_at)
 
 
 def _handed_off(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> None:
@@ -244,6 +249,43 @@ def _handed_off(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> Non
         log.warning("handoff webhook for conversation %s not sent (%s)", conversation_id, type(exc).__name__)
 
 
+RETRY_DEFER = 5.0
+"""Seconds before a turn that asked to run later without saying when runs again."""
+
+
+def _give_up(
+    ctx: WorkerContext, lease: Lease, turn: OpenedTurn, reason: str, *, turn_error: str | None = None
+) -> DrainReport | bool:
+    """Hand the turn to a human without a reply; the run record says why."""
+    ctx.metrics.handoffs.labels(str(turn.tenant_id)).inc()
+    noted = {"last_error": turn_error[:200]} if turn_error else {}
+    closed = mailbox.close_without_reply(
+        ctx.db, turn, lease.fence, "failed", handoff=True, handoff_summary=f"Reason: {reason}.", **noted
+    )
+    if closed:
+        _handed_off(ctx, turn.tenant_id, turn.conversation_id)
+    return True if closed else DrainReport("lost")
+
+
+def _later(
+    ctx: WorkerContext, lease: Lease, opened: Opened, turn: OpenedTurn, exc: RetryLater
+) -> DrainReport | bool:
+    """The provider is rate-limiting (or down): slow only this tenant and run the turn again
+    after ``defer`` (its Retry-After); hand off once the customer would wait past the deadline."""
+    defer = exc.defer if exc.defer is not None else RETRY_DEFER
+    reason = exc.reason or "the turn asked to run later"
+    ctx.metrics.failures.labels(str(turn.tenant_id), "provider_retry_later").inc()
+    waited = (utcnow() - opened.oldest_at).total_seconds() if opened.oldest_at else 0.0
+    if waited + defer > ctx.config.retry_deadline:
+        error = (
+            f"{reason}; handed off after {waited:.0f} s (retry deadline {ctx.config.retry_deadline:.0f} s)"
+        )
+        return _give_up(ctx, lease, turn, f"{reason}, past the turn's deadline", turn_error=error)
+    ctx.fairness.penalize(turn.tenant_id, defer)
+    mailbox.note_turn_error(ctx.db, turn, lease.fence, f"{reason}; retrying in {defer:.0f} s", count=False)
+    return DrainReport("retry", retry_in=defer)
+
+
 def _run_one(
     ctx: WorkerContext, lease: Lease, opened: Opened, turn: OpenedTurn, sends: list[Committed]
 ) -> DrainReport | bool:
@@ -251,32 +293,18 @@ def _run_one(
     cfg, tenant, attempt = ctx.config, str(turn.tenant_id), turn.attempt
     if attempt > cfg.max_turn_attempts:
         ctx.metrics.failures.labels(tenant, "turn_gave_up").inc()
-        ctx.metrics.handoffs.labels(tenant).inc()
-        closed = mailbox.close_without_reply(
-            ctx.db,
-            turn,
-            lease.fence,
-            "failed",
-            handoff=True,
-            handoff_summary="Reason: the assistant could not answer.",
-        )
-        if closed:
-            _handed_off(ctx, turn.tenant_id, turn.conversation_id)
-        return True if closed else DrainReport("lost")
+        return _give_up(ctx, lease, turn, "the assistant could not answer")
     try:
         with ctx.metrics.turn_running(turn.tenant_id):
             result: TurnResult = ctx.runner.run_turn(turn)
-    except RetryTurnLater as exc:
-        ctx.fairness.penalize(turn.tenant_id, exc.retry_after)
-        ctx.metrics.failures.labels(tenant, "provider_rate_limited").inc()
-        mailbox.note_turn_error(ctx.db, turn, lease.fence, "rate_limited", count=False)
-        return DrainReport("retry", retry_in=exc.retry_after)
+    except RetryLater as exc:
+        return _later(ctx, lease, opened, turn, exc)
     except Exception as exc:
         ctx.metrics.failures.labels(tenant, "turn_error").inc()
         log.warning("turn %s attempt %d failed: %s", turn.turn_id, attempt, type(exc).__name__)
         mailbox.note_turn_error(ctx.db, turn, lease.fence, type(exc).__name__)
         return DrainReport("retry", retry_in=min(60.0, 2.0**attempt))
-    claim_for = _claim_for(ctx, turn.tenant_id, opened.recipient, result)
+    claim_for = _claim_for(ctx, turn.tenant_id, opened.recipient, result, opened.oldest_at)
     committed = mailbox.commit_turn(ctx.db, turn, lease.fence, result, claim_for=claim_for)
     ctx.metrics.turns.labels(tenant, committed.status).inc()
     if committed.status == "lost":

@@ -27,16 +27,5 @@ class PermanentSendError(SendError):
     """Never retried (opted out, outside the 24-hour window, invalid token, bad request)."""
 
 
-class RetryTurnLater(WorkerError):
-    """The turn could not run now (the tenant's provider said 429); try after ``retry_after`` s.
-
-    Raised by a :class:`workers.turns.TurnRunner`; it slows down only that tenant.
-    """
-
-    def __init__(self, message: str = "retry later", *, retry_after: float = 5.0) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 class ConfigError(WorkerError):
     """The worker is misconfigured; the message says what to set."""

@@ -82,6 +82,10 @@ class Fairness(Protocol):
         """The tenant's provider said 429: no new turns for that tenant for ``seconds``."""
         ...
 
+    def cooling_down(self, tenant_id: int) -> bool:
+        """Whether the tenant is penalized now (its rescheduled drains will wake it)."""
+        ...
+
     def admit_send(self, tenant_id: int, channel_id: int | None, recipient: str) -> float:
         """0 to send now, else seconds to wait (per-number and per-recipient buckets)."""
         ...
@@ -219,6 +223,9 @@ class RedisFairness:
     def penalize(self, tenant_id: int, seconds: float) -> None:
         self.client.set(self._k("cool", tenant_id), "1", px=max(1, int(seconds * 1000)))
 
+    def cooling_down(self, tenant_id: int) -> bool:
+        return bool(self.client.exists(self._k("cool", tenant_id)))
+
     def in_flight(self, tenant_id: int) -> int:
         key = self._k("sem", tenant_id)
         pipe = self.client.pipeline(transaction=False)
@@ -313,6 +320,10 @@ class LocalFairness:
     def penalize(self, tenant_id: int, seconds: float) -> None:
         with self._lock:
             self._cool[tenant_id] = time.monotonic() + seconds
+
+    def cooling_down(self, tenant_id: int) -> bool:
+        with self._lock:
+            return self._cool.get(tenant_id, 0.0) > time.monotonic()
 
     def in_flight(self, tenant_id: int) -> int:
         with self._lock:

@@ -402,6 +402,8 @@ class ClaimFor:
 
     to: str
     until: datetime
+    customer_wrote_at: datetime | None = None
+    """The turn's oldest message: the window is open at least until 24 h after it."""
 
 
 def reply_key(turn_id: str) -> str:
@@ -449,13 +451,23 @@ def commit_turn(
                         claim_until=claim_for.until if claim_for else None,
                     )
                     if claim_for is not None:
-                        claim = Claim(cid, claim_for.to, result.reply, key, 1, author, "text")
+                        claim = Claim(
+                            cid,
+                            claim_for.to,
+                            result.reply,
+                            key,
+                            1,
+                            author,
+                            "text",
+                            claim_for.customer_wrote_at,
+                        )
                 status: CommitStatus = (
                     "handoff" if result.handoff else "replied" if result.reply else "silent"
                 )
                 has_more: bool | None = None
-                if result.handoff_summary:
-                    _finish(sql, db.keyring, turn, status, handoff_summary=result.handoff_summary)
+                if result.handoff_summary or result.error:
+                    noted = {"last_error": result.error[:200]} if result.error else {}
+                    _finish(sql, db.keyring, turn, status, handoff_summary=result.handoff_summary, **noted)
                 else:
                     finished = {"tid": turn.turn_id, "cid": cid, "b_status": status, "b_at": utcnow()}
                     has_more = sql.scalar(_FINISH, finished)

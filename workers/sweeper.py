@@ -62,8 +62,11 @@ def sweep(ctx: WorkerContext, *, min_age: float | None = None, limit: int = 1000
             .limit(limit)
         ).all()
     drains = 0
+    cooling: dict[int, bool] = {}
     for tenant_id, conversation_id in mailboxes:
-        if not ctx.leases.is_held(lease_key(conversation_id)):
+        if tenant_id not in cooling:  # a tenant whose provider said 429: its drains wake themselves
+            cooling[tenant_id] = ctx.fairness.cooling_down(tenant_id)
+        if not cooling[tenant_id] and not ctx.leases.is_held(lease_key(conversation_id)):
             ctx.enqueue.drain(tenant_id, conversation_id)
             drains += 1
     for tenant_id, outbox_id in items:

@@ -46,13 +46,19 @@ class TurnResult:
     handoff: bool = False
     handoff_summary: str | None = None
     citations: list[str] = field(default_factory=list[str])
+    error: str | None = None
+    """Why the turn went wrong though it ended (a refused provider key…): the run's ``last_error``."""
 
     def __repr__(self) -> str:
         return f"TurnResult(reply={'…' if self.reply else None}, handoff={self.handoff})"
 
 
 class TurnRunner(Protocol):
-    """Runs the agent graph for one turn. Raise :class:`workers.errors.RetryTurnLater` on 429."""
+    """Runs the agent graph for one turn.
+
+    Raise :class:`agent.errors.RetryLater` when the turn should run again later (the provider's
+    429 or 5xx): the drain reschedules it, slowing only that tenant.
+    """
 
     def run_turn(self, turn: OpenedTurn) -> TurnResult: ...
 

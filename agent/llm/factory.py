@@ -5,8 +5,8 @@ from __future__ import annotations
 from agent.errors import UserError
 from agent.llm.base import EventSink, Provider, ignore_events
 from agent.llm.clients import ClientCache
-from agent.llm.retry import FallbackProvider, RetryPolicy
-from agent.llm.types import ApiKey, ProviderSettings
+from agent.llm.retry import NO_RETRY, FallbackProvider, RetryPolicy
+from agent.llm.types import ApiKey, CallSettings, ProviderSettings, UserMessage
 
 
 def build_provider(
@@ -58,3 +58,16 @@ def _build_one(
     from agent.llm.gemini_provider import GeminiProvider
 
     return GeminiProvider(settings, api_key, retry=retry, events=events, clients=clients)
+
+
+async def check_key(settings: ProviderSettings, api_key: str | None) -> str:
+    """One cheap call (a 1-token completion, no retry) to see whether the provider takes the key.
+
+    Returns what answered (``openai gpt-4o-mini``); raises the :class:`ProviderError` otherwise.
+    """
+    provider = build_provider(settings.model_copy(update={"timeout_s": 15.0}), api_key, retry=NO_RETRY)
+    try:
+        await provider.complete([UserMessage(text="ping")], (), CallSettings(max_tokens=1))
+    finally:
+        await provider.aclose()
+    return f"{settings.provider} {settings.model}"

@@ -6,12 +6,12 @@ both on one pinned connection, without an ORM session to set up).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from store.crypto import Keyring
 from store.errors import NotFound
-from store.models import Contact, Conversation, Message
+from store.models import Contact, Conversation, Message, utcnow
 from store.sealed import unseal
 
 _CUSTOMER = (
@@ -60,3 +60,16 @@ def human_replies_since_bot(
             row = Message(id=message_id, tenant_id=tenant_id, body_ciphertext=body)
             texts.append(unseal(keyring, row, "body_ciphertext") or "")
     return list(reversed(texts))
+
+
+def return_to_queue(session: Session, agent_id: int) -> list[int]:
+    """Unassign every conversation of a (disabled) agent: back in the queue, as a handed-off
+    conversation waits (mode unchanged: ``human`` stays the humans'), for any agent to claim."""
+    ids = list(session.scalars(select(Conversation.id).where(Conversation.assigned_agent_id == agent_id)))
+    if ids:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id.in_(ids))
+            .values(assigned_agent_id=None, updated_at=utcnow())
+        )
+    return ids

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.crypto import Keyring, Secret
@@ -27,6 +27,8 @@ class ProviderConfig:
     base_url: str | None
     api_key: Secret | None
     prices: dict[str, Any] = field(default_factory=dict[str, Any])
+    last_error: str | None = None
+    """Why the provider last failed a turn (see :func:`note_error`)."""
 
 
 def validate(provider: str, base_url: str | None, api_key: str | None) -> None:
@@ -65,6 +67,7 @@ def set_provider(
         row = ProviderSetting(tenant_id=tenant_id, slot=slot, provider=provider)
         session.add(row)
     row.provider, row.model, row.base_url, row.updated_at = provider, model, base_url, utcnow()
+    row.last_error, row.last_error_at = None, None
     seal(keyring, row, "api_key_ciphertext", api_key or None)
     session.flush()
     return row
@@ -94,6 +97,16 @@ def unsealed(keyring: Keyring, row: ProviderSetting) -> ProviderConfig:
         base_url=row.base_url,
         api_key=unseal_secret(keyring, row, "api_key_ciphertext"),
         prices=dict(row.prices or {}),
+        last_error=row.last_error,
+    )
+
+
+def note_error(session: Session, tenant_id: int, error: str | None, slot: str = "primary") -> None:
+    """Remember why the provider failed a turn (``None``: it answered again)."""
+    session.execute(
+        update(ProviderSetting)
+        .where(ProviderSetting.tenant_id == tenant_id, ProviderSetting.slot == slot)
+        .values(last_error=error[:200] if error else None, last_error_at=utcnow() if error else None)
     )
 
 
@@ -109,6 +122,8 @@ def describe(session: Session, tenant_id: int) -> list[dict[str, Any]]:
             "model": r.model,
             "base_url": r.base_url,
             "api_key": "***" if r.api_key_ciphertext else None,
+            "last_error": r.last_error,
+            "last_error_at": r.last_error_at.isoformat() if r.last_error_at else None,
         }
         for r in rows
     ]

@@ -57,9 +57,16 @@ def test_tenant_lifecycle_and_provider_key_from_stdin(env):
     raw = rows(env / "fd.db", "SELECT * FROM provider_settings")
     assert raw and "sk-TOPSECRET" not in repr(raw)
     listed = run("tenants", "list", "--json")
-    assert json.loads(listed.output) == [
-        {"slug": "clinic-a", "name": "Clínica A", "created_at": json.loads(listed.output)[0]["created_at"]}
-    ]
+    (row,) = json.loads(listed.output)
+    assert row == {
+        "slug": "clinic-a",
+        "name": "Clínica A",
+        "created_at": row["created_at"],
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "last_error": None,
+        "last_error_at": None,
+    }
 
 
 def test_users_create_prints_the_token_once(env):

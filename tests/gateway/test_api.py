@@ -234,3 +234,31 @@ def test_users_tokens_are_shown_once_and_the_last_admin_stays(sgw: Gateway) -> N
         ).status_code
         == 401
     )
+
+
+def test_disabling_an_agent_returns_their_conversations_to_the_queue(gw: Gateway) -> None:
+    conversation = _customer_writes(gw)
+    url = f"/api/conversations/{conversation}"
+    marta = gw.a.auth("agent")
+    assert (
+        gw.client.post(f"{url}/takeover", headers=marta).json()["assigned_agent_id"] == gw.a.user_ids["agent"]
+    )
+    created = gw.client.post(
+        "/api/users", json={"role": "agent", "name": "Luis"}, headers=gw.a.auth("admin")
+    ).json()
+    luis = {"Authorization": f"Bearer {created['token']}"}
+    assert gw.client.get(url, headers=luis).status_code == 404  # Marta's, not his
+
+    disabled = gw.client.patch(
+        f"/api/users/{gw.a.user_ids['agent']}", json={"disabled": True}, headers=gw.a.auth("admin")
+    )
+    assert disabled.status_code == 200 and disabled.json()["disabled"] is True
+    waiting = gw.client.get(url, headers=luis).json()  # back in the queue, still the humans'
+    assert waiting["assigned_agent_id"] is None and waiting["mode"] == "human"
+    assert [c["id"] for c in gw.client.get("/api/conversations", headers=luis).json()] == [conversation]
+    claimed = gw.client.post(f"{url}/takeover", headers=luis)
+    assert claimed.status_code == 200 and claimed.json()["assigned_agent_id"] == created["id"]
+    (entry,) = [
+        a for a in rows(gw.db, AuditEntry, tenant_id=gw.a.id) if a.action == "conversation.returned_to_queue"
+    ]
+    assert entry.subject == f"conversation:{conversation}" and entry.details["reason"] == "agent disabled"

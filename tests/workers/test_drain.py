@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agent.errors import RetryLater
 from store.models import Conversation, Message, OutboxItem, TurnRow
 from store.sealed import unseal
 from tests.workers.conftest import World, make_ctx, pump
 from workers import mailbox
 from workers.drain import drain, drain_and_reschedule
-from workers.errors import RetryTurnLater
 from workers.outbox import send_item
 from workers.takeover import hand_back, take_over
 from workers.testing import FailingRunner, HandoffRunner, SimulatedRunner, simulated_reply
@@ -159,7 +159,9 @@ def test_failing_turn_is_retried_then_handed_to_a_human(world: World) -> None:
 def test_provider_429_slows_only_that_tenant(world: World, make_tenant: Any) -> None:
     cid = world.conversation()
     append(world, cid, "wamid.1")
-    world.ctx.runner = FailingRunner(RetryTurnLater(retry_after=30), failures=1)
+    world.ctx.runner = FailingRunner(
+        RetryLater(30, reason="provider rate-limited the tenant (429)"), failures=1
+    )
     report = drain(world.ctx, world.tenant_id, cid)
     assert report.status == "retry" and report.retry_in == 30
     assert drain(world.ctx, world.tenant_id, cid).status == "deferred"  # cooling down

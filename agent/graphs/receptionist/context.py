@@ -33,6 +33,10 @@ class TurnOutput:
     cost_usd: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    model_calls: int = 0
+    """Model calls that answered."""
+    error: str | None = None
+    """Why the provider failed the turn (short, secret-free: ``agent.errors.describe``)."""
 
 
 @dataclass(kw_only=True)

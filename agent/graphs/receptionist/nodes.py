@@ -13,7 +13,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agent.errors import InvalidKeyError, ProviderError
+from agent.errors import InvalidKeyError, ProviderError, RateLimitedError, RetryLater, describe
 from agent.graphs.receptionist.context import Context
 from agent.graphs.receptionist.prompts import leaks_prompt, system_prompt
 from agent.graphs.receptionist.state import State
@@ -41,6 +41,8 @@ from knowledge.injection import looks_like_injection, requests_payment_data
 MAX_TOOL_ROUNDS = 3
 HISTORY_MESSAGES = 12
 WHATSAPP_LIMIT = 4096
+RETRY_DEFER = 10.0
+"""Seconds before a turn the provider failed (no Retry-After) runs again."""
 
 
 def _conversation(ctx: Context) -> ConversationKey:
@@ -136,18 +138,25 @@ def _model_messages(state: State, ctx: Context) -> list[Message]:
 
 
 async def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask the tenant's model, offering the tools; a provider that still fails hands off."""
+    """Ask the tenant's model, offering the tools. A provider that still fails after its retries
+    asks the worker to run the turn later (:class:`RetryLater`); a refused key or request hands off."""
     ctx = runtime.context
     messages = _model_messages(state, ctx)
     try:
         settings = CallSettings(max_tokens=600, language=state.get("language"))
         completion = await ctx.provider.complete(messages, TOOLS, settings)
-    except InvalidKeyError:
+    except InvalidKeyError as exc:
         ctx.alert("invalid_key", {"tenant_id": ctx.tenant_id, "provider": type(ctx.provider).__name__})
+        ctx.output.error = describe(exc)
         return {"handoff_reason": "the model provider rejected the tenant's key", "handoff_rule": "provider"}
     except ProviderError as exc:
         ctx.alert("provider_failed", {"tenant_id": ctx.tenant_id, "error": type(exc).__name__})
-        return {"handoff_reason": "the model provider kept failing", "handoff_rule": "provider"}
+        ctx.output.error = describe(exc)
+        if exc.retryable:  # 429, 5xx, timeouts past the in-call retries: the worker reschedules
+            defer = exc.retry_after if isinstance(exc, RateLimitedError) else None
+            raise RetryLater(defer if defer is not None else RETRY_DEFER, reason=describe(exc)) from None
+        return {"handoff_reason": "the model provider refused the request", "handoff_rule": "provider"}
+    ctx.output.model_calls += 1
     ctx.trace.generation(
         "respond",
         model=completion.model,

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from agent.errors import RetryLater
+from store.repo import providers
 from tests.agent.graphs.conftest import use_provider
 
 PII = ["María", "García", "612 345 678", "612345678", "34612345678", "maria.garcia@example.com"]
@@ -59,12 +61,17 @@ def test_handoff_on_an_explicit_ask(sim, clinic, receptionist, turn, sqlite_db, 
     assert sim.requests == []  # rules first: no model call was needed
 
 
-def test_handoff_when_the_provider_keeps_failing(sim, clinic, receptionist, turn, sqlite_db, alerts):
+def test_a_provider_that_keeps_failing_asks_the_worker_to_run_the_turn_later(
+    sim, clinic, receptionist, turn, sqlite_db, alerts
+):
     use_provider(sqlite_db, clinic, sim)
     sim.enqueue_fault("server_error", count=10)
-    out = receptionist.run(turn(clinic, "¿Cuánto cuesta un empaste?"))
-    assert out.handoff and "provider" in out.handoff_reason
+    with pytest.raises(RetryLater) as raised:
+        receptionist.run(turn(clinic, "¿Cuánto cuesta un empaste?"))
+    assert raised.value.reason == "provider unavailable (500)" and raised.value.defer == 10
     assert "provider_failed" in alerts
+    with sqlite_db.tenant_session(clinic) as session:
+        assert providers.get(session, sqlite_db.keyring, clinic).last_error == "provider unavailable (500)"
 
 
 def test_invalid_key_alerts_the_operator_and_hands_off(sim, clinic, receptionist, turn, sqlite_db, alerts):
@@ -73,6 +80,13 @@ def test_invalid_key_alerts_the_operator_and_hands_off(sim, clinic, receptionist
     out = receptionist.run(turn(clinic, "¿Cuánto cuesta un empaste?"))
     assert out.handoff and "invalid_key" in alerts
     assert len(sim.requests) == 1  # no retry on an invalid key
+    assert out.error == "provider rejected the API key (401)"
+    with sqlite_db.tenant_session(clinic) as session:
+        assert providers.get(session, sqlite_db.keyring, clinic).last_error == out.error
+    sim.valid_keys = None  # the key works again: the next answer clears the error
+    assert not receptionist.run(turn(clinic, "¿Cuánto cuesta un empaste?")).error
+    with sqlite_db.tenant_session(clinic) as session:
+        assert providers.get(session, sqlite_db.keyring, clinic).last_error is None
 
 
 def test_injection_inside_a_knowledge_document_never_reaches_the_model(
