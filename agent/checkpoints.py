@@ -6,6 +6,11 @@ context). Old checkpoints are pruned on a schedule, keeping the latest per threa
 On PostgreSQL the process shares one small connection pool, borrowed per checkpoint read or
 write. A run used to open a connection of its own and hold it for the whole turn, model call
 included: 200 turns in flight per worker meant 200 connections, past PostgreSQL's limit.
+
+The application reaches the checkpoint tables as its own login role, under row-level security
+keyed by the tenant a thread id names (``store.rls.secure_checkpoints``): every borrowed
+connection is pinned to the run's tenant, so a run of one tenant never reads another's
+threads. ``frontdesk migrate`` sets the tables up as the owner (:func:`prepare_postgres`).
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import make_url
 
 from agent.stages import stage
+from store.rls import TENANT_SETTING, secure_checkpoints
 
 _SETUP_LOCK = 0x4644_4350  # "FDCP": an advisory lock key of our own
 POOL_SIZE = 10
@@ -32,10 +38,15 @@ POOL_SIZE = 10
 class CheckpointStore:
     """Opens a LangGraph checkpointer for a run, and prunes old checkpoints."""
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, schema: str | None = None, pin: Callable[[int], str] | None = None
+    ) -> None:
+        """``pin`` gives a tenant's signed row-level-security pin (``Database.pin``): with it,
+        every PostgreSQL read and write runs pinned to the run's tenant."""
         parsed = make_url(url)
         self.is_postgres = parsed.get_backend_name() == "postgresql"
         self._schema = schema
+        self._pin = pin
         if self.is_postgres:
             self._target = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
             if schema:
@@ -52,10 +63,11 @@ class CheckpointStore:
         return f"CheckpointStore(postgres={self.is_postgres})"
 
     @asynccontextmanager
-    async def saver(self) -> AsyncGenerator[Any]:
-        """A checkpointer for one run, set up on first use."""
+    async def saver(self, tenant_id: int | None = None) -> AsyncGenerator[Any]:
+        """A checkpointer for one run of ``tenant_id``, set up on first use."""
         if self.is_postgres:
-            yield _InRunThread(self._postgres_saver())
+            pin = self._pin(tenant_id) if self._pin is not None and tenant_id is not None else None
+            yield _InRunThread(self._postgres_saver(), pin)
             return
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -80,7 +92,8 @@ class CheckpointStore:
                 options = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
                 pool = ConnectionPool(self._target, min_size=1, max_size=POOL_SIZE, kwargs=options, open=True)
                 with pool.connection() as connection:
-                    _setup_alone(PostgresSaver(connection))  # pyright: ignore[reportArgumentType]
+                    if not _is_set_up(connection):
+                        _setup_alone(PostgresSaver(connection))  # pyright: ignore[reportArgumentType]
                 self._postgres = PostgresSaver(pool)  # pyright: ignore[reportArgumentType]
             return self._postgres
 
@@ -102,10 +115,78 @@ class CheckpointStore:
     def _prune_postgres(self) -> int:
         saver = self._postgres_saver()
         with saver.conn.connection() as connection:
-            rows = connection.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
+            query = "SELECT DISTINCT thread_id FROM checkpoints"
+            if self._pin is not None:  # the application sees no thread without a tenant
+                query = "SELECT thread_id FROM frontdesk_checkpoint_threads()"
+            rows = connection.execute(query).fetchall()
         threads = [row["thread_id"] for row in rows]
-        saver.prune(threads, strategy="keep_latest")
+        if self._pin is None:
+            saver.prune(threads, strategy="keep_latest")
+            return len(threads)
+        by_tenant: dict[int, list[str]] = {}
+        for thread in threads:
+            tenant = thread.partition(":")[0]
+            if tenant.isdigit():
+                by_tenant.setdefault(int(tenant), []).append(thread)
+        for tenant, own in by_tenant.items():
+            with _pinned(saver, self._pin(tenant)) as pinned:
+                pinned.prune(own, strategy="keep_latest")
         return len(threads)
+
+
+def prepare_postgres(admin_url: str, schema: str | None = None) -> None:
+    """As the owner: create or upgrade LangGraph's checkpoint tables and keep each tenant's
+    rows to itself (``frontdesk migrate`` runs this)."""
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    target: str = CheckpointStore(admin_url, schema=schema)._target  # pyright: ignore[reportPrivateUsage]
+    connection: Any = psycopg.connect(target, autocommit=True, row_factory=dict_row)  # pyright: ignore[reportArgumentType]
+    with connection:
+        _setup_alone(PostgresSaver(connection))
+        for statement in [*secure_checkpoints(), *_THREADS_FUNCTION]:
+            connection.execute(statement)
+
+
+_THREADS_FUNCTION = (
+    """CREATE OR REPLACE FUNCTION frontdesk_checkpoint_threads() RETURNS TABLE(thread_id text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS
+    $$ SELECT DISTINCT thread_id FROM checkpoints $$""",
+    "REVOKE ALL ON FUNCTION frontdesk_checkpoint_threads() FROM PUBLIC",
+    "GRANT EXECUTE ON FUNCTION frontdesk_checkpoint_threads() TO frontdesk_app",
+)
+"""Pruning runs in the workers, across tenants: it may list thread ids, nothing else."""
+
+_SET_PIN = f"SELECT set_config('{TENANT_SETTING}', %s, false)"
+
+
+def _is_set_up(connection: Any) -> bool:
+    """Whether LangGraph's checkpoint migrations have all run (the application may not run them)."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg import errors
+
+    try:
+        row = connection.execute("SELECT max(v) AS v FROM checkpoint_migrations").fetchone()
+    except errors.UndefinedTable:
+        return False
+    return row is not None and row["v"] is not None and row["v"] >= len(PostgresSaver.MIGRATIONS) - 1
+
+
+@contextmanager
+def _pinned(saver: Any, pin: str | None) -> Generator[Any]:
+    """A saver on one pooled connection pinned to a tenant (the shared saver without a pin)."""
+    if pin is None:
+        yield saver
+        return
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with saver.conn.connection() as connection:
+        connection.execute(_SET_PIN, (pin,))
+        try:
+            yield PostgresSaver(connection, serde=saver.serde)
+        finally:  # back to the pool pinned to no tenant
+            connection.execute(_SET_PIN, ("",))
 
 
 def _setup_alone(saver: Any) -> None:
@@ -132,16 +213,17 @@ class _InRunThread(BaseCheckpointSaver[Any]):
     write holds up no other run.
     """
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, pin: str | None = None) -> None:
         super().__init__(serde=inner.serde)
         self.inner = inner
+        self._pin = pin
 
     def get_next_version(self, current: Any, channel: Any) -> Any:
         return self.inner.get_next_version(current, channel)
 
     async def aget_tuple(self, config: Any) -> Any:
-        with stage("checkpoint read"):
-            return self.inner.get_tuple(config)
+        with stage("checkpoint read"), _pinned(self.inner, self._pin) as saver:
+            return saver.get_tuple(config)
 
     async def alist(
         self,
@@ -151,21 +233,24 @@ class _InRunThread(BaseCheckpointSaver[Any]):
         before: Any = None,
         limit: int | None = None,
     ) -> AsyncIterator[Any]:
-        for item in self.inner.list(config, filter=filter, before=before, limit=limit):
+        with _pinned(self.inner, self._pin) as saver:
+            items = list(saver.list(config, filter=filter, before=before, limit=limit))
+        for item in items:
             yield item
 
     async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
-        with stage("checkpoint write"):
-            return self.inner.put(config, checkpoint, metadata, new_versions)
+        with stage("checkpoint write"), _pinned(self.inner, self._pin) as saver:
+            return saver.put(config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
         self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
-        with stage("checkpoint write"):
-            self.inner.put_writes(config, writes, task_id, task_path)
+        with stage("checkpoint write"), _pinned(self.inner, self._pin) as saver:
+            saver.put_writes(config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        self.inner.delete_thread(thread_id)
+        with _pinned(self.inner, self._pin) as saver:
+            saver.delete_thread(thread_id)
 
 
 def _prune_sqlite(path: str) -> int:

@@ -216,7 +216,7 @@ class Receptionist:
                     output=output,
                     alert=self._alert,
                 )
-                async with self.checkpoints.saver() as saver:
+                async with self.checkpoints.saver(request.tenant_id) as saver:
                     graph = build_graph(saver)
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
@@ -251,7 +251,7 @@ class Receptionist:
     async def is_paused(self, tenant_id: int, conversation_id: int) -> bool:
         """Whether the conversation's thread waits for a human's handback."""
         config: Any = {"configurable": {"thread_id": thread_id(tenant_id, conversation_id)}}
-        async with self.checkpoints.saver() as saver:
+        async with self.checkpoints.saver(tenant_id) as saver:
             return bool((await build_graph(saver).aget_state(config)).interrupts)
 
 

@@ -36,6 +36,7 @@ from knowledge.search import cosine_top
 from store.crypto import Keyring
 from store.db import Database, migrate
 from store.repo import tenants
+from store.roles import app_login_url
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -255,7 +256,7 @@ def main() -> None:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         try:
-            db = Database(args.postgres, keyring, schema=schema)
+            db = Database(app_login_url(args.postgres), keyring, admin_url=args.postgres, schema=schema)
             migrate(db)
             run(db, "postgres", baseline)
             db.dispose()

@@ -49,6 +49,7 @@ from store.crypto import Keyring  # noqa: E402
 from store.db import Database, migrate  # noqa: E402
 from store.models import Contact, Conversation  # noqa: E402
 from store.repo import channels, tenants  # noqa: E402
+from store.roles import app_login_url  # noqa: E402
 from workers import mailbox  # noqa: E402
 from workers.context import Enqueuer, WorkerConfig, WorkerContext  # noqa: E402
 from workers.runtime import build_context, redis_client  # noqa: E402
@@ -137,8 +138,9 @@ class _TimedRunner:
 def _database() -> Database:
     env = os.environ
     return Database(
-        env["BENCH_DB_URL"],
+        app_login_url(env["BENCH_DB_URL"]),
         Keyring.from_spec(env["BENCH_KEYS"]),
+        admin_url=env["BENCH_DB_URL"],
         schema=env["BENCH_SCHEMA"],
         pool_size=int(env.get("BENCH_DB_POOL", "30")),  # 2 workers × 35 + the gateway's 20 < 100
         max_overflow=5,
@@ -362,7 +364,12 @@ class Bench:
             connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
         admin.dispose()
         self.db = Database(
-            PG_URL, Keyring.from_spec(self.spec), schema=self.schema, pool_size=8, max_overflow=2
+            app_login_url(PG_URL),
+            Keyring.from_spec(self.spec),
+            admin_url=PG_URL,
+            schema=self.schema,
+            pool_size=8,
+            max_overflow=2,
         )
         migrate(self.db)
         run_id = uuid.uuid4().int % 10**6

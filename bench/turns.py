@@ -45,6 +45,7 @@ from store.crypto import Keyring  # noqa: E402
 from store.db import Database, migrate  # noqa: E402
 from store.models import Contact, Conversation  # noqa: E402
 from store.repo import channels, providers, tenants  # noqa: E402
+from store.roles import app_login_url  # noqa: E402
 from workers import drain as drain_module  # noqa: E402
 from workers import mailbox  # noqa: E402
 from workers.context import WorkerConfig  # noqa: E402
@@ -151,7 +152,7 @@ class Setup:
             with admin.begin() as connection:
                 connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
             admin.dispose()
-            self.db = Database(PG_URL, keyring, schema=self.schema)
+            self.db = Database(app_login_url(PG_URL), keyring, admin_url=PG_URL, schema=self.schema)
             self.settings = Settings(database_url=PG_URL)
         else:
             folder = tempfile.mkdtemp(prefix="frontdesk-bench-turns-")

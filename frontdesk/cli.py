@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
@@ -25,6 +25,7 @@ from store.errors import FieldError, UserError
 from store.models import PROVIDERS, ROLES, utcnow
 from store.repo import providers, tenants, users
 from store.repo import tracing as tracing_repo
+from store.roles import ensure_app_login
 from store.rotation import rotate
 
 app = typer.Typer(
@@ -89,6 +90,13 @@ def clear_errors(func: F) -> F:
             raise fail(str(exc)) from None
         except OperationalError as exc:
             raise fail(f"database error: {type(exc.orig).__name__}") from None
+        except ProgrammingError as exc:
+            if type(exc.orig).__name__ != "InsufficientPrivilege":
+                raise
+            raise fail(
+                "the database refused this to the application's role: operator commands run as "
+                "the owner (set FRONTDESK_DATABASE_ADMIN_URL)"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -104,11 +112,34 @@ def ready_database() -> Database:
 
 @app.command()
 @clear_errors
-def migrate() -> None:
-    """Create or upgrade the database schema."""
-    db = open_database()
+def migrate(
+    admin_url: Annotated[
+        str | None,
+        typer.Option(
+            "--admin-url",
+            help="The owner's URL (default: FRONTDESK_DATABASE_ADMIN_URL, else the database URL).",
+        ),
+    ] = None,
+) -> None:
+    """Create or upgrade the database schema; on PostgreSQL also the application's login role."""
+    settings = load_settings()
+    if admin_url:
+        settings = settings.model_copy(update={"database_admin_url": admin_url})
+    db = open_database(settings)
     applied = store_db.migrate(db)
     audit.anchor_heads(db)
+    if db.is_postgres:
+        if not settings.checkpoint_url:
+            from agent.checkpoints import prepare_postgres
+
+            prepare_postgres(settings.database_admin_url or settings.database_url, db.schema)
+        app_url = ensure_app_login(db)
+        if app_url is not None:
+            typer.echo(
+                "the application must log in as frontdesk_app (no superuser, no BYPASSRLS); set, "
+                "keeping the current URL as FRONTDESK_DATABASE_ADMIN_URL (the password is shown only now):"
+            )
+            typer.echo(f"FRONTDESK_DATABASE_URL={app_url}")
     if applied:
         typer.echo(f"applied {len(applied)} migrations ({', '.join(applied)}); the database is up to date")
     else:
@@ -378,7 +409,9 @@ def serve(
 
     from frontdesk.gateway_app import build_app, server_config
 
-    app = build_app(ready_database())
+    db = ready_database()
+    db.check_app()
+    app = build_app(db)
     # open console event streams must not hold a shutdown
     uvicorn.Server(server_config(app, host, port, log_level="warning", timeout_graceful_shutdown=5)).run()
 

@@ -27,7 +27,7 @@ def checkpoint_store(settings: Settings, db: Database) -> CheckpointStore:
     if settings.checkpoint_url:
         return CheckpointStore(settings.checkpoint_url)
     if db.is_postgres:
-        return CheckpointStore(settings.database_admin_url or settings.database_url, schema=db.schema)
+        return CheckpointStore(settings.database_url, schema=db.schema, pin=db.pin)
     return CheckpointStore(f"sqlite:///{VAR_DIR}/checkpoints.db")
 
 

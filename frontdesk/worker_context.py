@@ -21,6 +21,7 @@ def make_worker_context(config: WorkerConfig, enqueue: Enqueuer) -> WorkerContex
     """Build everything a worker needs once per process (named by ``frontdesk worker``)."""
     settings = load_settings()
     db = open_database(settings)
+    db.check_app()  # refuse to run as a role that could escape row-level security
 
     def alert(kind: str, detail: dict[str, object]) -> None:
         log.warning("frontdesk alert %s %s", kind, {k: v for k, v in detail.items() if k != "error"})

@@ -26,6 +26,7 @@ from gateway import (
     api_redaction,
     api_settings,
     api_webhooks,
+    docs,
     webhook,
 )
 from gateway.console import routes as console
@@ -151,11 +152,13 @@ def create_app(services: GatewayServices) -> FastAPI:
         title="Frontdesk gateway",
         version="1",
         description=DESCRIPTION,
-        docs_url="/docs" if settings.docs else None,
+        docs_url=None,  # served from local assets below (gateway.docs)
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.services = services
+    if settings.docs:
+        docs.install(app, "/openapi.json")
     app.state.client_guard = ClientGuard(
         settings.client_failure_limit, settings.client_window_seconds, settings.lockout_seconds
     )

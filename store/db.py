@@ -1,9 +1,11 @@
 """Engines and sessions. Every tenant session pins the tenant for row-level security.
 
-On PostgreSQL the application's connections run as the ``frontdesk_app`` role, which cannot
-bypass row-level security; each transaction of a tenant session sets ``app.tenant_id``, so a
-query that forgets the tenant still sees only that tenant, and a query outside a tenant
-session sees no tenant rows at all. Migrations and operator commands use the admin engine.
+On PostgreSQL the application logs in as a role that is neither superuser nor BYPASSRLS
+(``frontdesk_app``, created by ``frontdesk migrate``); a connection that logs in as such a role
+is refused. Each transaction of a tenant session sets a signed pin in ``app.tenant_id``
+(:mod:`store.rls`), so a query that forgets the tenant still sees only that tenant, a query
+outside a tenant session sees no tenant rows at all, and SQL run as the application cannot
+name another tenant. Migrations and operator commands use the admin engine (the owner).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.audit_anchor import AuditAnchor
 from store.crypto import Keyring
-from store.rls import APP_ROLE, TENANT_SETTING
+from store.rls import TENANT_SETTING, create_app_role, pin_value, register_pin_keys
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 KEYRING = "keyring"
@@ -103,13 +105,16 @@ def _pin_tenant(session: Session, _tx: Any, connection: Any) -> None:
     Straight through the driver (PostgreSQL only), as a prepared statement: it runs once per
     transaction, and SQLAlchemy's execution path cost more CPU than the statement itself.
     """
-    tenant = session.info.get(TENANT_SETTING)
-    if tenant is not None:
-        _pin(connection, tenant)
+    pin = session.info.get(TENANT_SETTING)
+    if pin is not None:
+        _pin(connection, pin)
 
 
-def _pin(connection: Connection, tenant: str) -> None:
-    connection.connection.dbapi_connection.execute(_SET_TENANT, (TENANT_SETTING, tenant), prepare=True)  # pyright: ignore[reportOptionalMemberAccess]
+def _pin(connection: Connection, pin: str) -> None:
+    connection.connection.dbapi_connection.execute(_SET_TENANT, (TENANT_SETTING, pin), prepare=True)  # pyright: ignore[reportOptionalMemberAccess]
+
+
+_LOGIN_ROLE = "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
@@ -166,6 +171,8 @@ class Database:
         if self.is_postgres:
             event.listen(self._sessions, "after_begin", _pin_tenant)
         self._admin_sessions = sessionmaker(self.admin_engine, expire_on_commit=False, info=info)
+        self._pins: dict[int, str] = {}
+        self._pin_key: str | None = None
         for maker in (self._sessions, self._admin_sessions):
             event.listen(maker, "after_commit", self._anchor_heads)
             event.listen(maker, "after_rollback", _forget_heads)
@@ -209,9 +216,16 @@ class Database:
                 if schema:
                     cursor.execute(f'SET search_path TO "{schema}"')
                 if app:
-                    cursor.execute("SELECT current_user")
-                    if cursor.fetchone()[0] != APP_ROLE:
-                        cursor.execute(f"SET ROLE {APP_ROLE}")
+                    cursor.execute(_LOGIN_ROLE)
+                    role, superuser, bypass = cursor.fetchone()
+                    if superuser or bypass:
+                        dbapi_connection.close()
+                        raise DatabaseError(
+                            f"FRONTDESK_DATABASE_URL logs in as {role!r}, which "
+                            f"{'is a superuser' if superuser else 'bypasses row-level security'}: "
+                            "the application must log in as the role `frontdesk migrate` creates "
+                            "(keep this URL as FRONTDESK_DATABASE_ADMIN_URL for migrations)"
+                        )
                 dbapi_connection.commit()
             else:
                 cursor.execute("PRAGMA foreign_keys=ON")
@@ -221,10 +235,31 @@ class Database:
 
         return on_connect
 
+    def pin(self, tenant_id: int) -> str:
+        """The signed ``app.tenant_id`` value of a tenant (computed once per process), under
+        the newest master key the database knows (``frontdesk migrate`` and ``keys rotate``
+        register new ones; until then this process keeps signing with an older one)."""
+        pin = self._pins.get(tenant_id)
+        if pin is None:
+            pin = self._pins[tenant_id] = pin_value(self.keyring, tenant_id, self._pin_key_id())
+        return pin
+
+    def _pin_key_id(self) -> str:
+        if self._pin_key is None:
+            with self.engine.connect() as connection:
+                known = set(connection.execute(text("SELECT frontdesk_pin_key_ids()")).scalars())
+            usable = [k for k in self.keyring.key_ids if k in known]
+            if not usable:
+                raise DatabaseError(
+                    "the database knows none of the configured master keys: run `frontdesk migrate`"
+                )
+            self._pin_key = usable[0]
+        return self._pin_key
+
     @contextmanager
     def tenant_session(self, tenant_id: int) -> Generator[Session]:
         """A session that sees only ``tenant_id``; commits on a clean exit."""
-        session = self._sessions(info={TENANT_SETTING: str(tenant_id)})
+        session = self._sessions(info={TENANT_SETTING: self.pin(tenant_id)} if self.is_postgres else {})
         with session, session.begin():
             yield session
 
@@ -234,7 +269,7 @@ class Database:
         workers' hot transactions, where that cost more than some of the statements)."""
         with self.engine.begin() as connection:
             if self.is_postgres:
-                _pin(connection, str(tenant_id))
+                _pin(connection, self.pin(tenant_id))
             yield connection
 
     @contextmanager
@@ -260,6 +295,13 @@ class Database:
             where = self.url.render_as_string(hide_password=True)
             raise DatabaseError(f"cannot reach the database at {where}: {type(exc).__name__}") from None
 
+    def check_app(self) -> None:
+        """Connect once as the application: raises :class:`DatabaseError` when its login role
+        could escape row-level security (a process refuses to start rather than run so)."""
+        self.check()
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
         self.engine.dispose()
         self.admin_engine.dispose()
@@ -284,11 +326,22 @@ def migrate(db: Database, revision: str = "head") -> list[str]:
         before = _current_revisions(connection, db.schema)
         command.upgrade(config, revision)
         after = _current_revisions(connection, db.schema)
+        if db.is_postgres:
+            register_keys(connection, db.keyring)
     if before == after:
         return []
     script = ScriptDirectory.from_config(config)
     applied = script.iterate_revisions(tuple(after), tuple(before) or "base")
     return [r.revision for r in reversed(list(applied))]
+
+
+def register_keys(connection: Connection, keyring: Keyring) -> None:
+    """Let the database check tenant pins made with every configured master key (after a
+    migration and a key rotation: a key the database does not know pins no tenant)."""
+    for statement in create_app_role():
+        connection.execute(text(statement))
+    for statement, params in register_pin_keys(keyring):
+        connection.execute(text(statement), params)
 
 
 def _current_revisions(connection: Connection, schema: str | None) -> set[str]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from store.crypto import Keyring
-from store.db import Database
+from store.db import Database, register_keys
 from store.models import Base, Channel, VaultEntry
 from store.sealed import _aad
 from store.vault import value_digest
@@ -58,8 +58,14 @@ def _new_values(keyring: Keyring, row: Base) -> dict[str, Any]:
 
 
 def rotate(db: Database, batch_size: int = 200) -> RotationReport:
-    """Re-encrypt everything not yet under ``db.keyring``'s newest key."""
+    """Re-encrypt everything not yet under ``db.keyring``'s newest key (on PostgreSQL, first
+    let the database check tenant pins made with it)."""
     report = RotationReport()
+    if db.is_postgres:
+        with db.admin_engine.begin() as connection:
+            if db.schema:
+                connection.exec_driver_sql(f'SET LOCAL search_path TO "{db.schema}"')
+            register_keys(connection, db.keyring)
     for model in _sealed_models():
         table = model.__table__
         name = model.__tablename__

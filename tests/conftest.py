@@ -13,6 +13,9 @@ import pytest
 POSTGRES_ADMIN_URL = os.environ.get(
     "FRONTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+POSTGRES_APP_URL = os.environ.get("FRONTDESK_TEST_POSTGRES_APP_URL")
+"""The application's login role on the test server (default: ``frontdesk_app`` on the same
+server, which ``migrate`` creates; the test server trusts local logins)."""
 REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVICES_REQUIRED = os.environ.get("FRONTDESK_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
 
@@ -81,6 +84,19 @@ def postgres_admin_url() -> str:
     return POSTGRES_ADMIN_URL
 
 
+def app_url_of(admin_url: str) -> str:
+    """The application's login role on the server of ``admin_url`` (not superuser, not BYPASSRLS)."""
+    from store.roles import app_login_url
+
+    return POSTGRES_APP_URL or app_login_url(admin_url)
+
+
+@pytest.fixture(scope="session")
+def postgres_app_url(postgres_admin_url: str) -> str:
+    """URL of the application's login role, as in production."""
+    return app_url_of(postgres_admin_url)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """URL of the real Redis (skips on a laptop without it)."""
@@ -110,8 +126,9 @@ def sqlite_db(tmp_path: Any, keyring: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def postgres_db(postgres_admin_url: str, keyring: Any) -> Iterator[Any]:
-    """A migrated PostgreSQL database in its own schema; the app connects under RLS."""
+def postgres_db(postgres_admin_url: str, postgres_app_url: str, keyring: Any) -> Iterator[Any]:
+    """A migrated PostgreSQL database in its own schema: migrations run as the owner, the
+    application logs in as its own role under row-level security (the production path)."""
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -122,7 +139,7 @@ def postgres_db(postgres_admin_url: str, keyring: Any) -> Iterator[Any]:
     admin = create_engine(postgres_admin_url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(postgres_admin_url, keyring, schema=schema)
+    db = Database(postgres_app_url, keyring, admin_url=postgres_admin_url, schema=schema)
     try:
         migrate(db)
         yield db
@@ -131,6 +148,24 @@ def postgres_db(postgres_admin_url: str, keyring: Any) -> Iterator[Any]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_checkpoints(postgres_db, postgres_admin_url, postgres_app_url):
+    """Checkpoints on the production path: tables set up by the owner (``frontdesk migrate``),
+    the application's login role pinned to each run's tenant."""
+    from agent.checkpoints import CheckpointStore, prepare_postgres
+
+    prepare_postgres(postgres_admin_url, postgres_db.schema)
+    stores = []
+
+    def make():
+        stores.append(CheckpointStore(postgres_app_url, schema=postgres_db.schema, pin=postgres_db.pin))
+        return stores[-1]
+
+    yield make
+    for store in stores:
+        store.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Literal
 
@@ -225,14 +225,19 @@ def send_first(ctx: WorkerContext, tenant_id: int, committed: Committed) -> None
 
 
 def _claim_for(
-    ctx: WorkerContext, tenant_id: int, recipient: Recipient | None, result: TurnResult
+    ctx: WorkerContext,
+    tenant_id: int,
+    recipient: Recipient | None,
+    result: TurnResult,
+    wrote_at: datetime | None = None,
 ) -> ClaimFor | None:
     """Commit the reply claimed when it will be sent inline right away (pacing allows it)."""
     if not (ctx.config.inline_first_send and result.reply and recipient):
         return None
     if ctx.fairness.admit_send(tenant_id, recipient.channel_id, recipient.wa_id) > 0:
         return None  # the send task waits for pacing
-    return ClaimFor(recipient.wa_id, utcnow() + timedelta(seconds=ctx.config.send.send_timeout))
+    until = utcnow() + timedelta(seconds=ctx.config.send.send_timeout)
+    return ClaimFor(recipient.wa_id, until, wrote_at)
 
 
 def _handed_off(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> None:
@@ -299,7 +304,7 @@ def _run_one(
         log.warning("turn %s attempt %d failed: %s", turn.turn_id, attempt, type(exc).__name__)
         mailbox.note_turn_error(ctx.db, turn, lease.fence, type(exc).__name__)
         return DrainReport("retry", retry_in=min(60.0, 2.0**attempt))
-    claim_for = _claim_for(ctx, turn.tenant_id, opened.recipient, result)
+    claim_for = _claim_for(ctx, turn.tenant_id, opened.recipient, result, opened.oldest_at)
     committed = mailbox.commit_turn(ctx.db, turn, lease.fence, result, claim_for=claim_for)
     ctx.metrics.turns.labels(tenant, committed.status).inc()
     if committed.status == "lost":

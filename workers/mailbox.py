@@ -402,6 +402,8 @@ class ClaimFor:
 
     to: str
     until: datetime
+    customer_wrote_at: datetime | None = None
+    """The turn's oldest message: the window is open at least until 24 h after it."""
 
 
 def reply_key(turn_id: str) -> str:
@@ -449,7 +451,16 @@ def commit_turn(
                         claim_until=claim_for.until if claim_for else None,
                     )
                     if claim_for is not None:
-                        claim = Claim(cid, claim_for.to, result.reply, key, 1, author, "text")
+                        claim = Claim(
+                            cid,
+                            claim_for.to,
+                            result.reply,
+                            key,
+                            1,
+                            author,
+                            "text",
+                            claim_for.customer_wrote_at,
+                        )
                 status: CommitStatus = (
                     "handoff" if result.handoff else "replied" if result.reply else "silent"
                 )

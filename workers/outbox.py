@@ -201,6 +201,8 @@ class Claim:
     attempts: int
     author: str
     kind: str
+    customer_wrote_at: datetime | None = None
+    """When the customer last wrote, as far as the claimer knows (the 24-hour window)."""
 
 
 _outbox = cast(Table, OutboxItem.__table__)
@@ -225,6 +227,7 @@ _READ = (
         _contacts.c.wa_id,
         _conversations.c.channel_id,
         _conversations.c.test,
+        _conversations.c.last_customer_message_at,
     )
     .select_from(_outbox)
     .join(_conversations, _conversations.c.id == _outbox.c.conversation_id)
@@ -321,7 +324,13 @@ def _claim(
             item.attempts + 1,
             item.author,
             item.kind or "text",
+            _aware(item.last_customer_message_at),
         )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Core rows skip the column type on some drivers: SQLite gives naive UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: Claim, wa_message_id: str) -> None:
@@ -409,7 +418,14 @@ def send_item(
 def deliver(
     db: Database, sender: OutboundSender, tenant_id: int, outbox_id: int, claim: Claim, policy: SendPolicy
 ) -> SendOutcome:
-    """Send an item this caller claimed, and record sent, retry or failed."""
+    """Send an item this caller claimed (as the 24-hour window allows), and record sent, retry
+    or failed."""
+    from workers.window_gate import apply_window  # it builds on this module's claims
+
+    gated = apply_window(db, tenant_id, outbox_id, claim)
+    if isinstance(gated, SendOutcome):
+        return gated
+    claim = gated
     try:
         wa_message_id = _send_claimed(sender, tenant_id, claim)
     except PermanentSendError as exc:

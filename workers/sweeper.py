@@ -12,14 +12,15 @@ import logging
 import random
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 
 from store.models import Conversation, Message, OutboxItem, utcnow
 from workers.context import WorkerContext
 from workers.drain import lease_key
 
+Rows = list[tuple[int, int]]
 log = logging.getLogger(__name__)
 
 SWEEP_LOCK = "sweeper"
@@ -31,11 +32,44 @@ class SweepReport:
     sends: int
 
 
+def _stranded_postgres(ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int) -> tuple[Rows, Rows]:
+    """On PostgreSQL the application sees no tenant's rows without its pin: the owner's narrow
+    functions list (tenant, id) pairs of stranded work, and nothing else (migration 0010_db_roles)."""
+    with ctx.db.app_session() as session:
+        mailboxes = session.execute(
+            text("SELECT * FROM frontdesk_stranded_mailboxes(:cutoff, :limit)"),
+            {"cutoff": cutoff, "limit": limit},
+        ).all()
+        items = session.execute(
+            text("SELECT * FROM frontdesk_due_outbox(:cutoff, :now, :limit)"),
+            {"cutoff": cutoff, "now": now, "limit": limit},
+        ).all()
+    return [(int(t), int(i)) for t, i in mailboxes], [(int(t), int(i)) for t, i in items]
+
+
 def sweep(ctx: WorkerContext, *, min_age: float | None = None, limit: int = 1000) -> SweepReport:
-    """Re-enqueue stranded work across tenants (uses the admin session)."""
+    """Re-enqueue stranded work across tenants."""
     age = ctx.config.sweep_min_age if min_age is None else min_age
     now = utcnow()
     cutoff = now - timedelta(seconds=age)
+    if ctx.db.is_postgres:
+        mailboxes, items = _stranded_postgres(ctx, cutoff, now, limit)
+    else:
+        mailboxes, items = _stranded(ctx, cutoff, now, limit)
+    drains = 0
+    cooling: dict[int, bool] = {}
+    for tenant_id, conversation_id in mailboxes:
+        if tenant_id not in cooling:  # a tenant whose provider said 429: its drains wake themselves
+            cooling[tenant_id] = ctx.fairness.cooling_down(tenant_id)
+        if not cooling[tenant_id] and not ctx.leases.is_held(lease_key(conversation_id)):
+            ctx.enqueue.drain(tenant_id, conversation_id)
+            drains += 1
+    for tenant_id, outbox_id in items:
+        ctx.enqueue.send(tenant_id, outbox_id)
+    return SweepReport(drains, len(items))
+
+
+def _stranded(ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int) -> tuple[Rows, Rows]:
     with ctx.db.admin_session() as session:
         mailboxes = session.execute(
             select(Message.tenant_id, Message.conversation_id)
@@ -61,17 +95,7 @@ def sweep(ctx: WorkerContext, *, min_age: float | None = None, limit: int = 1000
             )
             .limit(limit)
         ).all()
-    drains = 0
-    cooling: dict[int, bool] = {}
-    for tenant_id, conversation_id in mailboxes:
-        if tenant_id not in cooling:  # a tenant whose provider said 429: its drains wake themselves
-            cooling[tenant_id] = ctx.fairness.cooling_down(tenant_id)
-        if not cooling[tenant_id] and not ctx.leases.is_held(lease_key(conversation_id)):
-            ctx.enqueue.drain(tenant_id, conversation_id)
-            drains += 1
-    for tenant_id, outbox_id in items:
-        ctx.enqueue.send(tenant_id, outbox_id)
-    return SweepReport(drains, len(items))
+    return [(int(t), int(c)) for t, c in mailboxes], [(int(t), int(o)) for t, o in items]
 
 
 def sweep_if_due(ctx: WorkerContext) -> SweepReport | None:

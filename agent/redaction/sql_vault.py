@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,8 +117,13 @@ class SqlVault:
         return items
 
     def purge_expired(self, now: datetime | None = None) -> int:
-        """Delete expired entries of every tenant (retention job; admin session)."""
+        """Delete expired entries of every tenant (retention job). On PostgreSQL the owner's
+        narrow function does it: the application sees no tenant's entries without its pin."""
         moment = now or datetime.now(UTC)
+        if self.db.is_postgres:
+            with self.db.app_session() as session:
+                query = text("SELECT frontdesk_purge_expired_vault(:now)")
+                return int(session.scalar(query, {"now": moment}) or 0)
         with self.db.admin_session() as session:
             deleted = session.execute(delete(VaultEntry).where(VaultEntry.expires_at <= moment))
             return int(getattr(deleted, "rowcount", 0) or 0)

@@ -13,6 +13,7 @@ from channels.contacts import UnknownContact, change_number, find_contact, resol
 from channels.events import ContactRef
 from store.models import Contact
 from store.sealed import unseal
+from tests.conftest import app_url_of
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -33,7 +34,7 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
     admin = create_engine(url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(url, keyring, schema=schema)
+    database = Database(app_url_of(url), keyring, admin_url=url, schema=schema)
     try:
         migrate(database)
         yield database

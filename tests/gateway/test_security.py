@@ -118,7 +118,8 @@ def test_secure_headers(sgw: Gateway) -> None:
         assert response.headers["content-security-policy"].startswith("default-src 'none'")
     docs = sgw.client.get("/docs")
     assert docs.status_code == 200
-    assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    assert "cdn.jsdelivr.net" not in docs.headers["content-security-policy"]
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
     assert sgw.client.get("/openapi.json").status_code == 200
 
 

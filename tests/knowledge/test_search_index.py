@@ -14,6 +14,7 @@ from sqlalchemy import select
 from knowledge import ingest, remove, search
 from knowledge.models import KbChunk
 from store.db import Database
+from tests.conftest import app_url_of
 
 index_module = importlib.import_module("knowledge.search")
 build_index, rank_index = index_module.build_index, index_module.rank_index
@@ -73,7 +74,9 @@ def test_ties_keep_the_lowest_ids_and_empty_inputs_rank_nothing() -> None:
 
 def _second_process(postgres_admin_url: str, db: Any) -> Database:
     """Another Database on the same schema: what a second worker process sees."""
-    return Database(postgres_admin_url, db.keyring, schema=db.schema)
+    return Database(
+        app_url_of(postgres_admin_url), db.keyring, admin_url=postgres_admin_url, schema=db.schema
+    )
 
 
 @pytest.mark.postgres

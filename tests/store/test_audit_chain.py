@@ -204,7 +204,7 @@ def fresh_db(request: pytest.FixtureRequest, tmp_path: Any, keyring: Any) -> Any
     admin = create_engine(admin_url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(admin_url, keyring, schema=schema)
+    db = Database(request.getfixturevalue("postgres_app_url"), keyring, admin_url=admin_url, schema=schema)
     try:
         yield db
     finally:

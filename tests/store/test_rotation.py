@@ -31,7 +31,13 @@ def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenan
         s.add_all([contact, conv, msg])
 
     new_keyring = any_db.keyring.with_new_key("t2")
-    rotated_db = Database(any_db.url.render_as_string(hide_password=False), new_keyring, schema=any_db.schema)
+    admin_url = any_db.admin_engine.url.render_as_string(hide_password=False)
+    rotated_db = Database(
+        any_db.url.render_as_string(hide_password=False),
+        new_keyring,
+        admin_url=admin_url,
+        schema=any_db.schema,
+    )
     try:
         report = rotate(rotated_db, batch_size=1)
         assert report.rotated == {"provider_settings": 1, "channels": 1, "messages": 1}
@@ -39,7 +45,10 @@ def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenan
 
         only_new = Keyring.from_spec(new_keyring.to_spec().split(",")[0])  # the old key retired
         retired_db = Database(
-            any_db.url.render_as_string(hide_password=False), only_new, schema=any_db.schema
+            any_db.url.render_as_string(hide_password=False),
+            only_new,
+            admin_url=admin_url,
+            schema=any_db.schema,
         )
         with retired_db.admin_session() as s:
             assert providers.get(s, only_new, tid).api_key.reveal() == "sk-ant-1"

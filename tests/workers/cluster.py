@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from store.crypto import Keyring
 from store.db import Database, migrate
+from tests.conftest import app_url_of
 from workers.celery_app import make_celery
 from workers.context import WorkerConfig, WorkerContext
 from workers.runtime import build_context
@@ -47,7 +48,13 @@ class Cluster:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
         admin.dispose()
-        self.db = Database(self.admin_url, Keyring.from_spec(spec), schema=self.schema, pool_size=20)
+        self.db = Database(
+            app_url_of(self.admin_url),
+            Keyring.from_spec(spec),
+            admin_url=self.admin_url,
+            schema=self.schema,
+            pool_size=20,
+        )
         migrate(self.db)
         self.env = {
             **os.environ,
@@ -56,7 +63,8 @@ class Cluster:
             "FRONTDESK_REDIS_PREFIX": self.prefix,
             "FRONTDESK_BROKER_PREFIX": self.prefix + "broker:",
             "FRONTDESK_WORKER_CONTEXT": "tests.workers.worker_app:make_context",
-            "FRONTDESK_TEST_DB_URL": self.admin_url,
+            "FRONTDESK_TEST_DB_URL": app_url_of(self.admin_url),
+            "FRONTDESK_TEST_DB_ADMIN_URL": self.admin_url,
             "FRONTDESK_TEST_DB_SCHEMA": self.schema,
             "FRONTDESK_TEST_KEYS": spec,
             "FRONTDESK_WORKER_DEBOUNCE": "0",

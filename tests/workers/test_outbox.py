@@ -111,3 +111,32 @@ def test_every_worker_sweeps_but_one_at_a_time(world: World) -> None:
     assert again is not None and again.drains == 1
     other.close()
     mine.close()
+
+
+def test_the_sender_applies_the_24_hour_window_itself(world: World) -> None:
+    from datetime import timedelta
+
+    from store.models import Conversation, Tenant, utcnow
+
+    late, lost = reply_item(world), reply_item(world)
+    with world.db.admin_session() as session:
+        tenant = session.get(Tenant, world.tenant_id)
+        assert tenant is not None
+        tenant.settings = {
+            "default_language": "en",
+            "whatsapp_templates": [{"name": "follow_up", "language": "en", "purposes": ["reply"]}],
+        }
+        for cid, _ in (late, lost):
+            conversation = session.get(Conversation, cid)
+            assert conversation is not None
+            conversation.last_customer_message_at = utcnow() - timedelta(hours=26)
+    assert send_item(world.db, world.sender, world.tenant_id, late[1]).status == "sent"
+    assert world.sender.sent[-1].template == ("follow_up", "en", ())  # a template, not the text
+    with world.db.admin_session() as session:
+        tenant = session.get(Tenant, world.tenant_id)
+        assert tenant is not None
+        tenant.settings = {"default_language": "en", "whatsapp_templates": []}
+    outcome = send_item(world.db, world.sender, world.tenant_id, lost[1])
+    assert outcome.status == "failed" and outcome.error == "outside_window"
+    assert len(world.sender.sent) == 1  # nothing reached the Cloud API
+    assert mailbox.state(world.db, world.tenant_id, lost[0]).mode == "human"  # a human takes it

@@ -56,6 +56,7 @@ def make_context(config: WorkerConfig, enqueue: Enqueuer) -> WorkerContext:
     db = Database(
         env["FRONTDESK_TEST_DB_URL"],
         Keyring.from_spec(env["FRONTDESK_TEST_KEYS"]),
+        admin_url=env.get("FRONTDESK_TEST_DB_ADMIN_URL"),
         schema=env.get("FRONTDESK_TEST_DB_SCHEMA"),
         pool_size=int(env.get("FRONTDESK_TEST_DB_POOL", "20")),
     )

@@ -5,7 +5,6 @@ import asyncio
 import pytest
 
 import knowledge
-from agent.checkpoints import CheckpointStore
 from agent.graphs.receptionist.prompts import GROUND_RULES, leaks_prompt
 from agent.receptionist import Receptionist, TurnRequest
 from agent.redaction.redactor import Redactor
@@ -102,7 +101,7 @@ def test_a_kb_document_asking_for_card_numbers_never_reaches_the_model(
     assert "kb_injection" in alerts
 
 
-def test_on_postgres_the_card_trap_is_not_the_extractive_answer(postgres_db, postgres_admin_url, nlp):
+def test_on_postgres_the_card_trap_is_not_the_extractive_answer(postgres_db, pg_checkpoints, nlp):
     with postgres_db.admin_session() as s:
         tid = tenants.create(s, "clinic", "Clínica Sonrisa", settings=SETTINGS).id
     knowledge.ingest(postgres_db, tid, "clinica.md", CLINIC_KB.encode())
@@ -111,7 +110,7 @@ def test_on_postgres_the_card_trap_is_not_the_extractive_answer(postgres_db, pos
     receptionist = Receptionist(
         postgres_db,
         redactor=Redactor(SqlVault(postgres_db), nlp=nlp),
-        checkpoints=CheckpointStore(postgres_admin_url, schema=postgres_db.schema),
+        checkpoints=pg_checkpoints(),
         alert=lambda kind, _detail: alerts.append(kind),
     )
     request = TurnRequest(tid, 5, "t1", ["¿Cómo confirmo la reserva de una limpieza?"], customer_id="346")

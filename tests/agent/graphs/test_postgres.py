@@ -11,11 +11,11 @@ from store.repo import tenants
 from tests.agent.graphs.conftest import CLINIC_KB, SETTINGS
 
 
-def test_turns_handoff_and_pruning_on_postgres(postgres_db, postgres_admin_url, nlp):
+def test_turns_handoff_and_pruning_on_postgres(postgres_db, pg_checkpoints, nlp):
     with postgres_db.admin_session() as s:
         tid = tenants.create(s, "clinic", "Clínica Sonrisa", settings=SETTINGS).id
     knowledge.ingest(postgres_db, tid, "clinica.md", CLINIC_KB.encode())
-    checkpoints = CheckpointStore(postgres_admin_url, schema=postgres_db.schema)
+    checkpoints = pg_checkpoints()
     receptionist = Receptionist(
         postgres_db, redactor=Redactor(SqlVault(postgres_db), nlp=nlp), checkpoints=checkpoints
     )

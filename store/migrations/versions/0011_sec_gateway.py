@@ -1,7 +1,7 @@
 """Provider URLs the operator set (trusted), and API tokens that expire.
 
-Revision ID: 0010_sec_gateway
-Revises: 0009_provider_errors
+Revision ID: 0011_sec_gateway
+Revises: 0010_db_roles
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_sec_gateway"
-down_revision = "0009_provider_errors"
+revision = "0011_sec_gateway"
+down_revision = "0010_db_roles"
 branch_labels = None
 depends_on = None
 
