@@ -16,12 +16,13 @@ from typing import Any
 from langgraph.types import Command
 
 from agent.checkpoints import CheckpointStore
-from agent.errors import RetryLater
+from agent.errors import RetryLater, UserError
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
 from agent.llm.clients import DEFAULT_CLIENTS
 from agent.llm.factory import build_provider
+from agent.llm.hosts import HostPolicy
 from agent.llm.types import ContextPassage, ProviderSettings
 from agent.loops import run_in_thread_loop
 from agent.redaction.redactor import RedactionContext, Redactor
@@ -38,6 +39,7 @@ from knowledge import search as knowledge_search
 from knowledge.injection import looks_like_injection
 from store.db import Database
 from store.repo import providers
+from store.repo.providers import ProviderConfig
 
 AlertSink = Callable[[str, dict[str, Any]], None]
 
@@ -78,8 +80,10 @@ class Receptionist:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         alert: AlertSink = lambda _kind, _detail: None,
         runtimes: TenantRuntimes | None = None,
+        hosts: HostPolicy | None = None,
     ) -> None:
         self.db = db
+        self.hosts = hosts or HostPolicy()
         self.redactor = redactor
         self.checkpoints = checkpoints
         self.tracer: Tracer = tracer or NoopTracer()
@@ -100,7 +104,10 @@ class Receptionist:
         Its SDK clients are the tenant's own (cached per event loop by tenant and key
         fingerprint, closed once the tenant's key changes).
         """
-        key, fallback_key = runtime.keys(self.db.keyring)
+        configs = runtime.configs(self.db.keyring)
+        for config in configs:
+            self._check_endpoint(runtime.tenant_id, config)
+        key, fallback_key = (c.api_key.reveal() if c and c.api_key else None for c in configs)
         if self._provider_factory is not None:
             return self._provider_factory(runtime.provider, key, fallback_key)
         return build_provider(
@@ -110,6 +117,20 @@ class Receptionist:
             events=self._on_provider_event,
             clients=DEFAULT_CLIENTS.for_owner(f"tenant:{runtime.tenant_id}"),
         )
+
+    def _check_endpoint(self, tenant_id: int, config: ProviderConfig | None) -> None:
+        """Refuse a base URL the host policy does not allow (checked again at every turn)."""
+        if config is None:
+            return
+        if config.key_withheld:
+            self._alert("provider_key_withheld", {"tenant_id": tenant_id, "provider": config.provider})
+        if config.base_url is None or config.base_url_trusted:
+            return
+        try:
+            self.hosts.check(config.base_url)
+        except UserError:
+            self._alert("provider_host_refused", {"tenant_id": tenant_id, "provider": config.provider})
+            raise
 
     def _note_provider(self, runtime: TenantRuntime, output: TurnOutput) -> None:
         """Keep the operators' view current: the provider's last error, cleared once it answers."""

@@ -62,6 +62,14 @@ class TenantRuntime:
     def __repr__(self) -> str:
         return f"TenantRuntime(tenant_id={self.tenant_id}, version={self.version}, slug={self.slug!r})"
 
+    def configs(
+        self, keyring: Keyring
+    ) -> tuple[providers.ProviderConfig | None, providers.ProviderConfig | None]:
+        """The primary and fallback settings with their keys unsealed now, for the turn that
+        calls the provider (a key sealed for another endpoint than the row's is withheld)."""
+        primary, fallback = self._sealed
+        return tuple(None if row is None else providers.unsealed(keyring, row) for row in (primary, fallback))  # type: ignore[return-value]
+
     @property
     def primary_row(self) -> ProviderSetting | None:
         """The primary provider's stored row (its ``last_error`` for operators)."""
@@ -69,15 +77,12 @@ class TenantRuntime:
 
     def keys(self, keyring: Keyring) -> tuple[str | None, str | None]:
         """The primary and fallback keys, unsealed now for the turn that calls the provider."""
-        primary, fallback = self._sealed
-        return _reveal(keyring, primary), _reveal(keyring, fallback)
+        primary, fallback = self.configs(keyring)
+        return _reveal(primary), _reveal(fallback)
 
 
-def _reveal(keyring: Keyring, row: ProviderSetting | None) -> str | None:
-    if row is None:
-        return None
-    key = providers.unsealed(keyring, row).api_key
-    return key.reveal() if key is not None else None
+def _reveal(config: providers.ProviderConfig | None) -> str | None:
+    return config.api_key.reveal() if config is not None and config.api_key is not None else None
 
 
 @dataclass

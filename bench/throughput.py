@@ -440,6 +440,7 @@ class Bench:
                     model=SIM_MODELS["openai"],
                     base_url=f"http://127.0.0.1:{port}/v1",
                     api_key=f"sim-key-{tenant_id}",
+                    trusted=True,
                 )
             for path in sorted(KB.iterdir()):
                 knowledge.ingest(self.db, tenant_id, path.name, path.read_bytes())

@@ -22,6 +22,11 @@ def sign(body: bytes, app_secret: str | Secret) -> str:
     return "sha256=" + hmac.new(_key(app_secret), body, hashlib.sha256).hexdigest()
 
 
+def well_formed(header: str | None) -> bool:
+    """Whether ``header`` has the shape of Meta's signature (``sha256=`` and 64 hex digits)."""
+    return bool(header) and _HEADER.match(header or "") is not None
+
+
 def verify_signature(body: bytes, header: str | None, app_secret: str | Secret) -> bool:
     """Whether ``header`` is the HMAC-SHA256 of the raw ``body`` with ``app_secret``.
 

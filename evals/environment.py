@@ -250,4 +250,5 @@ def _configure_provider(
             model=_model(vendor, simulator, model),
             base_url=simulator_base_url(simulator, vendor) if simulator is not None else None,
             api_key=f"sim-key-{tenant_id}" if simulator is not None else KEY_PLACEHOLDER,
+            trusted=True,  # the operator's own simulator on this machine
         )

@@ -22,7 +22,7 @@ from store import db as store_db
 from store.crypto import CryptoError, Keyring
 from store.db import Database, DatabaseError
 from store.errors import FieldError, UserError
-from store.models import PROVIDERS, ROLES
+from store.models import PROVIDERS, ROLES, utcnow
 from store.repo import providers, tenants, users
 from store.repo import tracing as tracing_repo
 from store.roles import ensure_app_login
@@ -228,6 +228,7 @@ def tenants_set_provider(
             base_url=base_url,
             api_key=api_key,
             slot="fallback" if fallback else "primary",
+            trusted=True,  # the operator on the server may name any host (a local Ollama)
         )
         if answered:
             typer.echo(f"OK: {answered} answered with this key")
@@ -282,15 +283,22 @@ def users_create(
     tenant: Annotated[str, typer.Option(help="Tenant slug.")],
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
     name: Annotated[str | None, typer.Option(help="Who this user is.")] = None,
+    expires_in: Annotated[
+        str | None, typer.Option(help="The token stops working after this long: 30d, 12h, 90m, 2w.")
+    ] = None,
 ) -> None:
     """Create a user and print its API token once."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    expires_at = utcnow() + users.parse_duration(expires_in) if expires_in else None
     db = ready_database()
     with db.admin_session() as session:
         tenant_row = tenants.get_by_slug(session, tenant)
-        created = users.create(session, tenant_row.id, role, name)
-    typer.echo(f"created {role} user {created.user.name} for {tenant}; API token (shown once):", err=True)
+        created = users.create(session, tenant_row.id, role, name, expires_at=expires_at)
+    until = f", expires {expires_at.isoformat(timespec='seconds')}" if expires_at else ""
+    typer.echo(
+        f"created {role} user {created.user.name} for {tenant}{until}; API token (shown once):", err=True
+    )
     typer.echo(created.token.reveal())
 
 
@@ -400,18 +408,13 @@ def serve(
     """Serve the webhook (/webhooks/whatsapp), the REST API (/docs) and the agents' console (/console)."""
     import uvicorn
 
-    from frontdesk.gateway_app import build_app
+    from frontdesk.gateway_app import build_app, server_config
 
     db = ready_database()
     db.check_app()
-    uvicorn.run(
-        build_app(db),
-        host=host,
-        port=port,
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=5,  # open console event streams must not hold a shutdown
-    )
+    app = build_app(db)
+    # open console event streams must not hold a shutdown
+    uvicorn.Server(server_config(app, host, port, log_level="warning", timeout_graceful_shutdown=5)).run()
 
 
 @channels_app.command("add")
@@ -419,14 +422,30 @@ def serve(
 def channels_add(
     tenant: Annotated[str, typer.Option(help="Tenant slug.")],
     phone_number_id: Annotated[str, typer.Option(help="Meta's phone number id.")],
-    verify_token: Annotated[str, typer.Option(help="The webhook verify token you chose in Meta's console.")],
     waba_id: Annotated[str | None, typer.Option(help="The WhatsApp Business Account id.")] = None,
+    stdin_marker: Annotated[
+        str,
+        typer.Option(
+            "--verify-token",
+            help="Read from standard input (the third line) like the other secrets; only '-' is accepted here.",
+            show_default=False,
+        ),
+    ] = "-",
 ) -> None:
-    """Connect a WhatsApp number; the app secret and access token are read from standard input."""
+    """Connect a WhatsApp number; the app secret, access token and the webhook verify token you
+    chose in Meta's console are read from standard input, one per line."""
     from store.repo import channels
 
+    if stdin_marker != "-":
+        raise UserError(
+            "--verify-token takes no value on the command line (it would show in the process list "
+            "and shell history): write it on standard input after the app secret and access token"
+        )
     app_secret = read_secret_from_stdin("App secret")
     access_token = read_secret_from_stdin("Access token")
+    verify_token = read_secret_from_stdin("Verify token")
+    if not (app_secret and access_token and verify_token):
+        raise UserError("the app secret, access token and verify token are needed on standard input")
     db = ready_database()
     with db.admin_session() as session:
         tenant_row = tenants.get_by_slug(session, tenant)

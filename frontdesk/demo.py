@@ -188,12 +188,10 @@ def _start_worker(cloud_api_url: str, workdir: str) -> subprocess.Popen[bytes]:
 def _start_api(db: Database) -> tuple[str, Any]:
     import uvicorn
 
-    from frontdesk.gateway_app import build_app
+    from frontdesk.gateway_app import build_app, server_config
 
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(db), host="127.0.0.1", port=port, access_log=False, log_level="error")
-    )
+    server = uvicorn.Server(server_config(build_app(db), "127.0.0.1", port, log_level="error"))
     threading.Thread(target=server.run, daemon=True).start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:

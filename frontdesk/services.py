@@ -6,6 +6,7 @@ import time
 from functools import cache
 
 from agent.checkpoints import CheckpointStore
+from agent.llm.hosts import HostPolicy
 from agent.receptionist import AlertSink, Receptionist
 from agent.redaction.redactor import Redactor, load_ner_pipeline
 from agent.redaction.sql_vault import SqlVault
@@ -68,6 +69,7 @@ def receptionist(
         checkpoints=checkpoint_store(settings, db),
         tracer=trace or tracer(db),
         alert=alert or (lambda _kind, _detail: None),
+        hosts=HostPolicy.from_spec(settings.provider_hosts),
     )
 
 

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     separate PostgreSQL database, or schema (``postgresql+psycopg://…/db?schema=frontdesk_keys``)."""
     key_file: Path = Field(default=VAR_DIR / "master.key")
     """Development only: where the local key is kept when ``master_keys`` is unset."""
+    provider_hosts: str = ""
+    """Hosts (``name`` or ``name:port``, comma separated) tenant admins may point their model
+    provider at; empty: any host whose addresses are all public."""
+    trusted_proxies: str = ""
+    """Addresses (comma separated) whose ``X-Forwarded-For`` gives the client; none by default."""
+    api_docs: bool = True
+    """Serve ``/docs`` and ``/openapi.json`` (``FRONTDESK_API_DOCS=0`` turns them off)."""
+    body_timeout: float = 30.0
+    """Seconds a client may take to send a request body before it is answered 408."""
 
 
 def redis_url_of(settings: Settings) -> str | None:
@@ -58,7 +67,8 @@ def load_settings() -> Settings:
 
 def secure_write(path: Path, content: str) -> None:
     """Write a file only its owner can read (0600), creating parent folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(content)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from frontdesk.settings import Settings, load_settings, redis_url_of, secure_write
+from frontdesk.settings import VAR_DIR, Settings, load_settings, redis_url_of, secure_write
 from store.audit_anchor import AuditAnchor, FileAnchor, RedisAnchor, scope_of
 from store.crypto import KeyConfigError, Keyring
-from store.db import Database, check_url
+from store.db import Database, check_url, private_sqlite_file
 from store.keystore import KeyStore, default_store_url
 
 
@@ -26,10 +26,24 @@ def load_keyring(settings: Settings, *, announce: bool = True) -> Keyring:
     return Keyring.from_spec(path.read_text().strip())
 
 
+def sqlite_files(settings: Settings) -> list[str]:
+    """The SQLite files of the embedded default (broker, checkpoints) the settings name."""
+    files: list[str] = []
+    for url in (settings.broker_url, settings.checkpoint_url or ""):
+        for scheme in ("sqla+sqlite:///", "sqlite:///"):
+            if url.startswith(scheme) and len(url) > len(scheme):
+                files.append(url[len(scheme) :].split("?", 1)[0])
+    if settings.checkpoint_url is None and settings.database_url.startswith("sqlite"):
+        files.append(str(VAR_DIR / "checkpoints.db"))
+    return files
+
+
 def open_database(settings: Settings | None = None) -> Database:
-    """The database named by the settings, with the keyring."""
+    """The database named by the settings, with the keyring; local files are private (0600)."""
     settings = settings or load_settings()
     check_url(settings.database_url)  # before a development key file is created for nothing
+    for path in sqlite_files(settings):
+        private_sqlite_file(path)
     db = Database(
         settings.database_url,
         load_keyring(settings),

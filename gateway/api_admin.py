@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Response, Uploa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.errors import UserError as AgentUserError
 from gateway.deps import Admin, Principal, Services
 from gateway.schemas import (
     AuditOut,
@@ -33,6 +34,7 @@ from gateway.schemas import (
     UserOut,
     UserPatch,
 )
+from gateway.services import GatewayServices
 from gateway.templates import sync_settings_registry
 from knowledge import service as kb
 from store import audit
@@ -42,6 +44,7 @@ from store.repo import channels as channel_repo
 from store.repo import conversations
 from store.repo import providers as provider_repo
 from store.repo import users as user_repo
+from store.repo.providers import ProviderConfig
 
 router = APIRouter(prefix="/api", tags=["admin"])
 
@@ -119,34 +122,63 @@ def get_provider(who: Admin, services: Services) -> list[ProviderOut]:
             .where(ProviderSetting.tenant_id == who.tenant_id)
             .order_by(ProviderSetting.slot)
         )
-        return [
-            ProviderOut(
-                slot=r.slot,
-                provider=r.provider,
-                model=r.model,
-                base_url=r.base_url,
-                api_key_set=r.api_key_ciphertext is not None,
-                last_error=r.last_error,
-                last_error_at=r.last_error_at,
-            )
-            for r in rows
-        ]
+        return [_provider_out(r) for r in rows]
+
+
+def _provider_out(row: ProviderSetting) -> ProviderOut:
+    return ProviderOut(
+        slot=row.slot,
+        provider=row.provider,
+        model=row.model,
+        base_url=row.base_url,
+        api_key_set=row.api_key_ciphertext is not None,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+    )
+
+
+def _check_host(services: GatewayServices, body: ProviderIn, current: ProviderConfig | None) -> bool:
+    """Whether the URL stays operator-trusted; 422 when the policy refuses its host."""
+    if body.base_url is None:
+        return False
+    if current is not None and current.base_url_trusted and current.base_url == body.base_url:
+        return True  # the operator's own URL, unchanged
+    try:
+        services.provider_hosts.check(body.base_url)
+    except AgentUserError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return False
 
 
 @router.put("/provider/{slot}", response_model=ProviderOut)
 def set_provider(
     slot: Literal["primary", "fallback"], body: ProviderIn, who: Admin, services: Services
 ) -> ProviderOut:
+    """Set the provider; a new provider or host needs its key again (a key is bound to its host)."""
     db = services.db
     with db.tenant_session(who.tenant_id) as session:
+        try:
+            current: ProviderConfig | None = provider_repo.get(session, db.keyring, who.tenant_id, slot)
+        except NotFound:
+            current = None
+        trusted = _check_host(services, body, current)
         key = body.api_key
-        if key is None:
-            try:
-                current = provider_repo.get(session, db.keyring, who.tenant_id, slot)
-                if current.provider == body.provider and current.api_key is not None:
-                    key = current.api_key.reveal()
-            except NotFound:
-                pass
+        moved = current is not None and provider_repo.binding(
+            current.provider, current.base_url
+        ) != provider_repo.binding(body.provider, body.base_url)
+        if (
+            key is None
+            and current is not None
+            and current.api_key is not None
+            and body.provider != "extractive"
+        ):
+            if moved:
+                raise HTTPException(
+                    422,
+                    "changing the provider or its base URL needs the API key again: send api_key "
+                    "(a stored key is only ever sent to the host it was entered for)",
+                )
+            key = current.api_key.reveal()
         row = provider_repo.set_provider(
             session,
             db.keyring,
@@ -156,6 +188,7 @@ def set_provider(
             base_url=body.base_url,
             api_key=key,
             slot=slot,
+            trusted=trusted,
         )
         _audit(
             session,
@@ -165,14 +198,10 @@ def set_provider(
             provider=body.provider,
             model=body.model,
             key_changed=body.api_key is not None,
+            old_host=provider_repo.host_of(current.base_url) if current is not None else None,
+            new_host=provider_repo.host_of(body.base_url),
         )
-        return ProviderOut(
-            slot=row.slot,
-            provider=row.provider,
-            model=row.model,
-            base_url=row.base_url,
-            api_key_set=row.api_key_ciphertext is not None,
-        )
+        return _provider_out(row)
 
 
 # --- knowledge -----------------------------------------------------------------------------------
@@ -202,6 +231,8 @@ def upload_document(
     services: Services,
     title: Annotated[str | None, Form(max_length=300)] = None,
 ) -> IngestOut:
+    if "\x00" in (file.filename or "") or "\x00" in (title or ""):
+        raise HTTPException(422, "NUL characters are not allowed in the file name or the title")
     data = file.file.read(services.settings.api_max_bytes + 1)
     if len(data) > services.settings.api_max_bytes:
         raise HTTPException(413, "document too large")
@@ -343,6 +374,7 @@ def _user_out(u: User) -> UserOut:
         locked_until=u.locked_until,
         last_used_at=u.last_used_at,
         created_at=u.created_at,
+        expires_at=u.expires_at,
     )
 
 
@@ -354,11 +386,16 @@ def list_users(who: Admin, services: Services) -> list[UserOut]:
 
 @router.post("/users", response_model=NewUserOut, status_code=201)
 def add_user(body: UserIn, who: Admin, services: Services) -> NewUserOut:
+    if body.expires_at is not None and body.expires_at <= services.clock():
+        raise HTTPException(422, "expires_at must be in the future")
     with services.db.tenant_session(who.tenant_id) as session:
-        created = user_repo.create(session, who.tenant_id, body.role, body.name)
+        created = user_repo.create(session, who.tenant_id, body.role, body.name, expires_at=body.expires_at)
         created.user.can_read_bodies = body.can_read_bodies
         session.flush()
-        _audit(session, who, "config.user_added", f"user:{created.user.id}", role=body.role)
+        expires = body.expires_at.isoformat() if body.expires_at else None
+        _audit(
+            session, who, "config.user_added", f"user:{created.user.id}", role=body.role, expires_at=expires
+        )
         return NewUserOut(**_user_out(created.user).model_dump(), token=created.token.reveal())
 
 

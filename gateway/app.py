@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import (
@@ -25,11 +27,12 @@ from gateway import (
     api_redaction,
     api_settings,
     api_webhooks,
+    docs,
     webhook,
 )
 from gateway.console import routes as console
 from gateway.deps import ClientGuard
-from gateway.security import BodyLimit, SecureHeaders
+from gateway.security import BodyLimit, BodyTimeout, RefuseNul, SecureHeaders
 from gateway.services import GatewayServices
 from knowledge.errors import DocumentTooLarge
 from store.errors import Conflict, NotFound, UserError
@@ -56,24 +59,48 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started, status = time.perf_counter(), 500
+        began, status, started = time.perf_counter(), 500, False
 
         async def capture(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status, started = int(message["status"]), True
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
+        except Exception as exc:  # one line, no traceback: it could hold data (a key's value)
+            frame = _innermost(exc)
+            log.error(
+                "unhandled %s at %s on %s %s",
+                type(exc).__name__,
+                frame,
+                scope.get("method"),
+                scope.get("path"),
+            )
+            if status == 500 and not started:
+                await _error(500, "internal error")(scope, receive, send)
         finally:
             access.info(
                 "%s %s %d %.1fms",
                 scope.get("method"),
-                scope.get("path"),
+                _printable(scope.get("path", "")),
                 status,
-                (time.perf_counter() - started) * 1000,
+                (time.perf_counter() - began) * 1000,
             )
+
+
+def _printable(path: str) -> str:
+    """``path`` for a log line: control characters shown as ``?`` (no forged lines)."""
+    return "".join(c if c.isprintable() else "?" for c in path[:300])
+
+
+def _innermost(exc: BaseException) -> str:
+    """``file:line`` where ``exc`` was raised, for the log (never its message)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"
 
 
 def _error(status: int, detail: Any) -> JSONResponse:
@@ -98,6 +125,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
         return _error(422, [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in errors])
 
+    async def disconnected(request: Request, _exc: Exception) -> Response:
+        log.info("client disconnected before the request body was complete: %s", request.url.path)
+        return Response(status_code=499)
+
+    async def unstorable(_request: Request, _exc: Exception) -> JSONResponse:
+        return _error(400, "the request holds a value the database cannot store")
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return _error(500, "internal error")
@@ -107,6 +141,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DocumentTooLarge, too_large)
     app.add_exception_handler(UserError, user_error)
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(ClientDisconnect, disconnected)
+    app.add_exception_handler(DataError, unstorable)
     app.add_exception_handler(Exception, unexpected)
 
 
@@ -117,11 +153,13 @@ def create_app(services: GatewayServices) -> FastAPI:
         title="Frontdesk gateway",
         version="1",
         description=DESCRIPTION,
-        docs_url="/docs" if settings.docs else None,
+        docs_url=None,  # served from local assets below (gateway.docs)
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.services = services
+    if settings.docs:
+        docs.install(app, "/openapi.json")
     app.state.client_guard = ClientGuard(
         settings.client_failure_limit, settings.client_window_seconds, settings.lockout_seconds
     )
@@ -150,7 +188,9 @@ def create_app(services: GatewayServices) -> FastAPI:
             allow_credentials=False,
             max_age=600,
         )
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodyLimit, webhook_max=settings.webhook_max_bytes, api_max=settings.api_max_bytes)
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecureHeaders)
     app.add_middleware(AccessLog)
     return app

@@ -88,22 +88,28 @@ def _unauthorized(detail: str = "invalid or missing token") -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _count_prefix_failure(services: GatewayServices, token: str, client: str) -> None:
-    """Count a failure against the users whose token shares this one's public prefix."""
+def _count_prefix_failure(services: GatewayServices, token: str, client: str) -> bool:
+    """Count a failure against the users whose token shares this one's public prefix.
+
+    True when guessing for this prefix is throttled (the answer is then 429). The prefix is
+    public, so nothing here ever refuses the user's real token: past the threshold only
+    wrong tokens claiming the prefix are refused, without an audit entry each.
+    """
     settings, db, now = services.settings, services.db, services.clock()
     prefix = token[: len(TOKEN_PREFIX) + 6] if token.startswith(TOKEN_PREFIX) else ""
     tenant_ids: list[int] = []
     if len(prefix) == len(TOKEN_PREFIX) + 6:
         with db.app_session() as session:
             tenant_ids = tenants_of_token_prefix(session, prefix)
+    throttled = False
     for tenant_id in tenant_ids:
         with db.tenant_session(tenant_id) as session:
             users = session.scalars(select(User).where(User.token_prefix == prefix)).all()
             for user in users:
+                if user.locked_until is not None and user.locked_until > now:
+                    throttled = True
+                    continue
                 user.failed_attempts = (user.failed_attempts or 0) + 1
-                locked = user.failed_attempts >= settings.lockout_threshold and (
-                    user.locked_until is None or user.locked_until <= now
-                )
                 audit.append(
                     session,
                     tenant_id,
@@ -113,64 +119,78 @@ def _count_prefix_failure(services: GatewayServices, token: str, client: str) ->
                     details={"attempts": user.failed_attempts, "token_prefix": prefix},
                     at=now,
                 )
-                if locked:
+                if user.failed_attempts >= settings.lockout_threshold:
                     until = now + timedelta(seconds=settings.lockout_seconds)
-                    user.locked_until = until
+                    user.locked_until, user.failed_attempts = until, 0
                     audit.append(
                         session,
                         tenant_id,
                         actor="gateway",
-                        action="auth.locked",
+                        action="auth.prefix_throttled",
                         subject=f"user:{user.id}",
-                        details={"until": until.isoformat(), "attempts": user.failed_attempts},
+                        details={"until": until.isoformat(), "attempts": settings.lockout_threshold},
                         at=now,
                     )
-                    services.alert("auth.user_locked", {"tenant_id": tenant_id, "user_id": user.id})
+                    services.alert("auth.prefix_throttled", {"tenant_id": tenant_id, "user_id": user.id})
+    return throttled
 
 
-def _fail(services: GatewayServices, guard: ClientGuard, client: str, token: str | None) -> HTTPException:
-    if token:
-        _count_prefix_failure(services, token, client)
+def _too_many(wait: float) -> HTTPException:
+    return HTTPException(429, "too many failed sign-ins", headers={"Retry-After": str(int(wait) + 1)})
+
+
+def _fail(services: GatewayServices, guard: ClientGuard, client: str, token: str) -> HTTPException:
+    """A wrong token: 429 from a blocked client or for a throttled prefix, else counted and 401."""
+    wait = guard.blocked_for(client)
+    if wait > 0:
+        return _too_many(wait)  # nothing more is written for a blocked client
     if guard.fail(client):
         services.alert("auth.client_blocked", {"client": client})
+    if _count_prefix_failure(services, token, client):
+        return _too_many(services.settings.lockout_seconds)
     return _unauthorized()
 
 
-def authenticate(services: GatewayServices, guard: ClientGuard, token: str | None, client: str) -> Principal:
-    """The user of ``token``, or an HTTP error (401 bad token, 423 locked user, 429 blocked client)."""
-    wait = guard.blocked_for(client)
-    if wait > 0:
-        raise HTTPException(429, "too many failed sign-ins", headers={"Retry-After": str(int(wait) + 1)})
-    if not token or len(token) > 200:
-        raise _fail(services, guard, client, None) if token else _unauthorized()
+def _signed_in(services: GatewayServices, token: str, client: str) -> Principal | None:
+    """The enabled user of ``token`` (its use audited at most hourly); None when it is wrong.
+
+    The right token always signs in: neither its client's failures nor its public prefix's
+    can lock it out (a stranger can produce both).
+    """
     db, now = services.db, services.clock()
     with db.app_session() as session:
         tenant_id = tenant_of_token(session, token)
     if tenant_id is None:
-        raise _fail(services, guard, client, token)
+        return None
     with db.tenant_session(tenant_id) as session:
         user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
         if user is None or user.disabled:
-            found = None
-        else:
-            if user.locked_until is not None and user.locked_until > now:
-                raise HTTPException(423, "this user is locked after repeated failed sign-ins; try later")
-            previous = user.last_used_at
-            values: dict[str, object] = {"last_used_at": now}
-            if user.failed_attempts or user.locked_until is not None:
-                values.update(failed_attempts=0, locked_until=None)
-            session.execute(update(User).where(User.id == user.id).values(**values))
-            if previous is None or now - previous >= AUDIT_TOKEN_USE_EVERY:
-                audit.append(
-                    session,
-                    tenant_id,
-                    actor=f"user:{user.id}",
-                    action="auth.token_used",
-                    subject=f"user:{user.id}",
-                    details={"client": client, "role": user.role},
-                    at=now,
-                )
-            found = Principal(user.id, tenant_id, user.role, user.name, bool(user.can_read_bodies))
+            return None
+        if user.expires_at is not None and user.expires_at <= now:
+            raise _unauthorized("this token has expired")
+        previous = user.last_used_at
+        values: dict[str, object] = {"last_used_at": now}
+        if user.failed_attempts or user.locked_until is not None:
+            values.update(failed_attempts=0, locked_until=None)
+        session.execute(update(User).where(User.id == user.id).values(**values))
+        if previous is None or now - previous >= AUDIT_TOKEN_USE_EVERY:
+            audit.append(
+                session,
+                tenant_id,
+                actor=f"user:{user.id}",
+                action="auth.token_used",
+                subject=f"user:{user.id}",
+                details={"client": client, "role": user.role},
+                at=now,
+            )
+        return Principal(user.id, tenant_id, user.role, user.name, bool(user.can_read_bodies))
+
+
+def authenticate(services: GatewayServices, guard: ClientGuard, token: str | None, client: str) -> Principal:
+    """The user of ``token``, or an HTTP error (401 bad or expired token, 429 too many failures)."""
+    if not token:
+        raise _unauthorized()
+    found = _signed_in(services, token, client) if len(token) <= 200 else None
     if found is None:
         raise _fail(services, guard, client, token)
     return found

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from store.errors import UserError
 from store.repo.channels import validate as validate_channel
@@ -247,6 +247,9 @@ class UserIn(_In):
     name: str = Field(min_length=1, max_length=200)
     role: Role
     can_read_bodies: bool = False
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="The token is refused (401) from this moment; never expires if unset."
+    )
 
 
 class UserPatch(_In):
@@ -264,9 +267,12 @@ class UserOut(BaseModel):
     disabled: bool
     can_read_bodies: bool
     token_prefix: str
-    locked_until: datetime | None
+    locked_until: datetime | None = Field(
+        description="Wrong tokens claiming this prefix are refused until then (the right token never is)."
+    )
     last_used_at: datetime | None
     created_at: datetime
+    expires_at: datetime | None = None
 
 
 class NewUserOut(UserOut):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from agent.llm.hosts import HostPolicy
 from gateway.live import Hub
 from gateway.routing import RouteCache
 from store.db import Database
@@ -52,7 +53,11 @@ class GatewaySettings:
     placeholders: ``{session_id}`` (``tenant-slug:conversation-id``), ``{turn_id}``,
     ``{conversation_id}``, ``{tenant}``."""
     docs: bool = True
-    """Serve ``/docs`` and ``/openapi.json``."""
+    """Serve ``/docs`` and ``/openapi.json`` (``FRONTDESK_API_DOCS``)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Proxies whose ``X-Forwarded-For`` the server applies (``FRONTDESK_TRUSTED_PROXIES``)."""
+    body_timeout_seconds: float = 30.0
+    """A request body not received within this answers 408 (a slow-sending client)."""
     console_session_hours: float = 8.0
     """How long a console sign-in lasts (the cookie and its signed expiry)."""
     loopback_webhooks: bool = False
@@ -84,5 +89,7 @@ class GatewayServices:
 
         return self.privacy or PrivacyServices(self.db)
 
+    provider_hosts: HostPolicy = field(default_factory=HostPolicy)
+    """Where a tenant admin may point its model provider (``FRONTDESK_PROVIDER_HOSTS``)."""
     events: Hub = field(default_factory=Hub)
     """Live events for the console (in-process by default, Redis pub/sub when wired so)."""

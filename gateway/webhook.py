@@ -1,15 +1,18 @@
 """``/webhooks/whatsapp``: Meta's subscription handshake (GET) and event delivery (POST).
 
-POST, in order: the body limit (413, in :mod:`gateway.security`), JSON and envelope (400),
-routing by ``metadata.phone_number_id`` (template updates by the account id), the signature
-with each addressed channel's app secret (401; nothing is stored before it), then one
-transaction per event. Answers 200 as soon as the events are stored; the bot's work is queued.
+POST, in order: the body limit (413) and body timeout (408, in :mod:`gateway.security`), a
+signature header of Meta's shape (401 before anything is parsed), JSON and envelope (400),
+routing by ``metadata.phone_number_id`` (template updates by the account id) of at most
+:data:`ROUTE_PROBE` numbers, the signature with each addressed channel's app secret (401;
+nothing is stored before it), the rest of a signed body's numbers, then one transaction per
+event. Answers 200 as soon as the events are stored; the bot's work is queued.
 
 A body that addresses no number we know answers **200 with nothing stored** and a log line:
 without a channel there is no secret to verify it with, and any other answer would make Meta
 retry it for days. A stored event that fails to apply is recorded (``webhook_events``, kind
 ``error``) and still answers 200; only when even that cannot be written (the database is down)
-does the webhook answer 503, so that Meta retries (duplicates are dropped on the retry).
+does the webhook answer 503, so that Meta retries (duplicates are dropped on the retry). A
+signed event holding a NUL character (which PostgreSQL cannot store) is recorded as an error.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -26,11 +29,12 @@ from starlette.concurrency import run_in_threadpool
 
 from channels.errors import MalformedWebhook
 from channels.events import Echo, Event, WebhookBatch
-from channels.signature import SIGNATURE_HEADER, verify_signature, verify_subscription
-from channels.webhook import decode, parse_payload
+from channels.signature import SIGNATURE_HEADER, verify_signature, verify_subscription, well_formed
+from channels.webhook import decode, parse_payload, phone_number_ids
 from gateway.deps import services_of
 from gateway.inbound import Effects, apply_event, prepare_echo, record, store_echo
 from gateway.routing import load_channels
+from gateway.security import NUL_ESCAPE, has_nul, without_nul
 from gateway.services import GatewayServices
 from store import audit
 from store.crypto import Secret
@@ -41,6 +45,10 @@ from workers.events import ConsoleEvent
 from workers.takeover import take_over
 
 log = logging.getLogger("frontdesk.gateway.webhook")
+
+ROUTE_PROBE = 20
+"""Numbers (and accounts) looked up before the signature is checked: a forged body naming
+thousands of unknown numbers costs at most this many lookups."""
 router = APIRouter(tags=["webhook"])
 
 
@@ -54,17 +62,19 @@ class _Routed:
     by_waba: dict[str, list[Channel]] = field(default_factory=dict[str, list[Channel]])
 
 
-def _route(services: GatewayServices, batch: WebhookBatch, *, fresh: bool = False) -> _Routed:
+def _route(
+    services: GatewayServices, numbers: list[str], wabas: list[str], *, fresh: bool = False
+) -> _Routed:
+    """The channels of these phone number ids, and of these accounts (for events without one)."""
     routed = _Routed()
-    for number, route in services.routes.routes(services.db, batch.phone_number_ids, fresh=fresh).items():
+    for number, route in services.routes.routes(services.db, numbers, fresh=fresh).items():
         routed.by_number[number] = route.channel
         routed.channels[route.channel.id] = route.channel
         routed.secrets[route.channel.id] = route.app_secret
-    unrouted_wabas = {e.waba_id for e in batch.events if not e.phone_number_id and e.waba_id}
-    if not unrouted_wabas:
+    if not wabas:
         return routed
     with services.db.app_session() as session:
-        waba_tenants = {w: tenants_of_waba(session, w) for w in unrouted_wabas}
+        waba_tenants = {w: tenants_of_waba(session, w) for w in wabas}
     for waba, tenant_ids in waba_tenants.items():
         for tenant_id in tenant_ids:
             for channel in load_channels(services.db, tenant_id, waba_id=waba):
@@ -72,6 +82,55 @@ def _route(services: GatewayServices, batch: WebhookBatch, *, fresh: bool = Fals
                 routed.channels[channel.id] = channel
                 routed.secrets[channel.id] = secrets_of(services.db.keyring, channel).app_secret
     return routed
+
+
+def _addressed(batch: WebhookBatch) -> tuple[list[str], list[str]]:
+    """The numbers, and the accounts of events that name no number, a webhook addresses."""
+    wabas = {e.waba_id: None for e in batch.events if not e.phone_number_id and e.waba_id}
+    return batch.phone_number_ids, list(wabas)
+
+
+def _addressed_raw(data: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Like :func:`_addressed`, read off the decoded body before its events are parsed."""
+    wabas: dict[str, None] = {}
+    for entry in data.get("entry") or []:
+        if not isinstance(entry, dict):
+            continue
+        for change in entry.get("changes") or []:  # type: ignore[reportUnknownVariableType]
+            value = change.get("value") if isinstance(change, dict) else None  # type: ignore[reportUnknownMemberType]
+            metadata = value.get("metadata") if isinstance(value, dict) else None  # type: ignore[reportUnknownMemberType]
+            if not (isinstance(metadata, dict) and metadata.get("phone_number_id")):  # type: ignore[reportUnknownMemberType]
+                wabas[str(entry.get("id"))] = None  # type: ignore[reportUnknownMemberType]
+    return phone_number_ids(data), [w for w in wabas if w != "None"]
+
+
+def _verified_route(
+    services: GatewayServices, data: dict[str, Any], body: bytes, signature: str
+) -> tuple[_Routed, bool]:
+    """Route and verify, looking up at most :data:`ROUTE_PROBE` numbers before the signature.
+
+    One Meta app signs every number it serves with one secret, so the first known numbers'
+    secret settles the signature; only a signed body has its events parsed and the rest of
+    its numbers looked up.
+    """
+    numbers, wabas = _addressed_raw(data)
+    probe = _route(services, numbers[:ROUTE_PROBE], wabas[:ROUTE_PROBE])
+    signed = _signed(probe, body, signature)
+    if probe.channels and not signed:  # the app secret may have just changed: read it again
+        probe = _route(services, numbers[:ROUTE_PROBE], wabas[:ROUTE_PROBE], fresh=True)
+        signed = _signed(probe, body, signature)
+    return probe, signed
+
+
+def _complete(
+    services: GatewayServices, probe: _Routed, batch: WebhookBatch, body: bytes, signature: str
+) -> _Routed | None:
+    """Every channel a signed body addresses; None when one of them does not verify it."""
+    numbers, wabas = _addressed(batch)
+    if set(numbers) <= set(probe.by_number) and set(wabas) <= set(probe.by_waba):
+        return probe
+    routed = _route(services, numbers, wabas)
+    return routed if _signed(routed, body, signature) else None
 
 
 def _signed(routed: _Routed, body: bytes, header: str | None) -> bool:
@@ -179,36 +238,72 @@ class Delivery:
     unrouted: int = 0
 
 
+def _sample(values: list[str]) -> str:
+    """A few of ``values`` and their count, for a log line of bounded size."""
+    shown = ", ".join(v[:32] for v in values[:3])
+    return f"{len(values)} ({shown}{', …' if len(values) > 3 else ''})"
+
+
+def _record_unstorable(services: GatewayServices, channel: Channel, event: Event) -> Effects:
+    """Keep an event holding a NUL character as an error (PostgreSQL cannot store it)."""
+    db = services.db
+    with db.tenant_session(channel.tenant_id) as session:
+        record(
+            session,
+            db.keyring,
+            channel.tenant_id,
+            channel,
+            event,
+            "error",
+            f"could not apply {event.kind}: NUL character in the payload",
+            services.clock(),
+        )
+    return Effects(outcome="error")
+
+
 def process(services: GatewayServices, body: bytes, signature: str | None) -> Response:
     """The POST handler's work (runs in a worker thread)."""
+    if not well_formed(signature):  # not from Meta: nothing to look up
+        return JSONResponse({"detail": "missing or malformed signature"}, status_code=401)
+    assert signature is not None
     try:
-        batch = parse_payload(decode(body))
+        data = decode(body)
+        tainted = NUL_ESCAPE in body and has_nul(data)
+        if tainted:
+            data = without_nul(data)
+        routed, signed = _verified_route(services, data, body, signature)
+        if not routed.channels:
+            numbers, wabas = _addressed_raw(data)
+            log.warning(
+                "webhook for unknown numbers %s / accounts %s: ignored", _sample(numbers), _sample(wabas)
+            )
+            return JSONResponse({"status": "ignored", "reason": "unknown phone number id"})
+        if not signed:
+            log.warning("webhook with a bad signature for numbers %s", _sample(list(routed.by_number)))
+            return JSONResponse({"detail": "invalid signature"}, status_code=401)
+        batch = parse_payload(data)
     except MalformedWebhook as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
-    routed = _route(services, batch)
-    signed = _signed(routed, body, signature)
-    if routed.channels and not signed:  # the app secret may have just changed: read it again
-        routed = _route(services, batch, fresh=True)
-        signed = _signed(routed, body, signature)
-    if not routed.channels:
-        log.warning(
-            "webhook for unknown numbers %s / accounts %s: ignored", batch.phone_number_ids, batch.waba_ids
-        )
-        return JSONResponse({"status": "ignored", "reason": "unknown phone number id"})
-    if not signed:
-        log.warning("webhook with a bad or missing signature for numbers %s", list(routed.by_number))
+    complete = _complete(services, routed, batch, body, signature)
+    if complete is None:
+        log.warning("webhook with a bad signature for numbers %s", _sample(batch.phone_number_ids))
         return JSONResponse({"detail": "invalid signature"}, status_code=401)
+    routed = complete
     delivery = Delivery(events=len(batch.events))
     for event in batch.events:
         targets = _targets(routed, event)
         if not targets:
             delivery.unrouted += 1
-            log.warning("webhook event %s for an unknown number: ignored", event.kind)
             continue
         for channel in targets:
-            effects = _apply_one(services, channel, event)
+            if tainted:
+                effects = _record_unstorable(services, channel, event)
+            else:
+                effects = _apply_one(services, channel, event)
             delivery.outcomes[effects.outcome] = delivery.outcomes.get(effects.outcome, 0) + 1
             _wake(services, channel.tenant_id, effects)
+    if delivery.unrouted:
+        log.warning("webhook: %d events for unknown numbers ignored", delivery.unrouted)
     return JSONResponse(
         {
             "status": "ok",

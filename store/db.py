@@ -10,7 +10,9 @@ name another tenant. Migrations and operator commands use the admin engine (the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import time
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -40,10 +42,26 @@ class DatabaseError(Exception):
     """The database is unreachable or not set up; the message is safe to show."""
 
 
+def private_sqlite_file(path: str | Path) -> None:
+    """Create ``path`` (and a missing parent folder, 0700) readable by its owner only (0600).
+
+    SQLite gives its journal and WAL files the database file's mode, so they stay private too;
+    an existing file and its journals are narrowed to 0600.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for each in (path, *path.parent.glob(f"{path.name}-*")):
+        with contextlib.suppress(OSError):  # a file of another owner stays as it is
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+
+
 def _prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_sqlite_file(database)
 
 
 PING_AFTER_IDLE = 5.0
@@ -191,7 +209,8 @@ class Database:
             # Connections beyond pool_size are closed when returned: under a steady load above
             # it, each transaction would pay for a new connection (a PostgreSQL fork and login).
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_use_lifo=True)
-        engine = create_engine(url, **kwargs)
+        # A failed statement's parameters (message bodies, ids) stay out of errors and logs.
+        engine = create_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", self._on_connect_listener(app))
         if self.is_postgres:
             _ping_when_idle(engine)

@@ -119,6 +119,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = _created()
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """The token is refused (401) from this moment; never when unset."""
     can_read_bodies: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     """Analysts see message bodies only with this grant (agents and supervisors always do)."""
 
@@ -153,6 +155,8 @@ class ProviderSetting(Base):
     provider: Mapped[str] = mapped_column(String(32))
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     base_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    base_url_trusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """Set by the operator's CLI: the worker may call it even at a private address."""
     api_key_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
     prices: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = _created()

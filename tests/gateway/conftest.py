@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from agent.llm.hosts import HostPolicy
 from channels.signature import sign
 from gateway.app import create_app
 from gateway.services import GatewayServices, GatewaySettings
@@ -117,7 +118,7 @@ def make_tenant_fixture(db: Database, make_tenant: Any, slug: str, number: str, 
     return fixture
 
 
-def build(db: Database, make_tenant: Any, **settings: Any) -> Gateway:
+def build(db: Database, make_tenant: Any, *, hosts: HostPolicy | None = None, **settings: Any) -> Gateway:
     clock = Clock()
     drains: list[tuple[int, int]] = []
     sends: list[tuple[int, int]] = []
@@ -131,6 +132,7 @@ def build(db: Database, make_tenant: Any, **settings: Any) -> Gateway:
         settings=GatewaySettings(**settings),
         clock=clock,
         alert=lambda kind, details: alerts.append((kind, details)),
+        provider_hosts=hosts or HostPolicy(),
     )
     client = TestClient(create_app(services), raise_server_exceptions=False)
     return Gateway(db, client, clock, a, b, drains, sends, alerts)

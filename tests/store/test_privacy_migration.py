@@ -16,7 +16,7 @@ from store.identity import bsuid_of, number_digests, number_of
 from store.models import Contact, Message, new_id
 from store.sealed import unseal
 
-BEFORE = "0010_db_roles"
+BEFORE = "0011_sec_gateway"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

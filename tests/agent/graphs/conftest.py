@@ -77,6 +77,7 @@ def use_provider(db, tenant_id, sim, provider="openai", model=None):
             model=model or models[provider],
             base_url=base,
             api_key=f"key-{tenant_id}",
+            trusted=True,
         )
 
 

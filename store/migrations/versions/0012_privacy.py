@@ -6,8 +6,8 @@ database), its number and business-scoped id are sealed under it and replaced by
 indexes, and its messages, outbox items, turns' summaries, notes and vault values are
 re-sealed under it. The clear ``wa_id`` and ``bsuid`` columns are dropped.
 
-Revision ID: 0011_privacy
-Revises: 0010_db_roles
+Revision ID: 0012_privacy
+Revises: 0011_sec_gateway
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from alembic import op
 from store.crypto import Keyring, aad_for
 from store.rls import enable_tenant_rls
 
-revision = "0011_privacy"
-down_revision = "0010_db_roles"
+revision = "0012_privacy"
+down_revision = "0011_sec_gateway"
 branch_labels = None
 depends_on = None
 
@@ -93,7 +93,7 @@ def upgrade() -> None:
     if bind.execute(sa.text("SELECT count(*) FROM contacts")).scalar():
         keyring = _keyring()
         if keyring is None:
-            raise RuntimeError("migration 0011 needs the keyring to move existing contacts (store.db.migrate)")
+            raise RuntimeError("migration 0012 needs the keyring to move existing contacts (store.db.migrate)")
         _move_rows(keyring)
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_column("wa_id")
