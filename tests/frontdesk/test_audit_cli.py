@@ -8,21 +8,12 @@ from typer.testing import CliRunner
 from frontdesk.cli import app
 from frontdesk.wiring import open_database
 from store import audit
-from store.crypto import Keyring
 from store.repo import tenants
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    import os
-
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("FRONTDESK_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("FRONTDESK_DATABASE_URL", f"sqlite:///{tmp_path}/fd.db")
-    monkeypatch.setenv("FRONTDESK_MASTER_KEYS", Keyring.new_key_spec("k1"))
-    return tmp_path
+def env(cli_env):
+    return cli_env
 
 
 def run(*args):

@@ -1,26 +1,18 @@
 """``frontdesk chat --json``: the operator's view of the receptionist, on the extractive provider."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from frontdesk.cli import app, main  # noqa: F401  (main wires the kb sub-app's database)
-from store.crypto import Keyring
 
 KB = Path(__file__).parents[1] / "data" / "kb_clinica_es"
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("FRONTDESK_", "LANGFUSE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("FRONTDESK_DATABASE_URL", f"sqlite:///{tmp_path}/fd.db")
-    monkeypatch.setenv("FRONTDESK_MASTER_KEYS", Keyring.new_key_spec("k1"))
+def env(cli_env):
     runner = CliRunner()
     assert runner.invoke(app, ["tenants", "create", "clinic", "--name", "Clínica Sonrisa"]).exit_code == 0
     import knowledge.cli

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from typer.testing import CliRunner
 
 from frontdesk.cli import app
-from store.crypto import Keyring
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("FRONTDESK_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("FRONTDESK_DATABASE_URL", f"sqlite:///{tmp_path}/fd.db")
-    monkeypatch.setenv("FRONTDESK_MASTER_KEYS", Keyring.new_key_spec("k1"))
+def env(cli_env):
     assert CliRunner().invoke(app, ["tenants", "create", "clinica"]).exit_code == 0
-    return tmp_path
+    return cli_env
 
 
 def run(*args: str):

@@ -2,28 +2,20 @@
 API, one line and exit 2 on bad input, and what they set changes the receptionist's next turn."""
 
 import json
-import os
 import sqlite3
 
 import pytest
 from typer.testing import CliRunner
 
 from frontdesk.cli import app
-from store.crypto import Keyring
 
 BAKERY = "# Panadería Lola\n\n## Precios\n\n- Pan sin gluten: 3,50 €\n- Croissant: 1,20 €\n"
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("FRONTDESK_", "LANGFUSE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("FRONTDESK_DATABASE_URL", f"sqlite:///{tmp_path}/fd.db")
-    monkeypatch.setenv("FRONTDESK_MASTER_KEYS", Keyring.new_key_spec("k1"))
+def env(cli_env):
     assert run("tenants", "create", "lola", "--name", "Panadería Lola").exit_code == 0
-    return tmp_path
+    return cli_env
 
 
 def run(*args, stdin=None):
