@@ -1,7 +1,9 @@
 """Parse WhatsApp Cloud API webhook bodies into typed events.
 
-Order of work in the gateway: :func:`phone_number_ids` on the raw body (to find the channel
-and its app secret), :func:`channels.signature.verify_signature`, then :func:`parse_webhook`.
+Order of work in the gateway (``gateway/webhook.py``): :func:`decode` the body, read the first
+few addressed numbers with :func:`phone_number_ids` to find their channels' app secret,
+:func:`channels.signature.verify_signature`, and only a signed body is parsed
+(:func:`parse_payload`) and has the rest of its numbers looked up.
 Only the envelope is strict (JSON object, ``entry`` list, ``changes`` with ``field`` and
 ``value``): a problem there raises :class:`MalformedWebhook` (answer 400). Inside, every
 message, status or change becomes exactly one event; items we cannot use become ``Ignored``

@@ -1,7 +1,7 @@
 """Adapter to the WhatsApp 24-hour window rules for the ``window`` scenario family.
 
-The outbox sender does not apply the window yet, so the eval asks the channel's pure policy
-(``channels.window.plan_outbound``) what must happen to the turn's message when it goes out
+The outbox sender applies the same policy before each send (``workers.window_gate``); this
+family asks the pure policy (``channels.window.plan_outbound``) what must happen to the turn's message when it goes out
 ``hours_after`` hours after the customer's last message: a free-form text only inside the
 window; outside it an approved template in the customer's language, or a human.
 """

@@ -1,6 +1,7 @@
 """The tenant's WhatsApp template registry: the ``message_templates`` table is the source of
 truth; every change is mirrored into ``tenants.settings["whatsapp_templates"]``, which
-:func:`channels.window.parse_registry` (and so the workers) read."""
+:func:`channels.window.parse_registry` reads (the outbox sender's window gate,
+``workers.window_gate``, reads it from there)."""
 
 from __future__ import annotations
 
