@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 import knowledge
 from channels.fake_cloud_api import FakeCloudApi
+from store.identity import number_digests
 from store.models import Contact, Conversation, Message
 from store.repo import channels, providers, tenants, users
 from tests.frontdesk.live import PHONE_NUMBER_ID, Live
@@ -88,7 +89,8 @@ def test_chat_from_a_customers_number_never_touches_the_live_conversation(live: 
         contacts = session.scalars(select(Contact)).all()
         live_contact = next(c for c in contacts if not c.test)
         sandbox_contact = next(c for c in contacts if c.test)
-        assert live_contact.wa_id == CUSTOMER and sandbox_contact.wa_id is None
+        assert live_contact.wa_id_digest in number_digests(db.keyring, CUSTOMER)
+        assert sandbox_contact.wa_id_digest is None
         live_conversation = session.scalar(select(Conversation).where(Conversation.test.is_(False)))
         sandbox = session.scalar(select(Conversation).where(Conversation.test.is_(True)))
         assert live_conversation is not None and sandbox is not None

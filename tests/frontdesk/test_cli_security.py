@@ -72,7 +72,7 @@ def test_the_verify_token_is_read_from_stdin_never_from_arguments(env: Path) -> 
         (channel,) = session.query(Channel).all()
         assert secrets_of(db.keyring, channel).verify_token.reveal() == "vt-SECRET-9"
     # the option name still works as "read it from standard input"
-    again = run(*base[:-1], "5678", "--verify-token", "-", stdin="s\nt\nvt-2\n")
+    again = run(*base[:-1], "5678", "--verify-token", "-", stdin="app-secret-2\naccess-token-2\nvt-token-2\n")
     assert again.exit_code == 0, again.output
 
 

@@ -29,13 +29,14 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 import knowledge
+from agent.checkpoints import prepare_postgres
 from channels.fake_cloud_api import FakeCloudApi
 from channels.signature import sign
 from store.crypto import Keyring
 from store.db import Database, migrate
 from store.models import Conversation
 from store.repo import channels, providers, tenants, users
-from tests.conftest import SERVICES_REQUIRED
+from tests.conftest import SERVICES_REQUIRED, app_url_of
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "out" / "console"
@@ -199,8 +200,10 @@ def stack(
         postgres_admin_url + ("&" if "?" in postgres_admin_url else "?") + f"options=-csearch_path%3D{schema}"
     )
     keys = Keyring.new_key_spec("k1")
-    db = Database(url, Keyring.from_spec(keys), schema=schema)
+    app_url = app_url_of(url)  # the application's login role, as in production
+    db = Database(app_url, Keyring.from_spec(keys), admin_url=url, schema=schema)
     migrate(db)
+    prepare_postgres(url, schema)  # LangGraph's tables, as `frontdesk migrate` makes them
     import redis
 
     client = redis.Redis.from_url(redis_url)
@@ -208,7 +211,8 @@ def stack(
     with FakeCloudApi() as cloud:
         cloud.register(PHONE_NUMBER_ID, "EAAG-console-access")
         env.update(
-            FRONTDESK_DATABASE_URL=url,
+            FRONTDESK_DATABASE_URL=app_url,
+            FRONTDESK_DATABASE_ADMIN_URL=url,
             FRONTDESK_BROKER_URL=redis_url,
             FRONTDESK_REDIS_URL=redis_url,
             FRONTDESK_REDIS_PREFIX=prefix,
