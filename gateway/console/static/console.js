@@ -39,10 +39,12 @@
     });
   }
 
-  var pending = null;
+  // One refresh at a time; an event that arrives during it asks for one more afterwards,
+  // so the last change is always shown.
+  var pending = null, again = null;
   function refresh(el, after) {
     if (!el) return;
-    if (pending) return;  // one refresh at a time; events during it trigger one more
+    if (pending) { again = { el: el, after: after }; return; }
     pending = fetch(el.dataset.src, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) {
         if (r.redirected || r.status === 401 || r.status === 403) { location.reload(); return null; }
@@ -50,7 +52,12 @@
       })
       .then(function (html) { if (html !== null && html !== undefined) { el.innerHTML = html; localize(el); if (after) after(); } })
       .catch(function () {})
-      .then(function () { pending = null; });
+      .then(function () {
+        pending = null;
+        var next = again;
+        again = null;
+        if (next) refresh(next.el, next.after);
+      });
   }
 
   function composerChanged() {
