@@ -15,7 +15,8 @@ ALLOWED: dict[str, set[str]] = {
     "agent": {"knowledge", "store"},
     "workers": {"agent", "knowledge", "store", "channels"},
     "gateway": {"workers", "agent", "knowledge", "store", "channels"},
-    "evals": {"agent", "knowledge", "store", "channels"},
+    # evals drive the workers' drain and sender too (the window family); workers never import evals
+    "evals": {"workers", "agent", "knowledge", "store", "channels"},
     "frontdesk": {"gateway", "workers", "agent", "knowledge", "store", "channels", "evals"},
 }
 # Frameworks that belong to the rooms above the agent.
