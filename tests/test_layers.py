@@ -8,21 +8,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # What each room may import of the others (bench sits on top and may use anything).
+# textnorm (folding, language detection, the language list) is the floor every room stands on.
 ALLOWED: dict[str, set[str]] = {
-    "store": set(),
-    "knowledge": {"store"},
-    "channels": {"store"},
-    "agent": {"knowledge", "store"},
-    "workers": {"agent", "knowledge", "store", "channels"},
-    "gateway": {"workers", "agent", "knowledge", "store", "channels"},
-    "evals": {"agent", "knowledge", "store", "channels"},
-    "frontdesk": {"gateway", "workers", "agent", "knowledge", "store", "channels", "evals"},
+    "textnorm": set(),
+    "store": {"textnorm"},
+    "knowledge": {"store", "textnorm"},
+    "channels": {"store", "textnorm"},
+    "agent": {"knowledge", "store", "textnorm"},
+    "workers": {"agent", "knowledge", "store", "channels", "textnorm"},
+    "gateway": {"workers", "agent", "knowledge", "store", "channels", "textnorm"},
+    "evals": {"agent", "knowledge", "store", "channels", "textnorm"},
+    "frontdesk": {"gateway", "workers", "agent", "knowledge", "store", "channels", "evals", "textnorm"},
 }
 # Frameworks that belong to the rooms above the agent.
 FORBIDDEN_FRAMEWORKS: dict[str, set[str]] = {
     "agent": {"celery", "fastapi", "kombu"},
     "knowledge": {"celery", "fastapi", "kombu"},
     "store": {"celery", "fastapi", "kombu", "langgraph"},
+    "textnorm": {"celery", "fastapi", "kombu", "langgraph", "sqlalchemy", "pydantic"},
 }
 
 

@@ -22,8 +22,9 @@ from faker.providers.address.pt_PT import Provider as _PtPt
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from agent.redaction.lexicon import NEVER_NAMES, STOP_WORDS, fold
+from agent.redaction.lexicon import NEVER_NAMES, STOP_WORDS
 from agent.redaction.recognizers import BaseRecognizer, result
+from textnorm import fold
 
 # Street words that are also everyday words ("vale", "campo", "feira"): only capitalised.
 _AMBIGUOUS_PREFIXES = frozenset(
