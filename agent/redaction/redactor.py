@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
@@ -140,6 +139,8 @@ class _PreloadedSpacyNlpEngine(SpacyNlpEngine):
 @cache
 def load_ner_pipeline() -> Any:
     """The English spaCy pipeline with only ``tok2vec`` and ``ner`` (tagger, parser… excluded)."""
+    import spacy
+
     return spacy.load(SPACY_MODEL, exclude=["parser", "tagger", "attribute_ruler", "lemmatizer", "senter"])
 
 
