@@ -217,7 +217,9 @@ class OpenAIProvider(KeyedProvider):
         )
 
 
-async def _create_chat_completion(client: openai.AsyncOpenAI, body: dict[str, Any], timeout: float) -> ChatCompletion:
+async def _create_chat_completion(
+    client: openai.AsyncOpenAI, body: dict[str, Any], timeout: float
+) -> ChatCompletion:
     """``client.chat.completions.create(**body)``, without the SDK rebuilding the body.
 
     ``create`` walks every message and tool through its typed-dict transform (about 7 % of a
