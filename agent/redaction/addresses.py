@@ -32,7 +32,6 @@ from agent.redaction.lexicon import (
     NEVER_NAMES,
     STOP_WORDS,
     WEEKDAYS,
-    fold,
 )
 from agent.redaction.recognizers import BaseRecognizer, result
 from agent.redaction.street_words import (
@@ -44,6 +43,7 @@ from agent.redaction.street_words import (
     OWN_SUFFIXES_EN,
     folded_words,
 )
+from textnorm import fold
 
 
 def _alternation(words: list[str]) -> str:

@@ -21,9 +21,9 @@ from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from stdnum import iban as std_iban
 
-from agent.redaction.folding import fold
 from agent.redaction.lexicon import LABEL_WORDS, NEVER_NAMES, STOP_WORDS
 from agent.redaction.recognizers import BaseRecognizer, card_brand, luhn_ok, result
+from textnorm import fold
 
 Span = tuple[int, int]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.redaction.folding import fold
+from textnorm import fold
 
 # Street words that are also everyday words ("vale", "campo", "feira"): only capitalised.
 AMBIGUOUS_PREFIXES = frozenset(
