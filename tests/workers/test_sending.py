@@ -36,7 +36,7 @@ def setup_channel(world: World, cloud_api: Any) -> tuple[int, WhatsAppSender]:
             app_secret="app-secret",
             access_token="EAAG-token",
         )
-        channel_id = channel.id
+        channel_id = channels.activate(session, channel).id
     cid = world.conversation()
     with world.db.tenant_session(world.tenant_id) as session:
         conversation = session.get(Conversation, cid)
