@@ -70,7 +70,7 @@ def test_another_tenants_number_or_account_gets_the_answer_of_any_failed_proof(g
     theirs = add("clinic-a", "2222", "EAAG-clinic-a")
     unused = add("clinic-a", "4444", "EAAG-clinic-a")
     account = add("clinic-a", "3333", "EAAG-clinic-a", "--waba-id", "9002")
-    for refused, number in ((theirs, "2222"), (unused, "4444"), (account, "3333")):
+    for refused in (theirs, unused, account):
         assert refused.exit_code == 2, refused.output
         assert len(refused.stderr.strip().splitlines()) == 1
         assert "could not prove" in refused.stderr and "clinic-b" not in refused.stderr
