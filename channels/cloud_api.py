@@ -96,17 +96,21 @@ def _phone_number(item: Any) -> PhoneNumber | None:
     )
 
 
-def read_error_from_response(response: httpx.Response) -> GraphReadError:
-    """The :class:`GraphReadError` for a Graph API error answer (Meta's own text is not copied)."""
-    status = response.status_code
+def _error_of(response: httpx.Response) -> dict[str, Any]:
+    """The ``error`` object of a Graph API error answer (empty when there is none)."""
     try:
         body = response.json()
     except ValueError:
         body = None
-    error: dict[str, Any] = {}
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = cast(dict[str, Any], body["error"])
-    raw_code = error.get("code")
+        return cast(dict[str, Any], body["error"])
+    return {}
+
+
+def read_error_from_response(response: httpx.Response) -> GraphReadError:
+    """The :class:`GraphReadError` for a Graph API error answer (Meta's own text is not copied)."""
+    status = response.status_code
+    raw_code = _error_of(response).get("code")
     code = raw_code if isinstance(raw_code, int) else None
     if status == 401 or code == TOKEN_INVALID:
         reason, label = "token_invalid", "the access token is invalid or expired"
@@ -135,13 +139,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 def error_from_response(response: httpx.Response) -> SendError:
     """The :class:`SendError` for a Cloud API error answer (Meta's own text is not copied)."""
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error: dict[str, Any] = {}
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = cast(dict[str, Any], body["error"])
+    error = _error_of(response)
     raw_code, raw_sub = error.get("code"), error.get("error_subcode")
     code = raw_code if isinstance(raw_code, int) else None
     subcode = raw_sub if isinstance(raw_sub, int) else None

@@ -118,6 +118,31 @@ def prove(
     return number
 
 
+def _ask(client: ClientFactory, claim: Claim) -> PhoneNumber:
+    with client() as graph:
+        return prove(
+            graph,
+            phone_number_id=claim.phone_number_id,
+            waba_id=claim.waba_id,
+            access_token=Secret(claim.access_token),
+        )
+
+
+def _unavailable(exc: GraphReadError) -> str:
+    return UNAVAILABLE.format(detail=str(exc).removeprefix("Graph API read failed: "))
+
+
+def _refuse_held(
+    db: Database, tenant_id: int, actor: str, subject: str | None, claim: Claim, holders: list[int]
+) -> OwnershipNotProven:
+    """The refusal of a proven claim on a number or account another tenant holds: the same
+    answer and audit entry as any failed proof; the holders are told (not who claimed)."""
+    refusal = _not_proven(claim.phone_number_id, claim.waba_id)
+    _refused(db, tenant_id, actor, subject, claim, refusal)
+    _tell_holders(db, tenant_id, holders, claim)
+    return refusal
+
+
 def _refused(
     db: Database, tenant_id: int, actor: str, subject: str | None, claim: Claim, exc: OwnershipNotProven
 ) -> None:
@@ -192,18 +217,12 @@ def connect(
     number: PhoneNumber | None = None
     pending: str | None = None
     try:
-        with client() as graph:
-            number = prove(
-                graph,
-                phone_number_id=claim.phone_number_id,
-                waba_id=claim.waba_id,
-                access_token=Secret(claim.access_token),
-            )
+        number = _ask(client, claim)
     except OwnershipNotProven as exc:
         _refused(db, tenant_id, actor, None, claim, exc)
         raise
     except GraphReadError as exc:
-        pending = UNAVAILABLE.format(detail=str(exc).removeprefix("Graph API read failed: "))
+        pending = _unavailable(exc)
     try:
         with db.tenant_session(tenant_id) as session:
             channel = channel_repo.add(
@@ -235,10 +254,7 @@ def connect(
             )
             return Verified(channel.id, "active" if number is not None else "pending", pending)
     except _Held as held:
-        refusal = _not_proven(claim.phone_number_id, claim.waba_id)
-        _refused(db, tenant_id, actor, None, claim, refusal)
-        _tell_holders(db, tenant_id, held.holders, claim)
-        raise refusal from None
+        raise _refuse_held(db, tenant_id, actor, None, claim, held.holders) from None
 
 
 def reverify(
@@ -265,19 +281,13 @@ def reverify(
         )
     subject = f"channel:{channel_id}"
     try:
-        with client() as graph:
-            number = prove(
-                graph,
-                phone_number_id=claim.phone_number_id,
-                waba_id=claim.waba_id,
-                access_token=Secret(claim.access_token),
-            )
+        number = _ask(client, claim)
     except OwnershipNotProven as exc:
         _set_error(db, tenant_id, channel_id, STORED[exc.reason])
         _refused(db, tenant_id, actor, subject, claim, exc)
         raise
     except GraphReadError as exc:
-        message = UNAVAILABLE.format(detail=str(exc).removeprefix("Graph API read failed: "))
+        message = _unavailable(exc)
         _set_error(db, tenant_id, channel_id, message)
         return Verified(channel_id, _status_of(db, tenant_id, channel_id), message)
     try:
@@ -296,11 +306,8 @@ def reverify(
             )
             return Verified(channel_id, "active")
     except _Held as held:
-        refusal = _not_proven(claim.phone_number_id, claim.waba_id)
         _set_error(db, tenant_id, channel_id, STORED["not_proven"])
-        _refused(db, tenant_id, actor, subject, claim, refusal)
-        _tell_holders(db, tenant_id, held.holders, claim)
-        raise refusal from None
+        raise _refuse_held(db, tenant_id, actor, subject, claim, held.holders) from None
 
 
 def _set_error(db: Database, tenant_id: int, channel_id: int, message: str) -> None:

@@ -69,14 +69,18 @@ def _channel_out(c: Channel) -> ChannelOut:
     )
 
 
+def _find_channel(session: Session, who: Principal, channel_id: int) -> Channel:
+    channel = session.scalar(
+        select(Channel).where(Channel.id == channel_id, Channel.tenant_id == who.tenant_id)
+    )
+    if channel is None:
+        raise NotFound("no such channel")
+    return channel
+
+
 def _channel(services: GatewayServices, who: Principal, channel_id: int) -> ChannelOut:
     with services.db.tenant_session(who.tenant_id) as session:
-        channel = session.scalar(
-            select(Channel).where(Channel.id == channel_id, Channel.tenant_id == who.tenant_id)
-        )
-        if channel is None:
-            raise NotFound("no such channel")
-        return _channel_out(channel)
+        return _channel_out(_find_channel(session, who, channel_id))
 
 
 @router.get("/channels", response_model=list[ChannelOut])
@@ -117,12 +121,7 @@ def verify_channel(channel_id: IdPath, who: Admin, services: Services) -> Channe
 @router.delete("/channels/{channel_id}", status_code=204)
 def remove_channel(channel_id: IdPath, who: Admin, services: Services) -> Response:
     with services.db.tenant_session(who.tenant_id) as session:
-        channel = session.scalar(
-            select(Channel).where(Channel.id == channel_id, Channel.tenant_id == who.tenant_id)
-        )
-        if channel is None:
-            raise NotFound("no such channel")
-        session.delete(channel)
+        session.delete(_find_channel(session, who, channel_id))
         _audit(session, who, "config.channel_removed", f"channel:{channel_id}")
     return Response(status_code=204)
 
