@@ -185,6 +185,7 @@ class Setup:
                         model=SIM_MODELS[args.provider],
                         base_url=simulator_url,
                         api_key=f"sim-key-{tenant.id}",
+                        trusted=True,  # the operator names the simulator (a loopback host)
                     )
                 self.tenants.append((tenant.id, channel.id))
         for tenant_id, _ in self.tenants:
@@ -279,23 +280,61 @@ def _turn(
 
 @contextmanager
 def _counting_statements(db: Database, counts: dict[str, int]) -> Generator[None]:
-    """Count the application engine's statements and transactions (checkpoints have their own)."""
+    """Count every statement the driver sends (row-level-security pins too) and the application
+    engine's transactions; the checkpointer's statements (its own pool) are marked."""
     from sqlalchemy import event
-
-    def on_execute(*args: Any) -> None:
-        statement = " ".join(str(args[2]).split())
-        counts[statement[:110]] = counts.get(statement[:110], 0) + 1
 
     def on_begin(_connection: Any) -> None:
         counts["(transaction)"] = counts.get("(transaction)", 0) + 1
 
-    event.listen(db.engine, "before_cursor_execute", on_execute)
     event.listen(db.engine, "begin", on_begin)
+    try:
+        with _counting_driver_statements(counts):
+            yield
+    finally:
+        event.remove(db.engine, "begin", on_begin)
+
+
+@contextmanager
+def _counting_driver_statements(counts: dict[str, int]) -> Generator[None]:
+    """Count what psycopg sends, each row of an ``executemany`` as one statement."""
+    if _psycopg() is None:  # SQLite only
+        yield
+        return
+    import psycopg
+    from psycopg.rows import dict_row
+
+    originals = {name: getattr(psycopg.Cursor, name) for name in ("execute", "executemany")}
+
+    def counted(name: str) -> Callable[..., Any]:
+        original = originals[name]
+
+        def call(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            many = name == "executemany" and args and hasattr(args[0], "__len__")
+            rows = len(args[0]) if many else 1
+            # The checkpointer's pool hands out dict rows (agent.checkpoints); the store's tuples.
+            mark = "[checkpoints] " if cursor.connection.row_factory is dict_row else ""
+            statement = (mark + " ".join(str(query).split()))[:110]
+            counts[statement] = counts.get(statement, 0) + rows
+            return original(cursor, query, *args, **kwargs)
+
+        return call
+
+    for name in originals:
+        setattr(psycopg.Cursor, name, counted(name))
     try:
         yield
     finally:
-        event.remove(db.engine, "before_cursor_execute", on_execute)
-        event.remove(db.engine, "begin", on_begin)
+        for name, original in originals.items():
+            setattr(psycopg.Cursor, name, original)
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    return psycopg
 
 
 def _measure(args: argparse.Namespace, setup: Setup, ctx: Any) -> dict[str, Any]:
@@ -345,8 +384,13 @@ def _measure(args: argparse.Namespace, setup: Setup, ctx: Any) -> dict[str, Any]
         "stages": stages,
     }
     if args.statements:
-        ranked = sorted(statements.items(), key=lambda item: -item[1])
+        ranked = sorted(statements.items(), key=lambda item: (-item[1], item[0]))
         result["statements_per_turn"] = {text: round(n / turns, 2) for text, n in ranked}
+        sent = [(text, n) for text, n in statements.items() if text != "(transaction)"]
+        result["statements_per_turn_total"] = {
+            "store": round(sum(n for t, n in sent if not t.startswith("[checkpoints]")) / turns, 2),
+            "checkpoints": round(sum(n for t, n in sent if t.startswith("[checkpoints]")) / turns, 2),
+        }
     return result
 
 
@@ -371,7 +415,11 @@ def _print(result: dict[str, Any]) -> None:
         f"whole process {result['process_cpu_ms_per_turn']}; wall p50 {result['wall_ms_per_turn_p50']} ms)"
     )
     if "statements_per_turn" in result:
-        print("\nstore statements per turn (the application engine's; checkpoints are apart):")
+        totals = result["statements_per_turn_total"]
+        print(
+            f"\nstatements per turn, as the driver sends them: {totals['store']} by the store, "
+            f"{totals['checkpoints']} by the checkpointer (marked)"
+        )
         for text, n in result["statements_per_turn"].items():
             print(f"{n:6.2f}  {text}")
 

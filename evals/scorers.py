@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agent.redaction.language import detect_language
 from evals.scenarios import Expect
+from textnorm import detect_language
 
 
 @dataclass

@@ -23,6 +23,13 @@ def ner_pipeline() -> object:
     return load_ner_pipeline()
 
 
+def redactor(settings: Settings, db: Database) -> Redactor:
+    """The redactor over the database's vault; spaCy's pipeline loads only with ``redaction_ner``."""
+    if settings.redaction_ner:
+        return Redactor(SqlVault(db), use_ner=True, nlp=ner_pipeline())
+    return Redactor(SqlVault(db))
+
+
 def checkpoint_store(settings: Settings, db: Database) -> CheckpointStore:
     """Checkpoints next to the data: PostgreSQL in production, a SQLite file by default."""
     if settings.checkpoint_url:
@@ -65,7 +72,7 @@ def receptionist(
     """The receptionist every entry point runs (workers, chat, evals)."""
     return Receptionist(
         db,
-        redactor=Redactor(SqlVault(db), nlp=ner_pipeline()),
+        redactor=redactor(settings, db),
         checkpoints=checkpoint_store(settings, db),
         tracer=trace or tracer(db),
         alert=alert or (lambda _kind, _detail: None),

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     """Serve ``/docs`` and ``/openapi.json`` (``FRONTDESK_API_DOCS=0`` turns them off)."""
     body_timeout: float = 30.0
     """Seconds a client may take to send a request body before it is answered 408."""
+    redaction_ner: bool = False
+    """Run spaCy NER in the redactor as an extra name net (``FRONTDESK_REDACTION_NER=1``); off by
+    default, and then spaCy's pipeline is never loaded (faster start-up, less memory)."""
 
 
 def redis_url_of(settings: Settings) -> str | None:

@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from errors import CryptoError
+
 KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 NONCE_BYTES = 12
 DATA_KEY_ID = re.compile(r"^dk[0-9]+$")
 """Key ids of contacts' data keys (:mod:`store.keystore`); master keys may not use them."""
-
-
-class CryptoError(Exception):
-    """Base of the encryption errors; messages never carry key material or plaintext."""
 
 
 class KeyConfigError(CryptoError):

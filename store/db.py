@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from errors import DatabaseError
 from store.audit_anchor import AuditAnchor
 from store.crypto import Keyring
 from store.keystore import DataKeyring, KeyStore, default_store_url
@@ -36,10 +37,6 @@ AUDIT_HEADS = "audit_heads"
 """``Session.info`` key: chain heads appended in the transaction, anchored after its commit."""
 
 log = logging.getLogger(__name__)
-
-
-class DatabaseError(Exception):
-    """The database is unreachable or not set up; the message is safe to show."""
 
 
 def private_sqlite_file(path: str | Path) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from agent.errors import ProviderError, UserError
 from agent.llm.base import EventSink, ignore_events
@@ -169,7 +170,7 @@ class OpenAIProvider(KeyedProvider):
 
         async def attempt() -> Any:
             client = self._client()
-            return await self._call(lambda: client.chat.completions.create(**body, timeout=timeout))
+            return await self._call(lambda: _create_chat_completion(client, body, timeout))
 
         response, attempts = await self._retrying(attempt)
         choice = response.choices[0]
@@ -214,6 +215,23 @@ class OpenAIProvider(KeyedProvider):
             model=model,
             provider=self.name,
         )
+
+
+async def _create_chat_completion(
+    client: openai.AsyncOpenAI, body: dict[str, Any], timeout: float
+) -> ChatCompletion:
+    """``client.chat.completions.create(**body)``, without the SDK rebuilding the body.
+
+    ``create`` walks every message and tool through its typed-dict transform (about 7 % of a
+    turn's CPU) to turn them into what ``body`` already is: plain JSON in the wire shape. The
+    request (path, body, timeout, bearer auth) and the parsed response are the same.
+    """
+    return await client.post(
+        "/chat/completions",
+        cast_to=ChatCompletion,
+        body=body,
+        options={"timeout": timeout, "security": {"bearer_auth": True}},
+    )
 
 
 def _message(e: openai.APIStatusError) -> str:

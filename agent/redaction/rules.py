@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.redaction.folding import fold
+from textnorm import fold
 
 if TYPE_CHECKING:  # presidio (and spaCy behind it) load only where rules are compiled: the workers
     from presidio_analyzer import EntityRecognizer

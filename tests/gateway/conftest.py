@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,17 @@ from gateway.services import GatewayServices, GatewaySettings
 from store.db import Database
 from store.repo import channels as channel_repo
 from store.repo import users as user_repo
+from tests.conftest import SERVICES_REQUIRED
 
+CHROMIUM = Path(os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 CORPUS_DIR = Path("/work/shared/conformance/whatsapp")
 if not CORPUS_DIR.exists():  # the channels tests keep a copy
     CORPUS_DIR = Path(__file__).parent.parent / "channels" / "data" / "whatsapp"
@@ -215,3 +226,19 @@ def retarget(body: dict[str, Any], tenant: TenantFixture) -> dict[str, Any]:
             if isinstance(value, dict) and isinstance(value.get("metadata"), dict):
                 value["metadata"]["phone_number_id"] = tenant.phone_number_id
     return copy
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (skips without it, fails in CI)."""
+    if not CHROMIUM.exists():
+        message = f"the console's browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+        if SERVICES_REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

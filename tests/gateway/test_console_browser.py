@@ -36,19 +36,10 @@ from store.crypto import Keyring
 from store.db import Database, migrate
 from store.models import Conversation
 from store.repo import channels, providers, tenants, users
-from tests.conftest import SERVICES_REQUIRED, app_url_of
+from tests.conftest import app_url_of
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "out" / "console"
-CHROMIUM = Path(os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium"))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 KB = ROOT / "tests" / "data" / "kb_clinica_es"
 PHONE_NUMBER_ID = "100000000000117"
 CUSTOMER = ("34611000117", "Lucía Fernández")
@@ -171,21 +162,6 @@ def _setup(stack: Stack) -> None:
         clinic_id = clinic.id
     for path in sorted(KB.iterdir()):
         knowledge.ingest(db, clinic_id, path.name, path.read_bytes())
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"the console's browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
-        if SERVICES_REQUIRED:
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
