@@ -154,6 +154,10 @@ class PatternRule(BaseModel):
         return value
 
 
+SETTING = "redaction"
+"""The key of ``tenants.settings`` that holds a tenant's :class:`RedactionRules`."""
+
+
 class RedactionRules(BaseModel):
     """A tenant's redaction settings (``tenants.settings["redaction"]``)."""
 
@@ -266,14 +270,7 @@ def _compile(key: str) -> CompiledRules:
 
 def rules_of(settings: dict[str, Any] | None) -> RedactionRules:
     """The stored rules of a tenant's settings (``RuleError`` if they no longer validate)."""
-    return RedactionRules.checked((settings or {}).get("redaction") or {})
-
-
-def with_rules(settings: dict[str, Any] | None, rules: RedactionRules) -> dict[str, Any]:
-    """A copy of ``settings`` holding ``rules``."""
-    updated = dict(settings or {})
-    updated["redaction"] = rules.model_dump(mode="json")
-    return updated
+    return RedactionRules.checked((settings or {}).get(SETTING) or {})
 
 
 def add_pattern(rules: RedactionRules, name: str, regex: str, entity: str, score: float) -> RedactionRules:
