@@ -39,7 +39,7 @@ def _setup(live: Live) -> tuple[int, str]:
     with db.admin_session() as session:
         tenant = tenants.create(session, "clinic", "Clínica Sonrisa", settings={"default_language": "es"})
         providers.set_provider(session, db.keyring, tenant.id, "extractive")
-        channels.add(
+        channel = channels.add(
             session,
             db.keyring,
             tenant.id,
@@ -48,6 +48,7 @@ def _setup(live: Live) -> tuple[int, str]:
             app_secret=live.app_secret,
             access_token=live.access_token,
         )
+        channels.activate(session, channel)  # the test's own number (the fake knows its token)
         token = users.create(session, tenant.id, "supervisor", "Marta").token.reveal()
         tenant_id = tenant.id
     for path in sorted(KB.iterdir()):

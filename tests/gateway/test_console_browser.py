@@ -144,7 +144,7 @@ def _setup(stack: Stack) -> None:
             session, "console-clinic", "Clínica Sonrisa", settings={"default_language": "es"}
         )
         providers.set_provider(session, db.keyring, clinic.id, "extractive")
-        channels.add(
+        channel = channels.add(
             session,
             db.keyring,
             clinic.id,
@@ -153,6 +153,7 @@ def _setup(stack: Stack) -> None:
             app_secret=stack.app_secret,
             access_token="EAAG-console-access",
         )
+        channels.activate(session, channel)  # the stack's own number
         stack.tokens["marta"] = users.create(session, clinic.id, "agent", "Marta").token.reveal()
         stack.tokens["pablo"] = users.create(session, clinic.id, "agent", "Pablo").token.reveal()
         stack.tokens["sara"] = users.create(session, clinic.id, "supervisor", "Sara").token.reveal()
