@@ -426,6 +426,8 @@ class RunDetailOut(RunOut):
 
 
 class EvalOut(BaseModel):
+    """One score of a tenant's eval run (``frontdesk eval run --tenant``): metadata only."""
+
     id: int
     run_name: str
     scenario: str
@@ -433,4 +435,10 @@ class EvalOut(BaseModel):
     score: float | None
     passed: bool | None
     trace_id: str | None
+    trace_url: str | None = None
+    suite: str | None = None
+    provider: str | None = None
+    family: str | None = None
+    status: str | None = None
+    failing_checks: list[str] = Field(default_factory=list[str])
     created_at: datetime
