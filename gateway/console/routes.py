@@ -325,7 +325,7 @@ def conversation_live(request: Request, conversation_id: int) -> Response:
     return _page(request, "_live.html", who=signed.who, csrf=signed.csrf, d=detail)
 
 
-Action = Callable[[GatewayServices, Principal], None]
+Action = Callable[[GatewayServices, Principal], object]
 
 
 def _act(request: Request, conversation_id: int, csrf: str, action: Action) -> Response:
