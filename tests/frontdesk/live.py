@@ -109,7 +109,7 @@ class Live:
         with db.admin_session() as session:
             tenant = tenants.create(session, slug, name, settings=settings)
             providers.set_provider(session, db.keyring, tenant.id, "extractive")
-            channels.add(
+            channel = channels.add(
                 session,
                 db.keyring,
                 tenant.id,
@@ -118,6 +118,7 @@ class Live:
                 app_secret=self.app_secret,
                 access_token=self.access_token,
             )
+            channels.activate(session, channel)  # the deployment's own number (the fake knows its token)
             tenant_id = tenant.id
         for path in sorted(kb.iterdir()):
             knowledge.ingest(db, tenant_id, path.name, path.read_bytes())
