@@ -15,12 +15,14 @@ the checked address itself (the ``Host`` header and the TLS server name stay the
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
+import httpx2
 
 from agent.errors import UserError
 from store.errors import UserError as StoreUserError
@@ -95,6 +97,31 @@ class PinnedTransport(httpx.BaseTransport):
         self._inner.close()
 
 
+class AsyncPinnedTransport(httpx2.AsyncBaseTransport):
+    """:class:`PinnedTransport` for the model SDKs' async clients (``httpx2``); the lookup runs
+    in a thread so the turn's event loop is not blocked. A refusal is a ``ConnectError`` to the
+    SDK (the provider could not be reached: the turn's fallback and handoff apply)."""
+
+    def __init__(self, pick: Callable[[str, int], str], inner: httpx2.AsyncBaseTransport) -> None:
+        self._pick = pick
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        host = request.url.host
+        port = request.url.port or (443 if request.url.scheme == "https" else 80)
+        try:
+            address = await asyncio.to_thread(self._pick, host, port)
+        except HostRefused as exc:
+            raise httpx2.ConnectError(str(exc), request=request) from None
+        if address != host:
+            request.url = request.url.copy_with(host=address)
+            request.extensions = {**request.extensions, "sni_hostname": host}
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def parse_hosts(spec: str | None) -> tuple[str, ...]:
     """The allow-list from its comma-separated form (``api.openai.com,vllm.lan:8000``)."""
     return tuple(h.strip().lower().rstrip(".") for h in (spec or "").split(",") if h.strip())
@@ -114,21 +141,30 @@ class HostPolicy:
     def listed(self, host: str, port: int) -> bool:
         return host in self.allowed or f"{host}:{port}" in self.allowed
 
+    def address_for(self, host: str, port: int) -> str:
+        """Where a connection to ``host`` may go: the host itself when the operator listed it,
+        else its one checked public address (:class:`HostRefused` otherwise)."""
+        if self.listed(host, port):
+            return host
+        if self.allowed:
+            raise HostRefused(
+                f"provider host {host}:{port} is not in the operator's FRONTDESK_PROVIDER_HOSTS"
+            )
+        try:
+            return checked_address(host, port, resolver=self.resolver)
+        except HostRefused as exc:
+            raise HostRefused(
+                f"provider {exc}; the operator must list it in FRONTDESK_PROVIDER_HOSTS"
+            ) from None
+
+    def transport(self, inner: httpx2.AsyncBaseTransport) -> AsyncPinnedTransport:
+        """An SDK transport that connects only where :meth:`address_for` allows, at connect time."""
+        return AsyncPinnedTransport(self.address_for, inner)
+
     def check(self, url: str) -> None:
         """Raise :class:`HostRefused` unless the policy lets a provider call go to ``url``."""
         try:
             _scheme, host, port = endpoint_of(url)
         except StoreUserError as exc:
             raise HostRefused(str(exc)) from None
-        if self.listed(host, port):
-            return
-        if self.allowed:
-            raise HostRefused(
-                f"provider host {host}:{port} is not in the operator's FRONTDESK_PROVIDER_HOSTS"
-            )
-        try:
-            checked_address(host, port, resolver=self.resolver)
-        except HostRefused as exc:
-            raise HostRefused(
-                f"provider {exc}; the operator must list it in FRONTDESK_PROVIDER_HOSTS"
-            ) from None
+        self.address_for(host, port)
