@@ -95,5 +95,20 @@ class PermanentSendError(SendError):
     """Any other rejection: invalid parameters, unknown recipient, template problems."""
 
 
+class GraphReadError(ChannelError):
+    """A Graph API read (the ownership proof) failed. ``reason``: ``denied`` (no such object,
+    or the token may not see it: Meta answers both alike), ``token_invalid`` (HTTP 401 or
+    code 190), ``unavailable`` (network, server error or rate limit: try again later) or
+    ``rejected`` (any other answer, e.g. a malformed one)."""
+
+    def __init__(
+        self, message: str, *, reason: str, code: int | None = None, http_status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.code = code
+        self.http_status = http_status
+
+
 def _rebuild(cls: type[SendError], message: str, kwargs: dict[str, Any]) -> SendError:
     return cls(message, **kwargs)
