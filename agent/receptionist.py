@@ -15,7 +15,7 @@ from typing import Any
 
 from langgraph.types import Command
 
-from agent.checkpoints import CheckpointStore
+from agent.checkpoints import CheckpointStore, reuse_next_read
 from agent.errors import RetryLater, UserError
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
@@ -117,12 +117,29 @@ class Receptionist:
         if self._provider_factory is not None:
             return self._provider_factory(runtime.provider, key, fallback_key)
         return build_provider(
-            runtime.provider,
+            self._pinned(runtime.provider, configs),
             key,
             fallback_api_key=fallback_key,
             events=self._on_provider_event,
             clients=DEFAULT_CLIENTS.for_owner(f"tenant:{runtime.tenant_id}"),
         )
+
+    def _pinned(
+        self, settings: ProviderSettings, configs: tuple[ProviderConfig | None, ProviderConfig | None]
+    ) -> ProviderSettings:
+        """A base URL the tenant chose is checked again at connect time, and the connection goes
+        to the checked address (no second DNS answer); the operator's own URLs are not pinned."""
+
+        def pin(one: ProviderSettings, config: ProviderConfig | None) -> ProviderSettings:
+            if config is None or config.base_url is None or config.base_url_trusted:
+                return one
+            return one.model_copy(update={"pinned_hosts": self.hosts.allowed})
+
+        primary, fallback = configs
+        pinned = pin(settings, primary)
+        if pinned.fallback is not None:
+            pinned = pinned.model_copy(update={"fallback": pin(pinned.fallback, fallback)})
+        return pinned
 
     def _check_endpoint(self, tenant_id: int, config: ProviderConfig | None) -> None:
         """Refuse a base URL the host policy does not allow (checked again at every turn)."""
@@ -226,6 +243,7 @@ class Receptionist:
                 )
                 async with self.checkpoints.saver(request.tenant_id) as saver:
                     graph = build_graph(saver)
+                    reuse_next_read(saver)  # the run reads what the look below read
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:
