@@ -107,8 +107,10 @@ def _signed(request: Request) -> Signed | None:
         )
         if user is None or user.disabled or user.role not in ROLES:
             return None
-        if user.locked_until is not None and user.locked_until > services.clock():
-            return None
+        if user.expires_at is not None and user.expires_at <= services.clock():
+            return None  # the token expired: so does every session it opened
+        # ``locked_until`` is not checked: it throttles wrong guesses at the public token prefix,
+        # which a stranger can produce, so it must never sign the real user out.
         if cookies.token_fingerprint(keyring, user.token_hash) != claims.fingerprint:
             return None  # a new API token was issued: sign in again
         who = Principal(user.id, claims.tenant_id, user.role, user.name, bool(user.can_read_bodies))
@@ -192,9 +194,12 @@ def signin(
     if who.role not in ROLES:
         return _signin_page(request, words("wrong_role"), 403, next)
     with services.db.tenant_session(who.tenant_id) as session:
-        token_hash = session.scalar(select(User.token_hash).where(User.id == who.user_id))
-    assert token_hash is not None
+        token_hash, expires_at = session.execute(
+            select(User.token_hash, User.expires_at).where(User.id == who.user_id)
+        ).one()
     seconds = services.settings.console_session_hours * 3600
+    if expires_at is not None:  # a session never outlives its token
+        seconds = min(seconds, (expires_at - services.clock()).total_seconds())
     value = cookies.issue(services.db.keyring, who.tenant_id, who.user_id, token_hash, seconds)
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_cookie(request, response, cookies.SESSION_COOKIE, value, int(seconds))

@@ -14,9 +14,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -29,6 +32,7 @@ from store.repo import channels, providers, tenants
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE_NUMBER_ID = "100000000000077"
+L = TypeVar("L", bound="Live")
 
 
 def free_port() -> int:
@@ -58,13 +62,16 @@ class Live:
     """The first gateway's base URL."""
     gateways: list[str] = field(default_factory=list[str])
     db: Database | None = None
+    migrated: bool = False
+    """Whether the schema is already migrated (``frontdesk migrate`` ran); else it is here."""
 
     def __post_init__(self) -> None:
         self.database_url = self.database_url or f"sqlite:///{self.tmp}/frontdesk.db"
         self.broker_url = self.broker_url or f"sqla+sqlite:///{self.tmp}/broker.db"
         keyring = Keyring.from_spec(self.keys)
         self.db = Database(self.database_url, keyring, admin_url=self.admin_url or None, schema=self.schema)
-        migrate(self.db)
+        if not self.migrated:
+            migrate(self.db)
         self.graph.register(self.phone_number_id, self.access_token)
 
     @property
@@ -205,3 +212,65 @@ class Live:
                 process.wait(10)
         if self.db is not None:
             self.db.dispose()
+
+
+@contextmanager
+def on_postgres(
+    kind: type[L],
+    tmp: Path,
+    graph: FakeCloudApi,
+    admin_url: str,
+    redis_url: str,
+    extra_env: dict[str, str] | None = None,
+    **options: Any,
+) -> Iterator[L]:
+    """A deployment the way README's production set-up runs it: its own schema on the real
+    PostgreSQL, the processes logged in as the application's role (``frontdesk_app``) with the
+    owner's URL as ``FRONTDESK_DATABASE_ADMIN_URL``, Redis as broker and for leases under a
+    prefix of its own. ``frontdesk migrate`` (the CLI) makes the schema. The
+    schema, the Redis keys and the processes are gone afterwards."""
+    import redis
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import app_url_of
+
+    schema, prefix = f"t_{uuid.uuid4().hex[:12]}", f"test:{uuid.uuid4().hex[:10]}:"
+    admin = create_engine(admin_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = admin_url + ("&" if "?" in admin_url else "?") + f"options=-csearch_path%3D{schema}"
+    env = {
+        "FRONTDESK_REDIS_URL": redis_url,
+        "FRONTDESK_REDIS_PREFIX": prefix,
+        "FRONTDESK_BROKER_PREFIX": prefix + "broker:",
+        **(extra_env or {}),
+    }
+    client = redis.Redis.from_url(redis_url)
+    running: L | None = None
+    try:
+        running = kind(
+            tmp,
+            graph,
+            database_url=app_url_of(url),  # the application's login role, as in production
+            broker_url=redis_url,
+            admin_url=url,
+            schema=schema,
+            extra_env=env,
+            migrated=True,
+            **options,
+        )
+        migrated = running.cli("migrate")  # as the operator does: schema, roles, LangGraph's tables
+        assert migrated.returncode == 0, migrated.stderr[-3000:]
+        assert "FRONTDESK_DATABASE_URL=" not in migrated.stdout  # already the application's role
+        yield running
+    finally:
+        if running is not None:
+            running.stop()
+        keys_left = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys_left:
+            client.delete(*keys_left)
+        client.close()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_keys" CASCADE'))
+        admin.dispose()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -46,3 +48,28 @@ def uniquify(body: dict[str, Any], suffix: str) -> dict[str, Any]:
                     if isinstance(item, dict) and isinstance(item.get("id"), str):
                         item["id"] = f"{item['id']}.{suffix}"
     return copy
+
+
+SLOW_HEAD = (
+    b"POST /webhooks/whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"X-Hub-Signature-256: sha256=" + b"0" * 64 + b"\r\nContent-Length: 4000\r\n\r\n{"
+)
+"""A webhook's head announcing 4000 bytes, and the body's first byte."""
+
+
+def slow_body(port: int, source: str = "127.0.0.1") -> tuple[bytes, float]:
+    """A slowloris body (a byte now and then) to the gateway on ``port``: what it answered
+    within 6 s, and after how long."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0)) as sock:
+        sock.sendall(SLOW_HEAD)
+        started, answer = time.monotonic(), b""
+        sock.settimeout(0.3)
+        while time.monotonic() - started < 6 and b"\r\n\r\n" not in answer:
+            try:
+                sock.sendall(b" ")
+                answer += sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        return answer, time.monotonic() - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -180,6 +181,33 @@ def test_a_new_api_token_ends_the_console_session(sgw: Gateway) -> None:
     assert sgw.client.get("/console/inbox", follow_redirects=False).status_code == 303
     sgw.client.cookies.set(cookies.SESSION_COOKIE, "forged.value", path="/console")
     assert sgw.client.get("/console/inbox", follow_redirects=False).status_code == 303
+
+
+def test_a_session_ends_when_its_token_expires_and_the_cookie_says_so(sgw: Gateway) -> None:
+    made = sgw.client.post(
+        "/api/users",
+        json={
+            "name": "temp",
+            "role": "agent",
+            "expires_at": (sgw.clock.now + timedelta(hours=1)).isoformat(),
+        },
+        headers=sgw.a.auth("admin"),
+    )
+    answer = sign_in(sgw, made.json()["token"])
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(cookies.SESSION_COOKIE))
+    assert "Max-Age=3600" in cookie  # not the 8 hours of a session: never past the token's expiry
+    assert sgw.client.get("/console/inbox", follow_redirects=False).status_code == 200
+    sgw.clock.advance(hours=1, seconds=1)
+    assert sgw.client.get("/console/inbox", follow_redirects=False).status_code == 303
+
+
+def test_wrong_tokens_sharing_the_public_prefix_never_sign_the_user_out(sgw: Gateway) -> None:
+    token = sgw.a.tokens["agent"]
+    assert sign_in(sgw, token).status_code == 303
+    stranger, wrong = new_client(sgw), {"Authorization": f"Bearer {token[:10]}{'X' * (len(token) - 10)}"}
+    answers = [stranger.get("/api/conversations", headers=wrong).status_code for _ in range(6)]
+    assert answers == [401] * 5 + [429]  # the prefix is throttled…
+    assert sgw.client.get("/console/inbox", follow_redirects=False).status_code == 200  # …not the user
 
 
 def test_the_handoff_webhook_secret_is_shown_once_and_urls_are_checked(sgw: Gateway) -> None:

@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
-from agent.checkpoints import prepare_postgres
 from channels.fake_cloud_api import FakeCloudApi
-from store.crypto import Keyring
 from store.models import Conversation
 from store.repo import tenants, users
-from tests.conftest import app_url_of
-from tests.frontdesk.live import Live
+from tests.frontdesk.live import Live, on_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "out" / "console"
@@ -62,50 +58,18 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str, redis_url: str
 ) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("console")
-    schema, prefix = f"t_{uuid.uuid4().hex[:12]}", f"test:{uuid.uuid4().hex[:10]}:"
-    admin = create_engine(postgres_admin_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = (
-        postgres_admin_url + ("&" if "?" in postgres_admin_url else "?") + f"options=-csearch_path%3D{schema}"
-    )
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    extra_env = {
-        "FRONTDESK_REDIS_URL": redis_url,
-        "FRONTDESK_REDIS_PREFIX": prefix,
-        "FRONTDESK_BROKER_PREFIX": prefix + "broker:",
-        "FRONTDESK_WORKER_SWEEP_INTERVAL": "1",
-    }
-    with FakeCloudApi() as cloud:
-        running = Stack(
-            tmp,
-            cloud,
-            database_url=app_url_of(url),  # the application's login role, as in production
-            broker_url=redis_url,
-            admin_url=url,
-            schema=schema,
-            phone_number_id=PHONE_NUMBER_ID,
-            extra_env=extra_env,
-            keys=Keyring.new_key_spec("k1"),
-        )
-        try:
-            prepare_postgres(url, schema)  # LangGraph's tables, as `frontdesk migrate` makes them
-            _setup(running)
-            running.worker(concurrency=4, timeout=STARTUP)
-            running.serve("serve-a", timeout=STARTUP)
-            running.serve("serve-b", timeout=STARTUP)  # a second gateway process: events must reach both
-            yield running
-        finally:
-            running.stop()
-            keys_left = list(client.scan_iter(match=prefix + "*", count=1000))
-            if keys_left:
-                client.delete(*keys_left)
-            client.close()
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    extra_env = {"FRONTDESK_WORKER_SWEEP_INTERVAL": "1"}
+    with (
+        FakeCloudApi() as cloud,
+        on_postgres(
+            Stack, tmp, cloud, postgres_admin_url, redis_url, extra_env, phone_number_id=PHONE_NUMBER_ID
+        ) as running,
+    ):
+        _setup(running)
+        running.worker(concurrency=4, timeout=STARTUP)
+        running.serve("serve-a", timeout=STARTUP)
+        running.serve("serve-b", timeout=STARTUP)  # a second gateway process: events must reach both
+        yield running
 
 
 def signed_in(browser: Any, gateway: str, token: str, **options: Any) -> Any:

@@ -20,7 +20,7 @@ from frontdesk.settings import Settings
 from store.db import Database
 from store.models import AuditEntry
 from tests.gateway.conftest import Gateway, build
-from tests.gateway.helpers import rows
+from tests.gateway.helpers import SLOW_HEAD, rows, slow_body
 
 
 @contextmanager
@@ -100,35 +100,18 @@ def slow(postgres_db: Database, make_tenant: Any) -> Iterator[tuple[Gateway, int
         yield gw, port
 
 
-HEAD = (
-    b"POST /webhooks/whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-    b"X-Hub-Signature-256: sha256=" + b"0" * 64 + b"\r\nContent-Length: 4000\r\n\r\n"
-)
-
-
 def test_a_slowly_sent_body_is_answered_408_and_the_connection_closed(slow: tuple[Gateway, int]) -> None:
     _gw, port = slow
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(HEAD + b"{")
-        started, answer = time.monotonic(), b""
-        sock.settimeout(0.3)
-        while time.monotonic() - started < 6 and b"\r\n\r\n" not in answer:
-            try:
-                sock.sendall(b" ")  # a byte now and then: a slowloris body
-                answer += sock.recv(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-        assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
-        assert time.monotonic() - started < 4
+    answer, took = slow_body(port)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    assert took < 4
 
 
 def test_a_client_disconnect_is_one_short_log_line(slow: tuple[Gateway, int], caplog: Any) -> None:
     _gw, port = slow
     caplog.set_level(logging.INFO)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(HEAD + b'{"object": "whatsapp_business_account"')
+        sock.sendall(SLOW_HEAD + b'"object": "whatsapp_business_account"')
     time.sleep(0.5)
     lines = [r.getMessage() for r in caplog.records if "disconnect" in r.getMessage()]
     assert len(lines) == 1 and len(lines[0]) < 200
