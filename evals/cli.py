@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
+from errors import UserError
 from evals.keys import REAL_PROVIDERS, OperatorKey
-from evals.scenarios import EvalConfigError, load_suite, suite_names
+from evals.scenarios import load_suite, suite_names
 
 app = typer.Typer(
     help="Evaluate receptionists against scenario suites (simulator or a real provider).",
@@ -43,7 +44,7 @@ def operator_key(provider: str, env: dict[str, str] | None = None) -> OperatorKe
     for name in names:
         if env.get(name, "").strip():
             return OperatorKey(env[name].strip())
-    raise EvalConfigError(f"the {provider} provider needs a key: set {' or '.join(names)}")
+    raise UserError(f"the {provider} provider needs a key: set {' or '.join(names)}")
 
 
 def _pct(value: float | None) -> str:
@@ -103,14 +104,12 @@ def run(
 
     try:
         if provider not in PROVIDER_CHOICES:
-            raise EvalConfigError(
-                f"unknown provider {provider!r}: choose one of {', '.join(PROVIDER_CHOICES)}"
-            )
+            raise UserError(f"unknown provider {provider!r}: choose one of {', '.join(PROVIDER_CHOICES)}")
         loaded = load_suite(suite)
         if scenario:
             loaded = loaded.select(scenario)
         key = operator_key(provider) if provider in REAL_PROVIDERS else None
-    except EvalConfigError as exc:
+    except UserError as exc:
         raise _fail(str(exc)) from None
     if judge and key is None:
         typer.echo("frontdesk eval: note: --judge needs a real provider; skipped", err=True)
@@ -181,7 +180,7 @@ def list_suites(
             for s in loaded.scenarios:
                 flag = "required" if s.required else ("known issue" if s.known_issue else "")
                 typer.echo(f"  {s.id:<34} {s.family:<14} {flag:<12} {s.description}")
-    except EvalConfigError as exc:
+    except UserError as exc:
         raise _fail(str(exc)) from None
 
 

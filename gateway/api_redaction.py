@@ -14,9 +14,9 @@ from fastapi import APIRouter, HTTPException
 from sqlalchemy.orm.attributes import flag_modified
 
 from agent.redaction.rules import RedactionRules, RuleError, predefined_names, rules_of, with_rules
+from errors import NotFound
 from gateway.deps import Admin, Services
 from store import audit
-from store.errors import NotFound
 from store.models import Tenant
 
 router = APIRouter(prefix="/api/settings/redaction", tags=["admin"])

@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from errors import NotFound
 from gateway import tenant_settings as ts
 from gateway.deps import Admin, Principal, Services
 from gateway.schemas import HandoffIn, HoursIn, ProfileIn, ProfileOut
-from store.errors import NotFound
 from store.models import Tenant
 
 router = APIRouter(prefix="/api/settings", tags=["settings"])

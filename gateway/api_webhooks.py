@@ -9,9 +9,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm.attributes import flag_modified
 
+from errors import NotFound
 from gateway.deps import Admin, Services
 from store import audit
-from store.errors import NotFound
 from store.models import Tenant
 from workers import handoffs
 

@@ -29,9 +29,9 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from errors import UserError
 from store.crypto import Keyring, aad_for
 from store.db import Database
-from store.errors import UserError
 from store.models import Tenant, TurnRow
 from store.sealed import unseal
 

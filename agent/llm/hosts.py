@@ -15,8 +15,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from agent.errors import UserError
-from store.errors import UserError as StoreUserError
+from errors import UserError
 from store.repo.providers import endpoint_of
 
 Resolver = Callable[[str, int], Sequence[str]]
@@ -66,7 +65,7 @@ class HostPolicy:
         """Raise :class:`HostRefused` unless the policy lets a provider call go to ``url``."""
         try:
             _scheme, host, port = endpoint_of(url)
-        except StoreUserError as exc:
+        except UserError as exc:
             raise HostRefused(str(exc)) from None
         if self.listed(host, port):
             return

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from errors import Conflict, FieldError
 from store.crypto import Keyring, Secret
-from store.errors import Conflict, FieldError
 from store.models import Channel
 from store.sealed import seal, unseal
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from store.errors import UserError
+from errors import UserError
 from store.identity import new_contact
 from store.models import Conversation, Tenant, TurnRow
 from store.sealed import seal
