@@ -155,6 +155,21 @@ def _template() -> Path:
         return _template_db
 
 
+@contextmanager
+def scratch_database(prefix: str = "frontdesk-eval-") -> Generator[Database]:
+    """A migrated SQLite database in a temporary folder (a copy of the template), removed after."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        shutil.copyfile(_template(), root / "frontdesk.db")
+        db = Database(f"sqlite:///{root}/frontdesk.db", Keyring.generate("eval"))
+        try:
+            yield db
+        finally:
+            db.dispose()
+    finally:
+        shutil.rmtree(root, True)
+
+
 def _add_tenant(db: Database, fixture: TenantFixture) -> int:
     with db.admin_session() as session:
         tenant_id = tenants.create(session, fixture.slug, fixture.name, settings=fixture.settings).id
@@ -183,11 +198,8 @@ def environment(
 ) -> Generator[Environment]:
     """Set up the scenario's tenants and model in a fresh folder; tear everything down after."""
     with ExitStack() as stack:
-        root = Path(tempfile.mkdtemp(prefix=f"frontdesk-eval-{scenario.id[:20]}-"))
-        stack.callback(shutil.rmtree, root, True)
-        shutil.copyfile(_template(), root / "frontdesk.db")
-        db = Database(f"sqlite:///{root}/frontdesk.db", Keyring.generate("eval"))
-        stack.callback(db.dispose)
+        db = stack.enter_context(scratch_database(f"frontdesk-eval-{scenario.id[:20]}-"))
+        root = Path(str(db.url.database)).parent
         vendor = _vendor(scenario, provider)
         simulator: Simulator | None = None
         if provider == "simulator" and vendor != "extractive":

@@ -180,8 +180,9 @@ def _score(
     if scenario.window is not None:
         fixture = suite.tenant(scenario.tenant)
         default = TenantProfile.from_settings(fixture.name or fixture.slug, fixture.settings).default_language
-        language = turns[-1].language if turns else default
-        checks += check_window(scenario.window, language, default)
+        checks += check_window(
+            scenario.window, turns[-1] if turns else None, default, scenario.customer.wa_id
+        )
     if scenario.judge and options.judge:
         drafts = [c for c in env.calls if c.text]
         if options.provider in REAL_PROVIDERS and options.key is not None and drafts:

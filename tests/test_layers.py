@@ -18,7 +18,8 @@ ALLOWED: dict[str, set[str]] = {
     "agent": {"knowledge", "store", "errors"},
     "workers": {"agent", "knowledge", "store", "channels", "errors"},
     "gateway": {"workers", "agent", "knowledge", "store", "channels", "errors"},
-    "evals": {"agent", "knowledge", "store", "channels", "errors"},
+    # evals drive the workers' drain and sender too (the window family); workers never import evals
+    "evals": {"workers", "agent", "knowledge", "store", "channels", "errors"},
     "frontdesk": {"gateway", "workers", "agent", "knowledge", "store", "channels", "evals", "errors"},
 }
 # Frameworks that belong to the rooms above the agent.

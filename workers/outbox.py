@@ -208,6 +208,8 @@ class Claim:
     kind: str
     customer_wrote_at: datetime | None = None
     """When the customer last wrote, as far as the claimer knows (the 24-hour window)."""
+    opted_out: bool = False
+    """Whether the customer opted out of bot messages, as far as the claimer knows."""
 
 
 _outbox = cast(Table, OutboxItem.__table__)
@@ -231,6 +233,7 @@ _READ = (
         _outbox.c.kind,
         _contacts.c.id.label("contact_id"),
         _contacts.c.wa_id_ciphertext,
+        _contacts.c.opted_out,
         _conversations.c.channel_id,
         _conversations.c.test,
         _conversations.c.last_customer_message_at,
@@ -332,6 +335,7 @@ def _claim(
             item.author,
             item.kind or "text",
             _aware(item.last_customer_message_at),
+            bool(item.opted_out),
         )
 
 

@@ -3,7 +3,8 @@
 A free-form text goes out only inside the customer-service window. Outside it a bot message
 becomes the tenant's approved template in the customer's language, or — when none fits — the
 conversation goes to a human with the reason (audited); a human agent's text is refused
-(the API offers templates for that). :func:`channels.window.plan_outbound` decides.
+(the API offers templates for that). :func:`channels.window.plan_outbound` decides. A bot
+message to a customer who opted out meanwhile is cancelled, inside the window too.
 """
 
 from __future__ import annotations
@@ -20,15 +21,19 @@ from channels.window import REGISTRY_SETTING, OutboundPlan, parse_registry, plan
 from store import audit
 from store.db import Database
 from store.models import Contact, Conversation, OutboxItem, Tenant, utcnow
-from workers.outbox import Claim, SendOutcome
+from workers.outbox import FENCED_AUTHORS, Claim, SendOutcome
 
 OUTSIDE_WINDOW = "outside_window"
+OPTED_OUT = "opted_out"
 
 
 def plan_for(
     claim: Claim, last_customer_message_at: datetime | None, opted_out: bool, settings: Any
 ) -> OutboundPlan:
-    """What the window rules do with this claimed text (the tenant's registry and language)."""
+    """What the window rules do with this claimed text (the tenant's registry and language).
+
+    A ``system`` item is the handoff notice: it needs a template for the ``handoff`` purpose;
+    the bot's replies one for ``reply``."""
     settings = cast(dict[str, Any], settings or {})
     default = str(settings.get("default_language") or "en")
     language = detect_language(claim.text, cast(Language, default))
@@ -37,7 +42,7 @@ def plan_for(
         now=utcnow(),
         opted_out=opted_out,
         registry=parse_registry(settings.get(REGISTRY_SETTING)),
-        purpose="reply",
+        purpose="handoff" if claim.author == "system" else "reply",
         language=language,
         default_language=default,
         max_params=0,  # the sender has no values for a template's parameters
@@ -48,6 +53,8 @@ def apply_window(db: Database, tenant_id: int, outbox_id: int, claim: Claim) -> 
     """The claim to send (maybe as a template), or what happened instead (failed, cancelled)."""
     if claim.kind != "text":
         return claim
+    if claim.opted_out and claim.author in FENCED_AUTHORS:  # the customer wrote STOP meanwhile
+        return _suppress(db, tenant_id, outbox_id)
     if claim.customer_wrote_at is not None and within_window(claim.customer_wrote_at, utcnow()):
         return claim  # the usual case: no read
     with db.tenant_session(tenant_id) as session:
@@ -70,12 +77,7 @@ def apply_window(db: Database, tenant_id: int, outbox_id: int, claim: Claim) -> 
             body = {"name": plan.template.name, "language": plan.template.language, "params": []}
             return replace(claim, kind="template", text=json.dumps(body))
         if plan.action == "suppress":
-            session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id == outbox_id)
-                .values(status="cancelled", last_error="opted_out")
-            )
-            return SendOutcome("cancelled", error="opted_out")
+            return _suppress(db, tenant_id, outbox_id, session)
         session.execute(
             update(Conversation)
             .where(Conversation.id == claim.conversation_id, Conversation.mode == "bot")
@@ -91,6 +93,19 @@ def apply_window(db: Database, tenant_id: int, outbox_id: int, claim: Claim) -> 
             details={"reason": plan.reason, "outbox_id": outbox_id},
         )
         return SendOutcome("failed", error=OUTSIDE_WINDOW)
+
+
+def _suppress(db: Database, tenant_id: int, outbox_id: int, session: Any = None) -> SendOutcome:
+    """Cancel a bot message to a customer who opted out."""
+    cancel = (
+        update(OutboxItem).where(OutboxItem.id == outbox_id).values(status="cancelled", last_error=OPTED_OUT)
+    )
+    if session is not None:
+        session.execute(cancel)
+    else:
+        with db.tenant_session(tenant_id) as own:
+            own.execute(cancel)
+    return SendOutcome("cancelled", error=OPTED_OUT)
 
 
 def _fail(session: Any, outbox_id: int, error: str) -> None:

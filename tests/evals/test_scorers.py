@@ -1,7 +1,5 @@
 """Each deterministic scorer passes the good case and fails the bad one, saying why."""
 
-from datetime import UTC, datetime
-
 import pytest
 
 from evals.scenarios import Expect, Window
@@ -110,24 +108,63 @@ def test_canary_scorer():
     assert "ZEBRA-4471" in checks[0].detail
 
 
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TEMPLATES = [
     {"name": "follow_up_en", "language": "en", "purposes": ["reply"]},
     {"name": "seguimiento_es", "language": "es", "purposes": ["reply"]},
+    {"name": "traspaso_es", "language": "es", "purposes": ["handoff"]},
 ]
+WA_ID = "34611122233"
+GERMAN = TurnRecord(
+    customer=["Was kostet das?"], reply="Die Behandlung kostet 45 Euro pro Sitzung.", language="de"
+)
+HANDOFF = TurnRecord(
+    customer=["Quiero hablar con una persona"],
+    reply="Te paso con una persona de nuestro equipo, te escribirá en breve.",
+    handoff=True,
+    handoff_reason="asked for a person",
+    language="es",
+)
 
 
-def test_window_checks():
+def test_window_checks_drive_the_sender_against_the_fake_cloud_api():
     late = Window(
         hours_after=26, templates=TEMPLATES, expect_action="send_template", expect_template="seguimiento_es"
     )
-    assert not failed(check_window(late, "es", "es", NOW))
-    # the German customer gets the tenant's default-language template, not the Spanish one expected
-    bad = failed(check_window(late, "de", "en", NOW))
+    checks = check_window(late, GOOD, "es", WA_ID)
+    assert not failed(checks)
+    assert "send_template: template seguimiento_es" in checks[0].detail  # what reached the Cloud API
+    # a German customer gets the tenant's default-language template: the Spanish one, not English
+    assert not failed(check_window(late, GERMAN, "es", WA_ID))
+    bad = failed(check_window(late, GERMAN, "en", WA_ID))
     assert [c.name for c in bad] == ["window: template seguimiento_es"] and "follow_up_en" in bad[0].detail
     inside = Window(hours_after=2, expect_action="send_text")
-    assert not failed(check_window(inside, "es", "es", NOW))
+    names = [c.name for c in check_window(inside, GOOD, "es", WA_ID)]
+    assert "window: the reply went out as plain text" in names and not failed(
+        check_window(inside, GOOD, "es", WA_ID)
+    )
     wrong = Window(hours_after=30, expect_action="send_text")
-    names = [c.name for c in failed(check_window(wrong, "es", "es", NOW))]
-    assert names == ["window: send_text after 30 h"]  # the policy itself still refuses free text
-    assert not failed(check_window(Window(hours_after=30, expect_action="handoff"), "pt", "pt", NOW))
+    bad = failed(check_window(wrong, GOOD, "es", WA_ID))
+    assert [c.name for c in bad] == [
+        "window: send_text after 30 h",
+        "window: the reply went out as plain text",
+    ]
+    assert "handoff: nothing sent" in bad[0].detail and "conversation human" in bad[0].detail
+
+
+def test_window_checks_a_handoff_notice_and_an_opt_out():
+    notice = Window(
+        hours_after=48,
+        purpose="handoff",
+        templates=TEMPLATES,
+        expect_action="send_template",
+        expect_template="traspaso_es",
+    )
+    assert not failed(check_window(notice, HANDOFF, "es", WA_ID))  # the sender picks the handoff template
+    assert not failed(check_window(Window(hours_after=30, expect_action="handoff"), GOOD, "es", WA_ID))
+    stop = Window(hours_after=1, opted_out=True, expect_action="suppress")
+    checks = check_window(stop, GOOD, "es", WA_ID)
+    assert not failed(checks) and "nothing sent; outbox cancelled" in checks[0].detail
+    assert failed(check_window(Window(hours_after=1, expect_action="suppress"), GOOD, "es", WA_ID))
+    assert [c.detail for c in check_window(stop, TurnRecord(customer=["x"]), "es", WA_ID)] == [
+        "no reply to send"
+    ]

@@ -140,3 +140,20 @@ def test_the_sender_applies_the_24_hour_window_itself(world: World) -> None:
     assert outcome.status == "failed" and outcome.error == "outside_window"
     assert len(world.sender.sent) == 1  # nothing reached the Cloud API
     assert mailbox.state(world.db, world.tenant_id, lost[0]).mode == "human"  # a human takes it
+
+
+def test_a_bot_reply_to_a_customer_who_opted_out_meanwhile_is_cancelled_inside_the_window(
+    world: World,
+) -> None:
+    from store.models import Contact, Conversation
+
+    cid, oid = reply_item(world)  # the customer wrote a moment ago: the window is open
+    with world.db.tenant_session(world.tenant_id) as session:
+        conversation = session.get(Conversation, cid)
+        assert conversation is not None
+        contact = session.get(Contact, conversation.contact_id)
+        assert contact is not None
+        contact.opted_out = True  # STOP arrived while the turn ran
+    outcome = send_item(world.db, world.sender, world.tenant_id, oid)
+    assert outcome.status == "cancelled" and outcome.error == "opted_out"
+    assert world.sender.sent == [] and item(world, oid).status == "cancelled"
