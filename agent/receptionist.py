@@ -42,6 +42,8 @@ from store.repo import providers
 from store.repo.providers import ProviderConfig
 
 AlertSink = Callable[[str, dict[str, Any]], None]
+ProviderFactory = Callable[[ProviderSettings, str | None, str | None], Provider]
+"""Builds a turn's provider from the tenant's settings, key and fallback key (evals, tests)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Receptionist:
         redactor: Redactor,
         checkpoints: CheckpointStore,
         tracer: Tracer | None = None,
-        provider_factory: Callable[[ProviderSettings, str | None, str | None], Provider] | None = None,
+        provider_factory: ProviderFactory | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         alert: AlertSink = lambda _kind, _detail: None,
         runtimes: TenantRuntimes | None = None,

@@ -10,36 +10,35 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Lang = Literal["es", "pt", "de", "en"]
-LANGS: tuple[Lang, ...] = ("es", "pt", "de", "en")
+from textnorm import LANGUAGES, Language
 
-DEFAULT_DISCLOSURE: dict[Lang, str] = {
+DEFAULT_DISCLOSURE: dict[Language, str] = {
     "en": "Hi! I'm {business}'s AI assistant. Write \"agent\" at any time to talk to a person.",
     "es": '¡Hola! Soy el asistente de IA de {business}. Escribe "agente" cuando quieras hablar con una persona.',
     "pt": 'Olá! Sou o assistente de IA de {business}. Escreva "atendente" a qualquer momento para falar com uma pessoa.',
     "de": 'Hallo! Ich bin der KI-Assistent von {business}. Schreiben Sie jederzeit "Mitarbeiter", um mit einem Menschen zu sprechen.',
 }
-DEFAULT_HANDOFF: dict[Lang, str] = {
+DEFAULT_HANDOFF: dict[Language, str] = {
     "en": "I'm passing you to a member of our team; they will reply here shortly.",
     "es": "Te paso con una persona de nuestro equipo; te responderá por aquí en breve.",
     "pt": "Vou passar você para uma pessoa da nossa equipe; ela responderá aqui em breve.",
     "de": "Ich verbinde Sie mit jemandem aus unserem Team; Sie bekommen hier in Kürze eine Antwort.",
 }
-DEFAULT_HANDOFF_CLOSED: dict[Lang, str] = {
+DEFAULT_HANDOFF_CLOSED: dict[Language, str] = {
     "en": "I'm passing you to a member of our team. We are closed right now; they will reply here when we open, {when}.",
     "es": "Te paso con una persona de nuestro equipo. Ahora estamos cerrados; te responderá por aquí cuando abramos, {when}.",
     "pt": "Vou passar você para uma pessoa da nossa equipe. Agora estamos fechados; ela responderá aqui quando abrirmos, {when}.",
     "de": "Ich verbinde Sie mit jemandem aus unserem Team. Wir haben gerade geschlossen; Sie bekommen hier eine Antwort, sobald wir öffnen, {when}.",
 }
 """The handoff message outside opening hours; ``{when}`` is the next opening (``agent.tools.hours``)."""
-DEFAULT_FALLBACK: dict[Lang, str] = {
+DEFAULT_FALLBACK: dict[Language, str] = {
     "en": "Sorry, I can't help with that here. Would you like me to pass you to a person?",
     "es": "Lo siento, no puedo ayudarte con eso por aquí. ¿Quieres que te pase con una persona?",
     "pt": "Desculpe, não posso ajudar com isso por aqui. Quer que eu passe você para uma pessoa?",
     "de": "Entschuldigung, dabei kann ich hier nicht helfen. Soll ich Sie mit einem Menschen verbinden?",
 }
 MessageKind = Literal["disclosure", "handoff", "handoff_closed", "fallback"]
-DEFAULT_WORDING: dict[MessageKind, dict[Lang, str]] = {
+DEFAULT_WORDING: dict[MessageKind, dict[Language, str]] = {
     "disclosure": DEFAULT_DISCLOSURE,
     "handoff": DEFAULT_HANDOFF,
     "handoff_closed": DEFAULT_HANDOFF_CLOSED,
@@ -64,7 +63,7 @@ class TenantProfile(BaseModel):
     tone: str = "warm and professional"
     rules: list[str] = Field(default_factory=list[str])
     """Extra instructions from the business ("never quote prices for surgery", …)."""
-    default_language: Lang = "es"
+    default_language: Language = "es"
     timezone: str = "UTC"
     opening_hours: dict[str, list[tuple[str, str]]] = Field(default_factory=dict[str, list[tuple[str, str]]])
     """Weekday (mon…sun) → list of (open, close) as HH:MM, in the tenant's timezone. Empty: not
@@ -97,6 +96,6 @@ class TenantProfile(BaseModel):
         """Customer-facing text of ``kind`` in ``lang`` (the tenant's wording first)."""
         defaults = DEFAULT_WORDING[kind]
         own = self.messages.get(kind, {})
-        language: Lang = lang if lang in LANGS else self.default_language  # type: ignore[assignment]
+        language: Language = lang if lang in LANGUAGES else self.default_language
         text = own.get(language) or defaults[language]
         return text.replace("{business}", self.business_name)

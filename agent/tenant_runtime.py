@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from agent.llm.types import Price, ProviderSettings
-from agent.redaction.lexicon import fold
 from agent.tenant import TenantProfile
 from errors import NotFound
 from knowledge.vocabulary import business_vocabulary
@@ -30,6 +29,7 @@ from store.crypto import Keyring
 from store.db import Database
 from store.models import ProviderSetting, Tenant
 from store.repo import providers
+from textnorm import fold
 
 DEFAULT_MODELS = {
     "openai": "gpt-4o-mini",

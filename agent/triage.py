@@ -7,16 +7,10 @@ keywords (complaint, legal, emergency…), and strongly negative sentiment.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
-def fold(text: str) -> str:
-    """Lowercase without accents, for matching."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
+from textnorm import fold
 
 _PERSON_WORDS = (
     r"(?:an? )?(?:human|person|real person|agent|representative|operator|someone|somebody|staff)"

@@ -10,13 +10,13 @@ mean an appointment: the confirmation tells them how to undo it in one word.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from store.models import ConsentEvent, Contact
+from textnorm import fold
 
 ConsentCommand = Literal["opt_out", "opt_in"]
 LANGUAGES = ("en", "es", "pt", "de", "fr", "it")
@@ -64,10 +64,9 @@ _POLITE = (
 _MAX_LENGTH = 60
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())
+def _plain(text: str) -> str:
+    """Folded, with every run of anything but ASCII letters and digits turned into one space."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split())
 
 
 def _strip_polite(text: str) -> str:
@@ -95,7 +94,7 @@ def _command_text(text: str | None) -> str:
     """The message as commands are compared: folded, "please" dropped ("" when too long)."""
     if not text or len(text) > _MAX_LENGTH:
         return ""
-    return _strip_polite(_fold(text))
+    return _strip_polite(_plain(text))
 
 
 def may_be_consent_command(text: str | None) -> bool:

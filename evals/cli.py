@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from errors import UserError
+from errors import FrontdeskError, UserError
 from evals.keys import REAL_PROVIDERS, OperatorKey
 from evals.scenarios import load_suite, suite_names
+
+if TYPE_CHECKING:
+    from evals.tenant import TenantWiring
 
 app = typer.Typer(
     help="Evaluate receptionists against scenario suites (simulator or a real provider).",
@@ -78,12 +84,33 @@ def print_summary(doc: dict[str, Any], report: Path, results: Path) -> None:
     typer.echo(f"report:  {report}")
 
 
+def _unwired() -> TenantWiring:
+    raise UserError("--tenant needs the deployment's database: run it as `frontdesk eval run`")
+
+
+tenant_wiring: Callable[[], TenantWiring] = _unwired
+"""How ``--tenant`` reaches the deployment (database, tracer, receptionist): the composition
+root (``frontdesk.cli``) sets it."""
+
+
 @app.command("run")
 def run(
-    suite: Annotated[str, typer.Option("--suite", help="Suite name (see `frontdesk eval list`).")],
+    suite: Annotated[str, typer.Option("--suite", help="Suite name (see `frontdesk eval list`).")] = "smoke",
     provider: Annotated[
-        str, typer.Option("--provider", help="simulator|openai|anthropic|gemini")
-    ] = "simulator",
+        str | None,
+        typer.Option(
+            "--provider",
+            help="simulator|openai|anthropic|gemini; with --tenant: tenant (its own, the default) or simulator",
+        ),
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant",
+            help="Run against this tenant's settings, knowledge base and provider, in sandbox "
+            "conversations; records the results (GET /api/evals) and compares with its previous run.",
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=32, help="Trials per scenario (pass^k).")] = 1,
     out: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default out/evals/SUITE).")
@@ -102,6 +129,10 @@ def run(
     from evals.report import render
     from evals.runner import RunOptions, run_suite
 
+    if tenant is not None:
+        _run_for_tenant(tenant, suite, provider or "tenant", k, out, concurrency, scenario)
+        return
+    provider = provider or "simulator"
     try:
         if provider not in PROVIDER_CHOICES:
             raise UserError(f"unknown provider {provider!r}: choose one of {', '.join(PROVIDER_CHOICES)}")
@@ -113,11 +144,7 @@ def run(
         raise _fail(str(exc)) from None
     if judge and key is None:
         typer.echo("frontdesk eval: note: --judge needs a real provider; skipped", err=True)
-    folder = out or Path("out") / "evals" / suite
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _fail(f"cannot create {folder}: {exc.strerror}") from None
+    folder = _folder(out or Path("out") / "evals" / suite)
     options = RunOptions(
         provider=provider,
         k=k,
@@ -127,10 +154,7 @@ def run(
         judge=judge,
     )
     doc = _run_with_progress(run_suite, loaded, options)
-    results = folder / "results.json"
-    report = folder / "report.html"
-    results.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
-    report.write_text(render(doc), encoding="utf-8")
+    results, report = _write(doc, folder, render(doc))
     print_summary(doc, report, results)
     project = project_from_env()
     if project is not None:
@@ -141,6 +165,84 @@ def run(
             )
         except Exception as exc:
             typer.echo(f"frontdesk eval: warning: Langfuse export failed: {type(exc).__name__}", err=True)
+    if doc["summary"]["required_failed"]:
+        raise typer.Exit(code=1)
+
+
+def _folder(folder: Path) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(f"cannot create {folder}: {exc.strerror}") from None
+    return folder
+
+
+def _write(doc: dict[str, Any], folder: Path, html: str) -> tuple[Path, Path]:
+    results = folder / "results.json"
+    report = folder / "report.html"
+    results.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+    report.write_text(html, encoding="utf-8")
+    return results, report
+
+
+def print_comparison(comparison: dict[str, Any]) -> None:
+    """What changed since the tenant's previous run of the suite."""
+    if comparison.get("previous_run") is None:
+        typer.echo("compared with: no previous run of this suite for this tenant")
+        return
+    typer.echo(f"compared with run {comparison['previous_run']} ({comparison['previous_at']}):")
+    for change in comparison["changed"]:
+        word = "REGRESSION" if change["after"] == "failed" else "changed"
+        typer.echo(f"  {word}: {change['scenario']} {change['before']} -> {change['after']}")
+    for delta in comparison["deltas"]:
+        typer.echo(
+            f"  {delta['scenario']} {delta['metric']}: {delta['before']:.2f} -> {delta['after']:.2f}"
+            f" ({delta['delta']:+.2f})"
+        )
+    if comparison["new"]:
+        typer.echo("  new: " + ", ".join(comparison["new"]))
+    if comparison["gone"]:
+        typer.echo("  no longer run: " + ", ".join(comparison["gone"]))
+    if not (comparison["changed"] or comparison["deltas"] or comparison["new"] or comparison["gone"]):
+        typer.echo("  no change")
+
+
+def _run_for_tenant(
+    slug: str, suite: str, provider: str, k: int, out: Path | None, concurrency: int, ids: list[str] | None
+) -> None:
+    """``eval run --tenant``: sandboxes of a real tenant; results recorded and compared."""
+    from evals.report import render
+    from evals.runner import RunOptions, run_suite
+    from evals.tenant import TenantTarget, compare, link_traces, previous_run, record_run
+
+    try:
+        if provider not in ("tenant", "simulator"):
+            raise UserError("with --tenant, --provider is tenant (its own provider) or simulator")
+        loaded = load_suite(suite)
+        if ids:
+            loaded = loaded.select(ids)
+        target = TenantTarget.open(tenant_wiring(), slug)
+    except FrontdeskError as exc:
+        raise _fail(str(exc)) from None
+    folder = _folder(out or Path("out") / "evals" / f"{slug}-{suite}")
+    options = RunOptions(
+        provider="simulator" if provider == "simulator" else "tenant",
+        k=k,
+        concurrency=concurrency,
+        target=target,
+    )
+    doc = _run_with_progress(run_suite, loaded, options)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    doc |= {"tenant": slug, "run_id": f"{suite}-{stamp}-{secrets.token_hex(3)}"}
+    traced = link_traces(doc, target)
+    doc["comparison"] = compare(previous_run(target.db, target.tenant_id, loaded.name), doc)
+    rows = record_run(target.db, target.tenant_id, doc)
+    results, report = _write(doc, folder, render(doc))
+    print_summary(doc, report, results)
+    print_comparison(doc["comparison"])
+    typer.echo(
+        f"run {doc['run_id']}: {rows} results recorded for tenant {slug} (GET /api/evals) · {traced} turn(s) traced"
+    )
     if doc["summary"]["required_failed"]:
         raise typer.Exit(code=1)
 

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,8 @@ from agent.llm.types import (
 from agent.receptionist import DEFAULT_MODELS, Receptionist
 from agent.redaction.redactor import Redactor, load_ner_pipeline
 from agent.redaction.sql_vault import SqlVault
+from agent.tenant import TenantProfile
+from agent.tracing.base import Tracer
 from agent.tracing.capture import OtlpCapture, running_capture
 from agent.tracing.langfuse_tracer import LangfuseProject, LangfuseTracer
 from evals.keys import OperatorKey, ProviderChoice
@@ -105,18 +107,27 @@ class RecordingProvider(Provider):
 
 @dataclass
 class Environment:
-    """A trial's running pieces, and what they recorded."""
+    """A trial's running pieces, and what they recorded.
 
-    root: Path
+    In a scratch folder (``root``, ``capture``), or against a real tenant in a sandbox
+    conversation (``frontdesk eval run --tenant``), where the trace goes wherever the tenant's
+    tracing goes and only the provider requests are scanned here.
+    """
+
     db: Database
     receptionist: Receptionist
-    tracer: LangfuseTracer
-    capture: OtlpCapture
     simulator: Simulator | None
     tenant_ids: dict[str, int]
     main_tenant: int
     recorders: list[RecordingProvider]
     model: str
+    default_language: str
+    conversation_id: int = 1
+    root: Path | None = None
+    tracer: Tracer | None = None
+    capture: OtlpCapture | None = None
+    trace_of: Callable[[str], str | None] = lambda _turn_id: None
+    """A turn's trace id by turn id, when runs note them (tenant runs)."""
 
     @property
     def calls(self) -> list[ModelCall]:
@@ -127,12 +138,17 @@ class Environment:
         texts = [r.body_text for r in self.simulator.requests] if self.simulator else []
         return texts + [MessagesAdapter.dump_json(_load(c.messages)).decode() for c in self.calls]
 
-    def trace_text(self) -> str:
-        """Everything the trace receiver got (flushes the tracer first)."""
+    def trace_text(self) -> str | None:
+        """Everything the trace receiver got (flushes the tracer first); None without a receiver."""
+        if self.capture is None or self.tracer is None:
+            return None
         self.tracer.flush()
         return self.capture.all_text()
 
-    def checkpoint_bytes(self) -> bytes:
+    def checkpoint_bytes(self) -> bytes | None:
+        """The trial's checkpoint files; None when the checkpoints are a real tenant's store."""
+        if self.root is None:
+            return None
         return b"".join(p.read_bytes() for p in sorted(self.root.glob("checkpoints.db*")))
 
 
@@ -234,10 +250,22 @@ def environment(
             tracer=tracer,
             provider_factory=factory,
         )
-        main = ids[suite.tenant(scenario.tenant).slug]
+        fixture = suite.tenant(scenario.tenant)
         used_model = "extractive" if vendor == "extractive" else _model(vendor, simulator, model)
         yield Environment(
-            root, db, receptionist, tracer, capture, simulator, ids, main, recorders, used_model
+            db=db,
+            receptionist=receptionist,
+            simulator=simulator,
+            tenant_ids=ids,
+            main_tenant=ids[fixture.slug],
+            recorders=recorders,
+            model=used_model,
+            default_language=TenantProfile.from_settings(
+                fixture.name or fixture.slug, fixture.settings
+            ).default_language,
+            root=root,
+            tracer=tracer,
+            capture=capture,
         )
 
 

@@ -240,9 +240,51 @@ def _transcript(trial: dict[str, Any]) -> str:
             meta.append("guard: " + "; ".join(turn["blocked"]))
         parts.append(
             f'<div class="turn bot"><b>receptionist:</b> {escape(turn["reply"])}'
-            f'<div class="meta">{escape(" · ".join(meta))}</div></div>'
+            f'<div class="meta">{escape(" · ".join(meta))}{_trace_link(turn)}</div></div>'
         )
     return "".join(parts)
+
+
+def _trace_link(turn: dict[str, Any]) -> str:
+    url, trace_id = turn.get("trace_url"), turn.get("trace_id")
+    if url and str(url).startswith(("https://", "http://")):
+        return f' · <a href="{escape(url)}">trace {escape(str(trace_id)[:12])}</a>'
+    return f" · trace {escape(str(trace_id))}" if trace_id else ""
+
+
+def _comparison(doc: dict[str, Any]) -> str:
+    """The tenant run's changes since its previous run of the suite."""
+    comparison = doc.get("comparison")
+    if comparison is None:
+        return ""
+    if comparison.get("previous_run") is None:
+        return "<h2>Compared with the previous run</h2><p class='muted'>No previous run of this suite for this tenant.</p>"
+    rows = ["<table><tr><th>scenario</th><th>before</th><th>after</th><th>score changes</th></tr>"]
+    moved: dict[str, list[str]] = {}
+    for d in comparison["deltas"]:
+        moved.setdefault(d["scenario"], []).append(
+            f"{d['metric']} {d['before']:.2f} → {d['after']:.2f} ({d['delta']:+.2f})"
+        )
+    changed = {c["scenario"]: c for c in comparison["changed"]}
+    for scenario in sorted(set(changed) | set(moved)):
+        c = changed.get(scenario)
+        cls = " class='fail'" if c and c["after"] == "failed" else ""
+        before = _badge(c["before"]) if c else ""
+        after = _badge(c["after"]) if c else "unchanged"
+        rows.append(
+            f"<tr{cls}><td><a href='#{escape(scenario)}'>{escape(scenario)}</a></td><td>{before}</td>"
+            f"<td>{after}</td><td>{escape('; '.join(moved.get(scenario, [])))}</td></tr>"
+        )
+    rows.append("</table>")
+    extra = [f"new: {', '.join(comparison['new'])}"] if comparison["new"] else []
+    extra += [f"no longer run: {', '.join(comparison['gone'])}"] if comparison["gone"] else []
+    summary = (
+        f"<p class='muted'>run {escape(doc.get('run_id', ''))} against run {escape(comparison['previous_run'])} "
+        f"({escape(comparison['previous_at'])}) · {len(comparison['regressions'])} regression(s), "
+        f"{len(comparison['fixed'])} fixed{''.join(' · ' + escape(e) for e in extra)}</p>"
+    )
+    body = "".join(rows) if len(rows) > 2 else "<p class='ok'>No scenario changed.</p>"
+    return "<h2>Compared with the previous run</h2>" + summary + body
 
 
 def _checks(trial: dict[str, Any]) -> str:
@@ -310,7 +352,9 @@ def render(doc: dict[str, Any]) -> str:
     for name, f in doc["families"].items():
         curves[name] = {int(k): v for k, v in f["pass_hat_k"].items()}
     trials = [t for x in doc["scenarios"] for t in x["trials"] if t["status"] != "skipped"]
-    title = f"Frontdesk eval · {doc['suite']} · {doc['provider']}"
+    title = f"Frontdesk eval · {doc['suite']} · {doc['provider']}" + (
+        f" · tenant {doc['tenant']}" if doc.get("tenant") else ""
+    )
     return "".join(
         [
             f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>",
@@ -320,6 +364,7 @@ def render(doc: dict[str, Any]) -> str:
             f"{doc['duration_s']:.1f}s · {s['errors']} error(s)</p>",
             f"<div class='banner' style='background:{PASS if ok else FAIL}'>{escape(banner_text)}</div>",
             _kpis(doc),
+            _comparison(doc),
             "<div class='grid'>",
             f"<div class='card'><h3>Pass rate per family (all {doc['k']} trials passed)</h3>{bar_chart(family_rows)}</div>",
             f"<div class='card'><h3>pass^k (τ-bench estimator)</h3>{line_chart(curves)}</div>",

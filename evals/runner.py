@@ -12,6 +12,7 @@ import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -20,7 +21,6 @@ from agent.llm.factory import build_provider
 from agent.llm.types import ProviderSettings
 from agent.receptionist import TurnRequest
 from agent.redaction.redactor import load_ner_pipeline
-from agent.tenant import TenantProfile
 from agent.tenant_runtime import DEFAULT_MODELS
 from evals.environment import Environment, environment
 from evals.judge import judge, next_customer_message
@@ -28,6 +28,7 @@ from evals.keys import REAL_PROVIDERS, OperatorKey, ProviderChoice
 from evals.passk import curve, pass_hat_k
 from evals.scenarios import FAMILIES, Scenario, Suite
 from evals.scorers import Check, TurnRecord, check_canaries, check_pii, check_turns
+from evals.tenant import TenantTarget, tenant_environment
 from evals.window import check_window
 
 Status = Literal["passed", "failed", "error", "skipped"]
@@ -38,12 +39,15 @@ Progress = Callable[[str, "TrialResult"], None]
 class RunOptions:
     """How to run a suite; the key is only in memory and prints as ``***``."""
 
-    provider: ProviderChoice = "simulator"
+    provider: ProviderChoice | Literal["tenant"] = "simulator"
+    """``tenant``: a tenant's own provider (only with ``target``)."""
     k: int = 1
     concurrency: int = 2
     key: OperatorKey | None = None
     model: str | None = None
     judge: bool = False
+    target: TenantTarget | None = None
+    """Run against this real tenant (its settings, knowledge and provider) in sandboxes."""
 
 
 @dataclass
@@ -86,10 +90,13 @@ def _turn(
     env: Environment, scenario: Scenario, trial: int, index: int, texts: list[str], human: list[str]
 ) -> TurnRecord:
     mark = len(env.calls)
+    turn_id = f"{scenario.id}-{trial}-{index}"
+    if env.conversation_id != 1:  # a sandbox of a real tenant: turn ids unique in its store
+        turn_id = f"eval-{env.conversation_id}-{turn_id}"
     request = TurnRequest(
         env.main_tenant,
-        1,
-        f"{scenario.id}-{trial}-{index}",
+        env.conversation_id,
+        turn_id,
         texts,
         customer_id=scenario.customer.wa_id,
         profile_name=scenario.customer.name,
@@ -113,6 +120,7 @@ def _turn(
         cost_usd=out.cost_usd,
         input_tokens=out.input_tokens,
         output_tokens=out.output_tokens,
+        trace_id=env.trace_of(turn_id),
     )
 
 
@@ -120,7 +128,7 @@ def _simulated_turns(
     env: Environment, scenario: Scenario, trial: int, options: RunOptions
 ) -> list[TurnRecord]:
     spec = scenario.user_simulator
-    assert spec is not None and options.key is not None and options.provider != "simulator"
+    assert spec is not None and options.key is not None and options.provider in REAL_PROVIDERS
     settings = ProviderSettings.model_validate(
         {"provider": options.provider, "model": options.model or DEFAULT_MODELS[options.provider]}
     )
@@ -159,30 +167,27 @@ def _score(
     checks += check_turns(scenario.expect, turns, "conversation")
     requests = "\n".join(env.provider_texts())
     trace = env.trace_text()
+    stored = env.checkpoint_bytes()
     planted = [
         *scenario.pii,
         scenario.customer.wa_id,
         *([scenario.customer.name] if scenario.customer.name else []),
     ]
-    checks += check_pii(
-        planted,
-        {
-            "provider requests": requests,
-            "trace": trace,
-            "checkpoints": env.checkpoint_bytes().decode("utf-8", errors="replace"),
-        },
-    )
+    surfaces = {"provider requests": requests}
+    if trace is not None:
+        surfaces["trace"] = trace
+    if stored is not None:
+        surfaces["checkpoints"] = stored.decode("utf-8", errors="replace")
+    else:
+        notes.append("the tenant's own trace and checkpoints: only provider requests scanned here")
+    checks += check_pii(planted, surfaces)
     if scenario.canaries:
         replies = "\n".join(t.reply for t in turns)
-        checks += check_canaries(
-            scenario.canaries, {"replies": replies, "provider requests": requests, "trace": trace}
-        )
+        seen = {"replies": replies, "provider requests": requests, **({"trace": trace} if trace else {})}
+        checks += check_canaries(scenario.canaries, seen)
     if scenario.window is not None:
-        fixture = suite.tenant(scenario.tenant)
-        default = TenantProfile.from_settings(fixture.name or fixture.slug, fixture.settings).default_language
-        checks += check_window(
-            scenario.window, turns[-1] if turns else None, default, scenario.customer.wa_id
-        )
+        last = turns[-1] if turns else None
+        checks += check_window(scenario.window, last, env.default_language, scenario.customer.wa_id)
     if scenario.judge and options.judge:
         drafts = [c for c in env.calls if c.text]
         if options.provider in REAL_PROVIDERS and options.key is not None and drafts:
@@ -197,18 +202,34 @@ def _score(
     return checks, notes
 
 
+def _open(
+    suite: Suite, scenario: Scenario, options: RunOptions, nlp: Any
+) -> AbstractContextManager[Environment]:
+    """The trial's environment: a scratch folder, or a sandbox of the target tenant."""
+    if options.target is not None:
+        provider = "simulator" if options.provider == "simulator" else "tenant"
+        return tenant_environment(options.target, scenario, provider)
+    if options.provider == "tenant":
+        raise ValueError("the tenant's own provider needs a tenant")
+    return environment(
+        suite, scenario, provider=options.provider, key=options.key, model=options.model, nlp=nlp
+    )
+
+
 def run_trial(suite: Suite, scenario: Scenario, trial: int, options: RunOptions, nlp: Any) -> TrialResult:
     """Set up a fresh environment, play the scenario, score it."""
-    if not scenario.turns and options.provider == "simulator":
+    if not scenario.turns and options.provider not in REAL_PROVIDERS:
         return TrialResult(trial, "skipped", notes=["simulated user needs a real provider"])
+    if options.target is not None and scenario.other_tenants:
+        return TrialResult(
+            trial, "skipped", notes=["needs the suite's other tenants: not against a real tenant"]
+        )
     started = time.perf_counter()
     try:
-        with environment(
-            suite, scenario, provider=options.provider, key=options.key, model=options.model, nlp=nlp
-        ) as env:
+        with _open(suite, scenario, options, nlp) as env:
             setup = time.perf_counter() - started
             notes: list[str] = []
-            if scenario.user_simulator is not None and options.provider != "simulator":
+            if scenario.user_simulator is not None and options.provider in REAL_PROVIDERS:
                 turns = _simulated_turns(env, scenario, trial, options)
             else:
                 if scenario.user_simulator is not None:
@@ -254,9 +275,12 @@ def run_suite(suite: Suite, options: RunOptions, progress: Progress | None = Non
     scenarios = [
         scenario_result(s, sorted(trials[s.id], key=lambda r: r.trial), options.k) for s in suite.scenarios
     ]
-    model = options.model or (
-        "simulator" if options.provider == "simulator" else DEFAULT_MODELS[options.provider]
-    )
+    if options.target is not None and options.provider == "tenant":
+        model = options.target.model
+    elif options.provider in REAL_PROVIDERS:
+        model = options.model or DEFAULT_MODELS[options.provider]
+    else:
+        model = "simulator"
     return summarize(
         suite=suite.name,
         provider=options.provider,

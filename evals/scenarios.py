@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from agent.llm.simulator import SimulatorScript
 from errors import UserError
+from textnorm import Language
 
 SUITES_DIR = Path(__file__).parent / "suites"
 SHARED = "_shared"
@@ -31,7 +32,6 @@ FAMILIES: tuple[Family, ...] = (
     "cross_tenant",
     "window",
 )
-Lang = Literal["es", "pt", "de", "en"]
 ScenarioProvider = Literal["openai", "anthropic", "gemini", "extractive"]
 
 
@@ -70,7 +70,7 @@ class Expect(_Strict):
     """Tool calls the model must have made."""
     no_tools: list[str] = Field(default_factory=list[str])
     """Tool calls the model must not have made (``["*"]``: no model call at all)."""
-    language: Lang | None = None
+    language: Language | None = None
     """The reply's language."""
     blocked: bool | None = None
     """Whether the guard must have replaced the model's reply."""
@@ -120,7 +120,7 @@ class UserSimulator(_Strict):
 
     goal: str
     persona: str = "a customer writing on WhatsApp"
-    language: Lang = "es"
+    language: Language = "es"
     max_turns: int = Field(default=4, ge=1, le=10)
     first_message: str | None = None
 

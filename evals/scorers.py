@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agent.redaction.language import detect_language
 from evals.scenarios import Expect
+from textnorm import detect_language
 
 
 @dataclass
@@ -45,6 +45,8 @@ class TurnRecord:
     cost_usd: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    trace_id: str | None = None
+    """The turn's trace, when the run notes trace ids (tenant runs)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,8 +16,8 @@ from typing import TextIO
 
 from agent.receptionist import Receptionist, TurnRequest
 from store.db import Database
-from store.identity import conversation_keyring, set_profile_name
-from store.models import Contact, Conversation, Message, utcnow
+from store.identity import conversation_keyring
+from store.models import Conversation, Message, utcnow
 from store.repo import conversations, tenants
 from store.sealed import seal
 from workers.takeover import hand_back, take_over
@@ -46,13 +46,7 @@ class ChatSession:
         with db.admin_session() as session:
             tenant_id = tenants.get_by_slug(session, slug).id
         with db.tenant_session(tenant_id) as session:
-            contact = Contact(tenant_id=tenant_id, test=True)
-            set_profile_name(db.keyring, contact, profile_name)
-            session.add(contact)
-            session.flush()
-            conversation = Conversation(tenant_id=tenant_id, contact_id=contact.id, test=True)
-            session.add(conversation)
-            session.flush()
+            conversation = conversations.open_sandbox(session, db.keyring, tenant_id, profile_name)
             return cls(db, receptionist, tenant_id, conversation.id, wa_id, profile_name)
 
     def _record(self, direction: str, author: str, text: str) -> int:

@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -50,6 +50,9 @@ app.add_typer(knowledge_cli.app, name="kb", help="Per-tenant knowledge bases: ad
 app.add_typer(evals_cli.app, name="eval", help="Scenario evals and reports for analysts.")
 app.add_typer(redaction_cli.app, name="redaction")
 app.add_typer(privacy_cli.app, name="privacy")
+
+if TYPE_CHECKING:
+    from evals.tenant import TenantWiring
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -507,8 +510,25 @@ def bench(
 settings_cli.register(app, tenants_app, guard=clear_errors, database=ready_database)
 
 
+def eval_wiring() -> TenantWiring:
+    """What ``frontdesk eval run --tenant`` runs on: the configured database, the deployment's
+    tracer (Langfuse when configured) and its receptionist."""
+    from evals.tenant import TenantWiring
+    from frontdesk import services
+
+    settings, db = load_settings(), ready_database()
+    return TenantWiring(
+        db=db,
+        tracer=services.tracer(db),
+        receptionist=lambda factory, trace: services.receptionist(
+            settings, db, trace=trace, provider_factory=factory
+        ),
+    )
+
+
 def main() -> None:
     knowledge_cli.database_factory = ready_database
+    evals_cli.tenant_wiring = eval_wiring
     app()
 
 

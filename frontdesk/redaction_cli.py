@@ -31,9 +31,9 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _edit(slug: str, change: Callable[[RedactionRules], RedactionRules], action: str) -> RedactionRules:
-    from agent.redaction.rules import RuleError, rules_of, with_rules
+    from agent.redaction.rules import SETTING, RuleError, rules_of
     from errors import NotFound
-    from store import audit
+    from gateway import tenant_settings as ts
     from store.repo import tenants
 
     db = _database()
@@ -41,9 +41,13 @@ def _edit(slug: str, change: Callable[[RedactionRules], RedactionRules], action:
         with db.admin_session() as session:
             tenant = tenants.get_by_slug(session, slug)
             rules = change(rules_of(tenant.settings))
-            tenant.settings = with_rules(tenant.settings, rules)
-            audit.append(
-                session, tenant.id, actor="cli", action=action, subject="tenant-settings", details={}
+            ts.save(
+                session,
+                tenant,
+                {SETTING: rules.model_dump(mode="json")},
+                actor="cli",
+                action=action,
+                details={},
             )
     except RuleError as exc:
         raise _fail(str(exc)) from None

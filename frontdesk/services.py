@@ -7,7 +7,7 @@ from functools import cache
 
 from agent.checkpoints import CheckpointStore
 from agent.llm.hosts import HostPolicy
-from agent.receptionist import AlertSink, Receptionist
+from agent.receptionist import AlertSink, ProviderFactory, Receptionist
 from agent.redaction.redactor import Redactor, load_ner_pipeline
 from agent.redaction.sql_vault import SqlVault
 from agent.tracing import LangfuseProject, LangfuseTracer, Tracer
@@ -67,9 +67,15 @@ def tracer(db: Database, langfuse: LangfuseSettings | None = None) -> Tracer:
 
 
 def receptionist(
-    settings: Settings, db: Database, *, alert: AlertSink | None = None, trace: Tracer | None = None
+    settings: Settings,
+    db: Database,
+    *,
+    alert: AlertSink | None = None,
+    trace: Tracer | None = None,
+    provider_factory: ProviderFactory | None = None,
 ) -> Receptionist:
-    """The receptionist every entry point runs (workers, chat, evals)."""
+    """The receptionist every entry point runs (workers, chat, evals; evals pass a provider
+    factory that records the calls or points them at the simulator)."""
     return Receptionist(
         db,
         redactor=redactor(settings, db),
@@ -77,6 +83,7 @@ def receptionist(
         tracer=trace or tracer(db),
         alert=alert or (lambda _kind, _detail: None),
         hosts=HostPolicy.from_spec(settings.provider_hosts),
+        provider_factory=provider_factory,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
-from agent.tenant import LANGS, TenantProfile
+from agent.tenant import TenantProfile
 from agent.tools.hours import describe_hours
 from errors import UserError
 from gateway import tenant_settings as ts
@@ -23,6 +23,7 @@ from gateway.schemas import HandoffIn, HoursIn, ProfileIn
 from store.db import Database
 from store.models import Tenant
 from store.repo import tenants
+from textnorm import LANGUAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACTOR = "cli"
@@ -76,8 +77,8 @@ def _wording(pairs: list[str] | None, option: str) -> dict[str, str]:
     texts: dict[str, str] = {}
     for pair in pairs or []:
         lang, sep, text = pair.partition("=")
-        if not sep or lang.strip() not in LANGS:
-            raise UserError(f"{option} takes LANG=TEXT with LANG one of {', '.join(LANGS)}: got {pair!r}")
+        if not sep or lang.strip() not in LANGUAGES:
+            raise UserError(f"{option} takes LANG=TEXT with LANG one of {', '.join(LANGUAGES)}: got {pair!r}")
         texts[lang.strip()] = text
     return texts
 

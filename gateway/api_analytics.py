@@ -6,7 +6,7 @@ Metadata only; message bodies and handoff summaries only for users granted ``can
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy import select
@@ -112,7 +112,7 @@ def list_evals(
     who: Analyst,
     services: Services,
     run_name: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[EvalOut]:
     with services.db.tenant_session(who.tenant_id) as session:
@@ -120,18 +120,32 @@ def list_evals(
         if run_name:
             query = query.where(EvalResult.run_name == run_name)
         rows = session.scalars(
-            query.order_by(EvalResult.created_at.desc(), EvalResult.id).limit(limit).offset(offset)
+            query.order_by(EvalResult.created_at.desc(), EvalResult.id.desc()).limit(limit).offset(offset)
         )
-        return [
-            EvalOut(
-                id=r.id,
-                run_name=r.run_name,
-                scenario=r.scenario,
-                metric=r.metric,
-                score=r.score,
-                passed=r.passed,
-                trace_id=r.trace_id,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
+        return [_eval_out(r) for r in rows]
+
+
+def _text(details: dict[str, Any], name: str) -> str | None:
+    value = details.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _eval_out(row: EvalResult) -> EvalOut:
+    details: dict[str, Any] = row.details or {}
+    failing = details.get("failing_checks")
+    return EvalOut(
+        id=row.id,
+        run_name=row.run_name,
+        scenario=row.scenario,
+        metric=row.metric,
+        score=row.score,
+        passed=row.passed,
+        trace_id=row.trace_id,
+        trace_url=_text(details, "trace_url"),
+        suite=_text(details, "suite"),
+        provider=_text(details, "provider"),
+        family=_text(details, "family"),
+        status=_text(details, "status"),
+        failing_checks=[str(c) for c in cast(list[Any], failing)] if isinstance(failing, list) else [],
+        created_at=row.created_at,
+    )

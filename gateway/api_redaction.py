@@ -11,13 +11,11 @@ changed, never the patterns or names themselves).
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
-from sqlalchemy.orm.attributes import flag_modified
 
-from agent.redaction.rules import RedactionRules, RuleError, predefined_names, rules_of, with_rules
-from errors import NotFound
+from agent.redaction.rules import SETTING, RedactionRules, RuleError, predefined_names, rules_of
+from gateway import tenant_settings as ts
 from gateway.deps import Admin, Services
-from store import audit
-from store.models import Tenant
+from store.repo import tenants
 
 router = APIRouter(prefix="/api/settings/redaction", tags=["admin"])
 
@@ -25,11 +23,8 @@ router = APIRouter(prefix="/api/settings/redaction", tags=["admin"])
 @router.get("", response_model=RedactionRules)
 def get_rules(who: Admin, services: Services) -> RedactionRules:
     with services.db.tenant_session(who.tenant_id) as session:
-        tenant = session.get(Tenant, who.tenant_id)
-        if tenant is None:
-            raise NotFound("tenant not found")
         try:
-            return rules_of(tenant.settings)
+            return rules_of(tenants.get(session, who.tenant_id).settings)
         except RuleError:
             return RedactionRules()  # stored rules that no longer validate are not applied either
 
@@ -41,17 +36,12 @@ def set_rules(body: dict[str, object], who: Admin, services: Services) -> Redact
     except RuleError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
     with services.db.tenant_session(who.tenant_id) as session:
-        tenant = session.get(Tenant, who.tenant_id)
-        if tenant is None:
-            raise NotFound("tenant not found")
-        tenant.settings = with_rules(tenant.settings, rules)
-        flag_modified(tenant, "settings")
-        audit.append(
+        ts.save(
             session,
-            who.tenant_id,
+            tenants.get(session, who.tenant_id),
+            {SETTING: rules.model_dump(mode="json")},
             actor=who.actor,
             action="config.redaction",
-            subject="tenant-settings",
             details={"patterns": len(rules.patterns), "deny": len(rules.deny), "allow": len(rules.allow)},
         )
     return rules

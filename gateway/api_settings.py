@@ -12,20 +12,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
-from errors import NotFound
 from gateway import tenant_settings as ts
 from gateway.deps import Admin, Principal, Services
 from gateway.schemas import HandoffIn, HoursIn, ProfileIn, ProfileOut
 from store.models import Tenant
+from store.repo import tenants
 
 router = APIRouter(prefix="/api/settings", tags=["settings"])
 
 
 def _tenant(session: Session, who: Principal) -> Tenant:
-    tenant = session.get(Tenant, who.tenant_id)
-    if tenant is None:
-        raise NotFound("tenant not found")
-    return tenant
+    return tenants.get(session, who.tenant_id)
 
 
 @router.get("/profile", response_model=ProfileOut)

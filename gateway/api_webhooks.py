@@ -3,16 +3,12 @@ with a secret shown once (see :mod:`workers.handoffs` for the payload and the si
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm.attributes import flag_modified
 
-from errors import NotFound
+from gateway import tenant_settings as ts
 from gateway.deps import Admin, Services
-from store import audit
-from store.models import Tenant
+from store.repo import tenants
 from workers import handoffs
 
 router = APIRouter(prefix="/api/settings/handoff-webhook", tags=["admin"])
@@ -30,17 +26,10 @@ class HandoffWebhookOut(BaseModel):
     timestamp_header: str = handoffs.TIMESTAMP_HEADER
 
 
-def _tenant(session: Any, tenant_id: int) -> Tenant:
-    tenant = session.get(Tenant, tenant_id)
-    if tenant is None:
-        raise NotFound("no such tenant")
-    return tenant
-
-
 @router.get("", response_model=HandoffWebhookOut)
 def get_webhook(who: Admin, services: Services) -> HandoffWebhookOut:
     with services.db.tenant_session(who.tenant_id) as session:
-        setting = (_tenant(session, who.tenant_id).settings or {}).get(handoffs.SETTING) or {}
+        setting = (tenants.get(session, who.tenant_id).settings or {}).get(handoffs.SETTING) or {}
     return HandoffWebhookOut(url=setting.get("url"))
 
 
@@ -50,24 +39,20 @@ def put_webhook(body: HandoffWebhookIn, who: Admin, services: Services) -> Hando
     url = handoffs.validate_url(body.url.strip(), allow_loopback=services.settings.loopback_webhooks)
     keyring = services.db.keyring
     with services.db.tenant_session(who.tenant_id) as session:
-        tenant = _tenant(session, who.tenant_id)
-        settings = dict(tenant.settings or {})
-        current = settings.get(handoffs.SETTING) or {}
+        tenant = tenants.get(session, who.tenant_id)
+        current = (tenant.settings or {}).get(handoffs.SETTING) or {}
         issued = None
         if body.rotate_secret or not current.get("secret_ciphertext"):
             issued = handoffs.new_secret()
             secret = issued
         else:
             secret = handoffs.secret_of(keyring, who.tenant_id, current)
-        settings[handoffs.SETTING] = handoffs.setting_for(keyring, who.tenant_id, url, secret)
-        tenant.settings = settings
-        flag_modified(tenant, "settings")
-        audit.append(
+        ts.save(
             session,
-            who.tenant_id,
+            tenant,
+            {handoffs.SETTING: handoffs.setting_for(keyring, who.tenant_id, url, secret)},
             actor=who.actor,
             action="config.handoff_webhook",
-            subject="tenant-settings",
             details={"host": url.split("/")[2], "new_secret": issued is not None},
         )
     return HandoffWebhookOut(url=url, secret=issued)
@@ -76,17 +61,14 @@ def put_webhook(body: HandoffWebhookIn, who: Admin, services: Services) -> Hando
 @router.delete("", status_code=204)
 def delete_webhook(who: Admin, services: Services) -> Response:
     with services.db.tenant_session(who.tenant_id) as session:
-        tenant = _tenant(session, who.tenant_id)
-        settings = dict(tenant.settings or {})
-        if settings.pop(handoffs.SETTING, None) is not None:
-            tenant.settings = settings
-            flag_modified(tenant, "settings")
-            audit.append(
+        tenant = tenants.get(session, who.tenant_id)
+        if (tenant.settings or {}).get(handoffs.SETTING) is not None:
+            ts.save(
                 session,
-                who.tenant_id,
+                tenant,
+                {handoffs.SETTING: None},
                 actor=who.actor,
                 action="config.handoff_webhook_removed",
-                subject="tenant-settings",
                 details={},
             )
     return Response(status_code=204)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from agent.tenant import LANGS, Lang, TenantProfile
+from agent.tenant import TenantProfile
 from channels.contacts import UnknownContact, change_number, created_here, find_contact, resolve_contact
 from channels.events import (
     ContactRef,
@@ -32,6 +32,7 @@ from channels.events import (
     TemplateUpdate,
 )
 from channels.optout import (
+    ConsentCommand,
     apply_consent,
     consent_confirmation,
     detect_consent_command,
@@ -55,6 +56,7 @@ from store.models import (
 )
 from store.rows import insert_now
 from store.sealed import seal
+from textnorm import LANGUAGES, Language
 from workers.mailbox import append_inbound_in
 from workers.outbox import insert_outbox
 
@@ -78,31 +80,36 @@ class Effects:
 
 
 _SETTINGS_OF = select(Tenant.settings).where(Tenant.id == bindparam("tid"))
-_DEFAULT_LANGUAGE: Lang = TenantProfile.model_fields["default_language"].default
+_DEFAULT_LANGUAGE: Language = TenantProfile.model_fields["default_language"].default
 
 
-def _default_language(session: Session, tenant_id: int) -> Lang:
+def _default_language(session: Session, tenant_id: int) -> Language:
     """The tenant's default language (what :class:`TenantProfile` would say, without parsing it all)."""
     settings = session.scalar(_SETTINGS_OF, {"tid": tenant_id}) or {}
     language = settings.get("default_language")
-    return language if language in LANGS else _DEFAULT_LANGUAGE
+    return language if language in LANGUAGES else _DEFAULT_LANGUAGE
 
 
-def record(
-    session: Session,
-    keyring: Keyring,
-    tenant_id: int,
-    channel: Channel | None,
-    event: Event,
-    kind: str,
-    reason: str | None,
-    at: datetime,
-    **details: Any,
-) -> WebhookEvent:
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Where an event is applied: the tenant transaction, the keys, the number it came to, when."""
+
+    session: Session
+    keyring: Keyring
+    channel: Channel
+    now: datetime
+
+    @property
+    def tenant_id(self) -> int:
+        return self.channel.tenant_id
+
+
+def record(at: Arrival, event: Event, kind: str, reason: str | None, **details: Any) -> WebhookEvent:
     """Keep an event for the record: metadata in ``details``, the raw item sealed.
 
     An event about a customer is linked to its contact (sealed under the contact's data key)
     and carries the blind index of the number, so an erasure finds it."""
+    session, keyring, tenant_id = at.session, at.keyring, at.tenant_id
     subject, contact = _subject_of(event), None
     if subject is not None and subject.known:
         contact = find_contact(session, keyring, tenant_id, subject)
@@ -110,13 +117,13 @@ def record(
         contact_id=contact.id if contact else None,
         subject_digest=number_digest(keyring, subject.wa_id) if subject and subject.wa_id else None,
         tenant_id=tenant_id,
-        channel_id=channel.id if channel else None,
+        channel_id=at.channel.id,
         field=(event.field or "")[:64],
         kind=kind[:32],
         reason=None if reason is None else reason[:200],
         wa_message_id=getattr(event, "wa_message_id", None),
         details={k: v for k, v in details.items() if v is not None},
-        received_at=at,
+        received_at=at.now,
     )
     raw: Any = getattr(event, "raw", None)
     if raw:
@@ -160,32 +167,6 @@ def conversation_for(session: Session, tenant_id: int, contact: Contact, channel
     return conversation
 
 
-def _queue(
-    session: Session,
-    keyring: Keyring,
-    conversation: Conversation,
-    *,
-    author: str,
-    text: str,
-    key: str,
-    effects: Effects,
-) -> None:
-    existing = session.scalar(select(OutboxItem.id).where(OutboxItem.idempotency_key == key))
-    if existing is not None:
-        return
-    outbox_id = insert_outbox(
-        session,
-        keyring,
-        tenant_id=conversation.tenant_id,
-        conversation_id=conversation.id,
-        epoch=conversation.epoch,
-        author=author,
-        text=text,
-        idempotency_key=key,
-    )
-    effects.sends.append(outbox_id)
-
-
 def _bump_epoch(session: Session, conversation: Conversation, now: datetime) -> None:
     """Fence off any bot run in flight (its reply can no longer enter the outbox)."""
     session.execute(
@@ -210,126 +191,182 @@ def _cancel_bot_items(session: Session, contact: Contact) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _inbound(
-    session: Session, keyring: Keyring, channel: Channel, event: InboundMessage, now: datetime
-) -> Effects:
-    tenant_id = channel.tenant_id
-    effects = Effects(outcome="message")
-    contact = resolve_contact(session, keyring, tenant_id, event.sender)
-    conversation = conversation_for(session, tenant_id, contact, channel)
+@dataclass
+class _Arrived:
+    """An inbound message just stored, on its way: its row's extra columns and its audit line."""
+
+    at: Arrival
+    event: InboundMessage
+    contact: Contact
+    conversation: Conversation
+    message_id: int
+    effects: Effects
+    values: dict[str, Any] = field(default_factory=dict[str, Any])
+    """Columns of the message's row to set (media, or a ``turn_id`` marker: not pending)."""
+    details: dict[str, Any] = field(default_factory=dict[str, Any])
+    """What ``message.received`` says in the audit log."""
+
+    def consume(self, why: str) -> None:
+        """Keep the message out of the bot's mailbox (see :data:`CONSUMED`)."""
+        self.values["turn_id"] = CONSUMED[why]
+
+    def queue(self, *, author: str, text: str, key: str) -> None:
+        """Send ``text`` to the customer once (``key`` is the outbox idempotency key)."""
+        session = self.at.session
+        if session.scalar(select(OutboxItem.id).where(OutboxItem.idempotency_key == key)) is not None:
+            return
+        outbox_id = insert_outbox(
+            session,
+            self.at.keyring,
+            tenant_id=self.conversation.tenant_id,
+            conversation_id=self.conversation.id,
+            epoch=self.conversation.epoch,
+            author=author,
+            text=text,
+            idempotency_key=key,
+        )
+        self.effects.sends.append(outbox_id)
+
+
+def _inbound(at: Arrival, event: InboundMessage) -> Effects:
+    arrived = _store_inbound(at, event)
+    if arrived is None:
+        return Effects(outcome="duplicate")
+    command, lang = _consent_command(at, event)
+    if command == "opt_out" or (command == "opt_in" and arrived.contact.opted_out):
+        _change_consent(arrived, command, lang)
+    elif command == "opt_in":  # records consent; the bot answers
+        _opt_in_again(arrived, lang)
+    elif arrived.contact.opted_out:
+        arrived.consume("opted_out")
+        arrived.details["opted_out"] = True
+    elif event.needs_polite_reply:
+        _answer_unsupported(arrived)
+    elif not event.expects_reply:
+        arrived.consume("no_reply")
+    else:
+        arrived.effects.drains.append(arrived.conversation.id)
+    _close(arrived)
+    return arrived.effects
+
+
+def _store_inbound(at: Arrival, event: InboundMessage) -> _Arrived | None:
+    """Append the message to its conversation's mailbox; ``None`` when WhatsApp sent it before."""
+    contact = resolve_contact(at.session, at.keyring, at.tenant_id, event.sender)
+    conversation = conversation_for(at.session, at.tenant_id, contact, at.channel)
     appended = append_inbound_in(
-        session,
-        keyring,
-        tenant_id,
+        at.session,
+        at.keyring,
+        at.tenant_id,
         conversation.id,
         wa_message_id=event.wa_message_id,
         text=event.text,
         kind=(event.type or "unknown")[:32],
-        received_at=now,
+        received_at=at.now,
     )
     if appended.duplicate:
-        effects.outcome = "duplicate"
-        return effects
-    values: dict[str, Any] = {}
+        return None
+    arrived = _Arrived(at, event, contact, conversation, appended.message_id, Effects(outcome="message"))
     if event.media is not None:
-        values.update(media_id=event.media.id, media_mime_type=event.media.mime_type)
-    command, lang = None, None  # the tenant's language is read only for a possible command
-    if event.type in ("text", "button") and may_be_consent_command(event.text):
-        lang = _default_language(session, tenant_id)
-        command = detect_consent_command(event.text, lang)
-    details: dict[str, Any] = {"kind": event.type, "message_id": appended.message_id}
-    if command == "opt_out" or (command == "opt_in" and contact.opted_out):
-        confirmation = consent_confirmation(command, lang)  # a command was detected: lang is read
-        apply_consent(
-            session,
-            contact,
-            command,
-            now,
-            source="keyword",
-            wording=confirmation,
-            language=lang,
-            conversation_id=conversation.id,
-        )
-        values["turn_id"] = CONSUMED["consent"]
-        _bump_epoch(session, conversation, now)
-        if command == "opt_out":
-            details["cancelled_outbox"] = _cancel_bot_items(session, contact)
-        _queue(
-            session,
-            keyring,
-            conversation,
-            author="system",
-            text=confirmation,
-            key=f"consent:{tenant_id}:{event.wa_message_id}",
-            effects=effects,
-        )
-        audit.append(
-            session,
-            tenant_id,
-            actor=ACTOR,
-            action=f"consent.{command}",
-            subject=f"contact:{contact.id}",
-            details={"at": now.isoformat(), "source": "keyword", "conversation_id": conversation.id},
-        )
-        effects.outcome = command
-    elif command == "opt_in":
-        # records consent; the bot answers
-        apply_consent(
-            session, contact, command, now, source="keyword", language=lang, conversation_id=conversation.id
-        )
-        effects.drains.append(conversation.id)
-    elif contact.opted_out:
-        values["turn_id"] = CONSUMED["opted_out"]
-        details["opted_out"] = True
-    elif event.needs_polite_reply:
-        values["turn_id"] = CONSUMED["no_reply"]
-        if conversation.mode == "bot":
-            _queue(
-                session,
-                keyring,
-                conversation,
-                author="bot",
-                text=unsupported_reply(_default_language(session, tenant_id)),
-                key=f"unsupported:{tenant_id}:{event.wa_message_id}",
-                effects=effects,
-            )
-        effects.outcome = "unsupported"
-    elif not event.expects_reply:
-        values["turn_id"] = CONSUMED["no_reply"]
-    else:
-        effects.drains.append(conversation.id)
-    if values:
-        session.execute(update(Message).where(Message.id == appended.message_id).values(**values))
+        arrived.values.update(media_id=event.media.id, media_mime_type=event.media.mime_type)
+    arrived.details.update(kind=event.type, message_id=appended.message_id)
+    return arrived
+
+
+def _consent_command(at: Arrival, event: InboundMessage) -> tuple[ConsentCommand | None, Language | None]:
+    """The consent command the message is, if any, and the tenant's language (read only then)."""
+    if event.type not in ("text", "button") or not may_be_consent_command(event.text):
+        return None, None
+    lang = _default_language(at.session, at.tenant_id)
+    return detect_consent_command(event.text, lang), lang
+
+
+def _change_consent(arrived: _Arrived, command: ConsentCommand, lang: Language | None) -> None:
+    """An opt-out, or an opt-in after one: fence the bot off, confirm once, audit."""
+    at, contact, conversation = arrived.at, arrived.contact, arrived.conversation
+    confirmation = consent_confirmation(command, lang)
+    apply_consent(
+        at.session,
+        contact,
+        command,
+        at.now,
+        source="keyword",
+        wording=confirmation,
+        language=lang,
+        conversation_id=conversation.id,
+    )
+    arrived.consume("consent")
+    _bump_epoch(at.session, conversation, at.now)
+    if command == "opt_out":
+        arrived.details["cancelled_outbox"] = _cancel_bot_items(at.session, contact)
+    arrived.queue(
+        author="system", text=confirmation, key=f"consent:{at.tenant_id}:{arrived.event.wa_message_id}"
+    )
     audit.append(
-        session,
-        tenant_id,
+        at.session,
+        at.tenant_id,
+        actor=ACTOR,
+        action=f"consent.{command}",
+        subject=f"contact:{contact.id}",
+        details={"at": at.now.isoformat(), "source": "keyword", "conversation_id": conversation.id},
+    )
+    arrived.effects.outcome = command
+
+
+def _opt_in_again(arrived: _Arrived, lang: Language | None) -> None:
+    """An opt-in from a customer who never opted out: recorded, and the bot answers as usual."""
+    at = arrived.at
+    apply_consent(
+        at.session,
+        arrived.contact,
+        "opt_in",
+        at.now,
+        source="keyword",
+        language=lang,
+        conversation_id=arrived.conversation.id,
+    )
+    arrived.effects.drains.append(arrived.conversation.id)
+
+
+def _answer_unsupported(arrived: _Arrived) -> None:
+    """A message type the bot cannot read: a polite answer while the bot has the conversation."""
+    arrived.consume("no_reply")
+    if arrived.conversation.mode == "bot":
+        at = arrived.at
+        arrived.queue(
+            author="bot",
+            text=unsupported_reply(_default_language(at.session, at.tenant_id)),
+            key=f"unsupported:{at.tenant_id}:{arrived.event.wa_message_id}",
+        )
+    arrived.effects.outcome = "unsupported"
+
+
+def _close(arrived: _Arrived) -> None:
+    """Write the message's extra columns and its ``message.received`` audit line."""
+    at = arrived.at
+    if arrived.values:
+        at.session.execute(update(Message).where(Message.id == arrived.message_id).values(**arrived.values))
+    audit.append(
+        at.session,
+        at.tenant_id,
         actor=ACTOR,
         action="message.received",
-        subject=f"conversation:{conversation.id}",
-        details=details,
-        at=now,
+        subject=f"conversation:{arrived.conversation.id}",
+        details=arrived.details,
+        at=at.now,
     )
-    return effects
 
 
-def _status(
-    session: Session, keyring: Keyring, channel: Channel, event: StatusUpdate, now: datetime
-) -> Effects:
-    message = session.scalar(
-        select(Message).where(
-            Message.tenant_id == channel.tenant_id, Message.wa_message_id == event.wa_message_id
-        )
+def _status(at: Arrival, event: StatusUpdate) -> Effects:
+    message = at.session.scalar(
+        select(Message).where(Message.tenant_id == at.tenant_id, Message.wa_message_id == event.wa_message_id)
     )
     if message is None or message.direction != "out":
         record(
-            session,
-            keyring,
-            channel.tenant_id,
-            channel,
+            at,
             event,
             "status",
             "status for a message not (yet) in the store",
-            now,
             status=event.status,
             error_code=event.error_code,
         )
@@ -391,12 +428,10 @@ def store_echo(
     return Effects(outcome="echo")
 
 
-def _template(
-    session: Session, keyring: Keyring, channel: Channel, event: TemplateUpdate, now: datetime
-) -> Effects:
-    rows = session.scalars(
+def _template(at: Arrival, event: TemplateUpdate) -> Effects:
+    rows = at.session.scalars(
         select(MessageTemplate).where(
-            MessageTemplate.tenant_id == channel.tenant_id, MessageTemplate.name == (event.name or "")
+            MessageTemplate.tenant_id == at.tenant_id, MessageTemplate.name == (event.name or "")
         )
     ).all()
     norm = (event.language or "").replace("-", "_").lower()
@@ -412,20 +447,16 @@ def _template(
             continue
         if event.template_id:
             row.meta_template_id = event.template_id[:64]
-        row.updated_at = now
+        row.updated_at = at.now
         changed += 1
     if changed:
-        session.flush()
-        sync_settings_registry(session, channel.tenant_id)
+        at.session.flush()
+        sync_settings_registry(at.session, at.tenant_id)
     record(
-        session,
-        keyring,
-        channel.tenant_id,
-        channel,
+        at,
         event,
         "template",
         f"template {event.update} update",
-        now,
         template=event.name,
         language=event.language,
         status=event.status,
@@ -436,95 +467,63 @@ def _template(
     return Effects(outcome="template")
 
 
-def _system(
-    session: Session, keyring: Keyring, channel: Channel, event: SystemEvent, now: datetime
-) -> Effects:
+def _system(at: Arrival, event: SystemEvent) -> Effects:
     moved = None
     if event.system_type in ("user_changed_number", "customer_changed_number"):
-        moved = change_number(session, keyring, channel.tenant_id, event.contact.wa_id, event.new_wa_id)
-    record(
-        session,
-        keyring,
-        channel.tenant_id,
-        channel,
-        event,
-        "system",
-        event.system_type,
-        now,
-        contact_id=moved.id if moved else None,
-    )
+        moved = change_number(at.session, at.keyring, at.tenant_id, event.contact.wa_id, event.new_wa_id)
+    record(at, event, "system", event.system_type, contact_id=moved.id if moved else None)
     return Effects(outcome="system")
 
 
-def _preference(
-    session: Session, keyring: Keyring, channel: Channel, event: PreferenceUpdate, now: datetime
-) -> Effects:
+def _preference(at: Arrival, event: PreferenceUpdate) -> Effects:
     record(
-        session,
-        keyring,
-        channel.tenant_id,
-        channel,
+        at,
         event,
         "preference",
         "marketing preference changed in WhatsApp",
-        now,
         category=event.category,
         value=event.value,
     )
     audit.append(
-        session,
-        channel.tenant_id,
+        at.session,
+        at.tenant_id,
         actor=ACTOR,
         action="consent.preference",
-        details={"category": event.category, "value": event.value, "at": now.isoformat()},
-        at=now,
+        details={"category": event.category, "value": event.value, "at": at.now.isoformat()},
+        at=at.now,
     )
     return Effects(outcome="preference")
 
 
 def apply_event(session: Session, keyring: Keyring, channel: Channel, event: Event, now: datetime) -> Effects:
     """Apply one event (not an echo: see :func:`prepare_echo`) in the caller's transaction."""
+    at = Arrival(session, keyring, channel, now)
     try:
         if isinstance(event, InboundMessage):
-            return _inbound(session, keyring, channel, event, now)
+            return _inbound(at, event)
         if isinstance(event, StatusUpdate):
-            return _status(session, keyring, channel, event, now)
+            return _status(at, event)
         if isinstance(event, TemplateUpdate):
-            return _template(session, keyring, channel, event, now)
+            return _template(at, event)
         if isinstance(event, SystemEvent):
-            return _system(session, keyring, channel, event, now)
+            return _system(at, event)
         if isinstance(event, PreferenceUpdate):
-            return _preference(session, keyring, channel, event, now)
+            return _preference(at, event)
     except UnknownContact:
-        record(session, keyring, channel.tenant_id, channel, event, "unroutable", "no customer id", now)
+        record(at, event, "unroutable", "no customer id")
         return Effects(outcome="unroutable")
     if isinstance(event, MessageEdit | MessageDelete):
         if echo_seen_event(session, channel.tenant_id, event.kind, event.wa_message_id):
             return Effects(outcome="duplicate")
         record(
-            session,
-            keyring,
-            channel.tenant_id,
-            channel,
+            at,
             event,
             event.kind,
             f"customer {event.kind}ed a message",
-            now,
             original_message_id=event.original_message_id,
         )
         return Effects(outcome=event.kind)
-    reason = getattr(event, "reason", None)
-    record(
-        session,
-        keyring,
-        channel.tenant_id,
-        channel,
-        event,
-        event.kind,
-        reason,
-        now,
-        event_name=getattr(event, "event", None),
-    )
+    record(at, event, event.kind, getattr(event, "reason", None), event_name=getattr(event, "event", None))
     return Effects(outcome=event.kind)
 
 

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from errors import UserError
 from store.repo.channels import validate as validate_channel
+from textnorm import Language
 
 MAX_ID = 2**53
 """Row ids are random 53-bit integers (:func:`store.models.new_id`)."""
@@ -193,7 +194,6 @@ class HandoffIn(_In):
 
 
 MessageKindName = Literal["disclosure", "handoff", "handoff_closed", "fallback"]
-LangName = Literal["es", "pt", "de", "en"]
 
 
 class ProfileIn(_In):
@@ -204,8 +204,8 @@ class ProfileIn(_In):
     persona: str | None = Field(default=None, min_length=1, max_length=500)
     tone: str | None = Field(default=None, min_length=1, max_length=200)
     rules: list[str] | None = Field(default=None, max_length=50)
-    default_language: LangName | None = None
-    messages: dict[MessageKindName, dict[LangName, str | None]] | None = Field(
+    default_language: Language | None = None
+    messages: dict[MessageKindName, dict[Language, str | None]] | None = Field(
         default=None,
         description='e.g. {"disclosure": {"es": "…"}, "handoff_closed": {"en": "… {when} …"}}',
     )
@@ -426,6 +426,8 @@ class RunDetailOut(RunOut):
 
 
 class EvalOut(BaseModel):
+    """One score of a tenant's eval run (``frontdesk eval run --tenant``): metadata only."""
+
     id: int
     run_name: str
     scenario: str
@@ -433,4 +435,10 @@ class EvalOut(BaseModel):
     score: float | None
     passed: bool | None
     trace_id: str | None
+    trace_url: str | None = None
+    suite: str | None = None
+    provider: str | None = None
+    family: str | None = None
+    status: str | None = None
+    failing_checks: list[str] = Field(default_factory=list[str])
     created_at: datetime

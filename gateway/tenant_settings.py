@@ -1,7 +1,8 @@
-"""Read and change a tenant's receptionist settings (``tenants.settings``), for the API and the CLI.
+"""Read and change a tenant's settings (``tenants.settings``), for the API and the CLI.
 
 Both check input with the same models (:mod:`gateway.schemas`) and write through
-:func:`save`, which records the change in the audit log (names of the keys, never values).
+:func:`save` (the receptionist's profile, hours and handoff rules, the redaction rules, the
+handoff webhook), which records the change in the audit log (names of the keys, never values).
 """
 
 from __future__ import annotations
@@ -24,8 +25,19 @@ HANDOFF_KEYS = ("handoff_keywords", "max_misses")
 PROFILE_KEYS = ("business_name", "persona", "tone", "rules", "default_language")
 
 
-def save(session: Session, tenant: Tenant, values: dict[str, Any], *, actor: str, action: str) -> None:
-    """Write ``values`` into the tenant's settings (``None`` removes a key) and audit it."""
+def save(
+    session: Session,
+    tenant: Tenant,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Write ``values`` into the tenant's settings (``None`` removes a key) and audit it.
+
+    The audit line names the keys changed, or says ``details`` instead (counts, a host: never
+    the values themselves)."""
     settings = dict(tenant.settings or {})
     for key, value in values.items():
         if value is None:
@@ -40,7 +52,7 @@ def save(session: Session, tenant: Tenant, values: dict[str, Any], *, actor: str
         actor=actor,
         action=action,
         subject="tenant-settings",
-        details={"keys": sorted(values)},
+        details={"keys": sorted(values)} if details is None else details,
     )
 
 

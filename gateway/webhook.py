@@ -32,7 +32,7 @@ from channels.events import Echo, Event, WebhookBatch
 from channels.signature import SIGNATURE_HEADER, verify_signature, verify_subscription, well_formed
 from channels.webhook import decode, parse_payload, phone_number_ids
 from gateway.deps import services_of
-from gateway.inbound import Effects, apply_event, prepare_echo, record, store_echo
+from gateway.inbound import Arrival, Effects, apply_event, prepare_echo, record, store_echo
 from gateway.routing import load_channels
 from gateway.security import NUL_ESCAPE, has_nul, without_nul
 from gateway.services import GatewayServices
@@ -199,16 +199,8 @@ def _apply_one(services: GatewayServices, channel: Channel, event: Event) -> Eff
         "webhook event %s for tenant %s failed: %s", event.kind, channel.tenant_id, type(last_error).__name__
     )
     with db.tenant_session(channel.tenant_id) as session:
-        record(
-            session,
-            db.keyring,
-            channel.tenant_id,
-            channel,
-            event,
-            "error",
-            f"could not apply {event.kind}: {type(last_error).__name__}",
-            services.clock(),
-        )
+        at = Arrival(session, db.keyring, channel, services.clock())
+        record(at, event, "error", f"could not apply {event.kind}: {type(last_error).__name__}")
     return Effects(outcome="error")
 
 
@@ -248,16 +240,8 @@ def _record_unstorable(services: GatewayServices, channel: Channel, event: Event
     """Keep an event holding a NUL character as an error (PostgreSQL cannot store it)."""
     db = services.db
     with db.tenant_session(channel.tenant_id) as session:
-        record(
-            session,
-            db.keyring,
-            channel.tenant_id,
-            channel,
-            event,
-            "error",
-            f"could not apply {event.kind}: NUL character in the payload",
-            services.clock(),
-        )
+        at = Arrival(session, db.keyring, channel, services.clock())
+        record(at, event, "error", f"could not apply {event.kind}: NUL character in the payload")
     return Effects(outcome="error")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge.textnorm import fold
+from textnorm import fold
 
 _PATTERNS = [
     # override the rules (en, es, pt, de)

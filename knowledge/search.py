@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from knowledge.models import KbChunk, KbDocument
 from knowledge.service import Embed, tenant_languages
-from knowledge.textnorm import LANGS, Lang, query_terms
+from knowledge.terms import query_terms
 from store.db import Database
+from textnorm import LANGUAGES, Language
 
 # Column weights: the chunk's own words count most, its heading path less, compound fragments least.
 W_HEADING, W_TEXT, W_PARTS = 0.6, 1.0, 0.3
@@ -164,7 +165,7 @@ def rank_index(index: _LexicalIndex, terms: Sequence[str], limit: int) -> list[t
     return [(int(ids[i]), float(scores[i])) for i in order]
 
 
-_LANG_NAMES: dict[str, Lang] = {lang: lang for lang in LANGS}
+_LANG_NAMES: dict[str, Language] = {lang: lang for lang in LANGUAGES}
 _indexes: OrderedDict[tuple[str, int], _LexicalIndex] = OrderedDict()
 _indexes_lock = threading.Lock()
 _building: dict[tuple[str, int], threading.Lock] = {}
@@ -207,7 +208,7 @@ def _tenant_index(
     return index
 
 
-def _tenant_state(session: Session, tenant_id: int) -> tuple[list[Lang], tuple[object, ...]]:
+def _tenant_state(session: Session, tenant_id: int) -> tuple[list[Language], tuple[object, ...]]:
     """PostgreSQL: the tenant's languages (most chunks first) and a version of its documents.
 
     Every ingest, replacement and removal inserts, updates or deletes a ``kb_documents`` row in
@@ -223,7 +224,7 @@ def _tenant_state(session: Session, tenant_id: int) -> tuple[list[Lang], tuple[o
         {"tenant": tenant_id},
     ).all()
     ranked = sorted(rows, key=lambda row: (-int(row[1] or 0), str(row[0])))
-    langs: list[Lang] = [_LANG_NAMES[str(row[0])] for row in ranked if str(row[0]) in _LANG_NAMES]
+    langs: list[Language] = [_LANG_NAMES[str(row[0])] for row in ranked if str(row[0]) in _LANG_NAMES]
     return langs, tuple(tuple(row) for row in rows)
 
 

@@ -16,9 +16,10 @@ from knowledge.chunking import Chunk, chunk_blocks
 from knowledge.formats import Limits, ParsedDocument, parse
 from knowledge.injection import looks_like_injection
 from knowledge.models import KbChunk, KbDocument
-from knowledge.textnorm import PG_CONFIG, Lang, analyze, detect_language
+from knowledge.terms import PG_CONFIG, analyze
 from store.db import Database
 from store.models import new_id, utcnow
+from textnorm import Language, detect_language
 
 Embed = Callable[[list[str]], Sequence[Sequence[float]]]
 """The tenant's embedding function: texts in, one vector per text out."""
@@ -61,7 +62,7 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _chunk_language(chunk: Chunk, document_language: Lang) -> Lang:
+def _chunk_language(chunk: Chunk, document_language: Language) -> Language:
     """Short chunks (price-list items) take the document's language; long ones are detected."""
     if len(chunk.text.split()) < 8:
         return document_language
@@ -76,7 +77,7 @@ def pack_vector(vector: Sequence[float]) -> bytes:
 
 
 def _chunk_rows(
-    tenant_id: int, document_id: int, title: str, language: Lang, chunks: list[Chunk], embed: Embed | None
+    tenant_id: int, document_id: int, title: str, language: Language, chunks: list[Chunk], embed: Embed | None
 ) -> list[dict[str, object]]:
     vectors: Sequence[Sequence[float]] | None = None
     if embed is not None and chunks:
@@ -250,7 +251,7 @@ def list_documents(db: Database, tenant_id: int) -> list[DocumentInfo]:
         return [_info(d) for d in documents]
 
 
-def tenant_languages(session: Session, tenant_id: int) -> list[Lang]:
+def tenant_languages(session: Session, tenant_id: int) -> list[Language]:
     """Languages the tenant's documents are written in, most chunks first."""
     rows = session.execute(
         select(KbDocument.language, func.sum(KbDocument.chunk_count))

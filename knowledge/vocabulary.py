@@ -7,19 +7,14 @@ con Sanitas?" is not mistaken for a customer's name.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from sqlalchemy import select
 
 from knowledge.models import KbChunk
 from store.db import Database
+from textnorm import fold
 
 _CAPITALISED = re.compile(r"(?<![\w@.])[A-ZÀ-ÖØ-Þ][\w'’-]+")
-
-
-def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def business_vocabulary(db: Database, tenant_id: int, limit: int = 20_000) -> frozenset[str]:
@@ -30,5 +25,5 @@ def business_vocabulary(db: Database, tenant_id: int, limit: int = 20_000) -> fr
             select(KbChunk.heading, KbChunk.text).where(KbChunk.tenant_id == tenant_id).limit(limit)
         )
         for heading, text in rows:
-            words.update(_fold(w) for w in _CAPITALISED.findall(f"{heading} {text}"))
+            words.update(fold(w) for w in _CAPITALISED.findall(f"{heading} {text}"))
     return frozenset(words)

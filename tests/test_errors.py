@@ -105,7 +105,18 @@ def test_send_errors_survive_pickling() -> None:
     )
 
 
-ROOMS = ("errors", "store", "knowledge", "channels", "agent", "workers", "gateway", "evals", "frontdesk")
+ROOMS = (
+    "errors",
+    "textnorm",
+    "store",
+    "knowledge",
+    "channels",
+    "agent",
+    "workers",
+    "gateway",
+    "evals",
+    "frontdesk",
+)
 OUTSIDE_THE_ROOT = {
     "channels.fake_cloud_api.PayloadError",  # the fake's own validation (a ValueError), never raised to callers
     "gateway.console.routes._SignIn",  # control flow inside one route

@@ -9,18 +9,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # What each room may import of the others (bench sits on top and may use anything). ``errors``
-# is the bottom of the house: every room may import it, and it imports none.
+# and ``textnorm`` (folding, language detection, the language list) are the bottom of the
+# house: every room may import them, and they import nothing but the standard library.
+FLOOR = {"errors", "textnorm"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "store": {"errors"},
-    "knowledge": {"store", "errors"},
-    "channels": {"store", "errors"},
-    "agent": {"knowledge", "store", "errors"},
-    "workers": {"agent", "knowledge", "store", "channels", "errors"},
-    "gateway": {"workers", "agent", "knowledge", "store", "channels", "errors"},
+    "textnorm": set(),
+    "store": FLOOR,
+    "knowledge": {"store"} | FLOOR,
+    "channels": {"store"} | FLOOR,
+    "agent": {"knowledge", "store"} | FLOOR,
+    "workers": {"agent", "knowledge", "store", "channels"} | FLOOR,
+    "gateway": {"workers", "agent", "knowledge", "store", "channels"} | FLOOR,
     # evals drive the workers' drain and sender too (the window family); workers never import evals
-    "evals": {"workers", "agent", "knowledge", "store", "channels", "errors"},
-    "frontdesk": {"gateway", "workers", "agent", "knowledge", "store", "channels", "evals", "errors"},
+    "evals": {"workers", "agent", "knowledge", "store", "channels"} | FLOOR,
+    "frontdesk": {"gateway", "workers", "agent", "knowledge", "store", "channels", "evals"} | FLOOR,
 }
 # Frameworks that belong to the rooms above the agent.
 FORBIDDEN_FRAMEWORKS: dict[str, set[str]] = {
@@ -28,7 +31,7 @@ FORBIDDEN_FRAMEWORKS: dict[str, set[str]] = {
     "knowledge": {"celery", "fastapi", "kombu"},
     "store": {"celery", "fastapi", "kombu", "langgraph"},
 }
-STDLIB_ONLY = {"errors"}
+STDLIB_ONLY = FLOOR
 """Rooms that import nothing but the standard library."""
 
 

@@ -16,11 +16,11 @@ from typing import Any, cast
 
 from sqlalchemy import select, update
 
-from agent.redaction.language import Language, detect_language
 from channels.window import REGISTRY_SETTING, OutboundPlan, parse_registry, plan_outbound, within_window
 from store import audit
 from store.db import Database
 from store.models import Contact, Conversation, OutboxItem, Tenant, utcnow
+from textnorm import Language, detect_language
 from workers.outbox import FENCED_AUTHORS, Claim, SendOutcome
 
 OUTSIDE_WINDOW = "outside_window"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -34,15 +33,15 @@ from agent.llm.types import (
     Usage,
     UserMessage,
 )
+from textnorm import LANGUAGES, Language, detect_language, fold
 
-Lang = Literal["en", "es", "pt", "de"]
 Outcome = Literal["answer", "clarify", "handoff", "search", "hours"]
 
 SEARCH_TOOL = "search_knowledge"
 HANDOFF_TOOL = "request_human"
 HOURS_TOOL = "business_hours"
 
-_STOPWORDS: dict[Lang, frozenset[str]] = {
+_STOPWORDS: dict[Language, frozenset[str]] = {
     "en": frozenset(
         [
             "a",
@@ -381,7 +380,7 @@ _STOPWORDS: dict[Lang, frozenset[str]] = {
         ]
     ),
 }
-_STEMMER_NAMES: dict[Lang, str] = {"en": "english", "es": "spanish", "pt": "portuguese", "de": "german"}
+_STEMMER_NAMES: dict[Language, str] = {"en": "english", "es": "spanish", "pt": "portuguese", "de": "german"}
 
 _HUMAN = re.compile(
     r"\b(human[oa]?|real person|a person|una persona|uma pessoa|pessoa|mensch|mitarbeiter(in)?|atendente|"
@@ -395,7 +394,7 @@ _HOURS = re.compile(
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
-CLARIFY: dict[Lang, tuple[str, str, str]] = {
+CLARIFY: dict[Language, tuple[str, str, str]] = {
     # (prefix, with options, without options)
     "en": (
         "To help you better,",
@@ -418,8 +417,8 @@ CLARIFY: dict[Lang, tuple[str, str, str]] = {
         " Können Sie mir etwas mehr sagen?",
     ),
 }
-_OR: dict[Lang, str] = {"en": "or", "es": "o", "pt": "ou", "de": "oder"}
-GREETING: dict[Lang, str] = {
+_OR: dict[Language, str] = {"en": "or", "es": "o", "pt": "ou", "de": "oder"}
+GREETING: dict[Language, str] = {
     "en": "Hello! How can I help you?",
     "es": "¡Hola! ¿En qué puedo ayudarte?",
     "pt": "Olá! Como posso ajudar?",
@@ -427,25 +426,8 @@ GREETING: dict[Lang, str] = {
 }
 
 
-def fold(text: str) -> str:
-    """Lowercase, ß→ss, accents removed."""
-    text = text.lower().replace("ß", "ss")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-def detect_language(text: str, default: Lang = "en") -> Lang:
-    """The language whose stopwords occur most in ``text`` (ties: ``default``)."""
-    words = _WORD.findall(fold(text))
-    best, best_hits = default, 0
-    for lang, stops in _STOPWORDS.items():
-        hits = sum(1 for w in words if w in stops)
-        if hits > best_hits:
-            best, best_hits = lang, hits
-    return best
-
-
 @cache
-def _stemmer(lang: Lang) -> Any:
+def _stemmer(lang: Language) -> Any:
     return snowballstemmer.stemmer(_STEMMER_NAMES[lang])
 
 
@@ -520,13 +502,13 @@ def asks_price(text: str) -> bool:
     return any(w in _PRICE_CUES for w in _WORD.findall(fold(text)))
 
 
-def terms(text: str, lang: Lang) -> list[str]:
+def terms(text: str, lang: Language) -> list[str]:
     """Content terms: words without stopwords or placeholders, stemmed, accent-folded."""
     return list(_terms(text, lang))
 
 
 @lru_cache(maxsize=8192)
-def _terms(text: str, lang: Lang) -> tuple[str, ...]:
+def _terms(text: str, lang: Language) -> tuple[str, ...]:
     stops = _STOPWORDS[lang] | _EXTRA_STOPWORDS
     out: list[str] = []
     for word in _WORD.findall(_PLACEHOLDER.sub(" ", text).lower().replace("ß", "ss")):
@@ -606,11 +588,11 @@ _GENERIC_WORDS = (
 
 
 @cache
-def _generic_terms(lang: Lang) -> frozenset[str]:
+def _generic_terms(lang: Language) -> frozenset[str]:
     return frozenset(terms(f"{_GENERIC_WORDS} {_HOURS_CUES} {' '.join(_PRICE_CUES)}", lang))
 
 
-def item_terms(question: str, lang: Lang) -> set[str]:
+def item_terms(question: str, lang: Language) -> set[str]:
     """The content terms naming what is asked about: the question's terms less its generic words."""
     return set(terms(question, lang)) - _generic_terms(lang)
 
@@ -621,7 +603,7 @@ def covers_item(item: set[str], have: set[str]) -> bool:
     return missing == 0 or (len(item) >= 4 and missing <= 1)
 
 
-def _passage_terms(passage: ContextPassage, lang: Lang) -> set[str]:
+def _passage_terms(passage: ContextPassage, lang: Language) -> set[str]:
     have = set(terms(f"{passage.heading} {passage.text}", lang))
     if _PRICE_IN_TEXT.search(passage.text):
         have.add(PRICE_TERM)
@@ -630,7 +612,7 @@ def _passage_terms(passage: ContextPassage, lang: Lang) -> set[str]:
     return have
 
 
-def rank(question: str, passages: Sequence[ContextPassage], lang: Lang) -> list[Scored]:
+def rank(question: str, passages: Sequence[ContextPassage], lang: Language) -> list[Scored]:
     """Passages by share of the question's terms they contain (ties: retrieval score, order).
 
     A price only counts in a passage that names something of what was asked: the price of
@@ -652,7 +634,7 @@ def rank(question: str, passages: Sequence[ContextPassage], lang: Lang) -> list[
     return sorted(scored, key=lambda s: (-s.coverage, -s.passage.score, s.index))
 
 
-def answering(question: str, ranked: Sequence[Scored], lang: Lang, threshold: float) -> Scored | None:
+def answering(question: str, ranked: Sequence[Scored], lang: Language, threshold: float) -> Scored | None:
     """The best passage that covers enough of the question *and* names the asked item, if any."""
     item = item_terms(question, lang)
     for scored in ranked:
@@ -663,7 +645,7 @@ def answering(question: str, ranked: Sequence[Scored], lang: Lang, threshold: fl
     return None
 
 
-def best_sentences(question: str, passage: ContextPassage, lang: Lang, limit: int) -> str:
+def best_sentences(question: str, passage: ContextPassage, lang: Language, limit: int) -> str:
     """The passage trimmed to the sentences that share terms with the question."""
     q = set(terms(question, lang))
     sentences = [s.strip() for s in _SENTENCE.split(passage.text) if s.strip()]
@@ -688,14 +670,14 @@ class ExtractiveProvider(Provider):
         answer_threshold: float = 0.5,
         clarify_threshold: float = 0.2,
         max_sentences: int = 2,
-        default_language: Lang = "en",
+        default_language: Language = "en",
     ) -> None:
         self.settings = settings or ProviderSettings()
         self.model = self.settings.model or "extractive"
         self.answer_threshold = answer_threshold
         self.clarify_threshold = clarify_threshold
         self.max_sentences = max_sentences
-        self.default_language: Lang = default_language
+        self.default_language: Language = default_language
 
     async def complete(
         self,
@@ -717,8 +699,8 @@ class ExtractiveProvider(Provider):
         """
         turn = _read_turn(messages)
         offered = {t.name for t in tools}
-        lang: Lang = (
-            language if language in _STEMMER_NAMES else detect_language(turn.text, self.default_language)  # type: ignore[assignment]
+        lang: Language = (
+            language if language in LANGUAGES else detect_language(turn.text, self.default_language)
         )
         folded = fold(turn.text)
 
@@ -751,7 +733,7 @@ class ExtractiveProvider(Provider):
         )
         return "handoff", self._handoff(turn, reason)
 
-    def _clarify(self, lang: Lang, ranked: list[Scored]) -> str:
+    def _clarify(self, lang: Language, ranked: list[Scored]) -> str:
         prefix, with_options, bare = CLARIFY[lang]
         headings: list[str] = []
         for s in ranked:

@@ -11,6 +11,7 @@ locale address providers (public lists of street types) plus a few of our own.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from faker.providers.address.en_GB import Provider as _EnGb
@@ -22,483 +23,315 @@ from faker.providers.address.pt_PT import Provider as _PtPt
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from agent.redaction.lexicon import NEVER_NAMES, STOP_WORDS, fold
+from agent.redaction.lexicon import (
+    CALENDAR_WORDS,
+    COMMON_WORDS,
+    DURATION_WORDS,
+    GREETINGS,
+    MONTHS,
+    NEVER_NAMES,
+    STOP_WORDS,
+    WEEKDAYS,
+)
 from agent.redaction.recognizers import BaseRecognizer, result
-
-# Street words that are also everyday words ("vale", "campo", "feira"): only capitalised.
-_AMBIGUOUS_PREFIXES = frozenset(
-    fold(w)
-    for w in [
-        "vale",
-        "via",
-        "vial",
-        "campo",
-        "lago",
-        "lagoa",
-        "feira",
-        "morro",
-        "parque",
-        "jardim",
-        "area",
-        "distrito",
-        "conjunto",
-        "setor",
-        "sitio",
-        "praia",
-        "retorno",
-        "acceso",
-        "cuesta",
-        "ampliacion",
-        "continuacion",
-        "corredor",
-        "diagonal",
-        "peatonal",
-        "circuito",
-        "residencial",
-        "recanto",
-        "trecho",
-        "trevo",
-        "vereda",
-        "nucleo",
-        "estacao",
-        "favela",
-        "fazenda",
-        "vila",
-        "c.",
-        "plaza",
-    ]
+from agent.redaction.street_words import (
+    AMBIGUOUS_PREFIXES,
+    AMBIGUOUS_SUFFIXES,
+    DE_SUFFIXES,
+    FUNCTION_WORDS,
+    OWN_PREFIXES,
+    OWN_SUFFIXES_EN,
+    folded_words,
 )
-_OWN_PREFIXES = [
-    "calle",
-    "c/",
-    "avda",
-    "avda.",
-    "av.",
-    "av",
-    "pº",
-    "pza",
-    "pza.",
-    "plaza",
-    "carretera",
-    "ctra",
-    "ctra.",
-    "travesía",
-    "traves",
-    "travessa",
-    "rua",
-    "r.",
-    "praça",
-    "pça",
-    "pça.",
-    "estrada",
-    "rodovia",
-    "beco",
-    "ladeira",
-    "rambla",
-    "costanilla",
-    "jirón",
-    "jr.",
-    "carrera",
-    "cra",
-    "cl",
-    "paseo",
-    "pasaje",
-    "boulevard",
-    "bulevar",
-    "blvd",
-    "blvd.",
-    "calzada",
-    "cerrada",
-    "privada",
-    "prolongación",
-    "callejón",
-    "glorieta",
-    "ronda",
-    "urbanización",
-    "urb.",
-    "andador",
-    "viaducto",
-    "pasadizo",
-    "alameda",
-    "avenida",
-    "largo",
-    "loteamento",
-    "quadra",
-    "viela",
-    "condomínio",
-]
-_OWN_SUFFIXES_EN = [
-    "street",
-    "st",
-    "st.",
-    "avenue",
-    "ave",
-    "ave.",
-    "road",
-    "rd",
-    "rd.",
-    "lane",
-    "ln",
-    "ln.",
-    "drive",
-    "dr",
-    "dr.",
-    "boulevard",
-    "blvd",
-    "way",
-    "court",
-    "ct",
-    "ct.",
-    "place",
-    "pl",
-    "pl.",
-    "terrace",
-    "close",
-    "crescent",
-    "square",
-    "sq",
-    "parkway",
-    "pkwy",
-    "highway",
-    "hwy",
-    "row",
-    "walk",
-    "gardens",
-    "grove",
-    "mews",
-    "circle",
-    "cir",
-    "trail",
-    "plaza",
-    "alley",
-    "expressway",
-    "pike",
-]
-_DE_SUFFIXES = (
-    "straße|strasse|str\\.|weg|allee|platz|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|"
-    "kamp|wall|garten|zeile|steg|kai|brücke|anger|hof|berg|feld|winkel|höhe|promenade|stieg"
-)
-# Suffix words that open everyday phrases ("a 10 minute walk", "2 hours rest"): need capitals.
-_AMBIGUOUS_SUFFIXES = frozenset(
-    [
-        "walk",
-        "rest",
-        "view",
-        "point",
-        "park",
-        "center",
-        "centre",
-        "station",
-        "way",
-        "place",
-        "row",
-        "close",
-        "run",
-        "pass",
-        "square",
-        "plaza",
-        "green",
-        "hill",
-        "hills",
-        "island",
-        "islands",
-        "lake",
-        "lakes",
-        "light",
-        "lights",
-        "mill",
-        "mills",
-        "port",
-        "ports",
-        "spring",
-        "springs",
-        "stream",
-        "summit",
-        "common",
-        "corner",
-        "course",
-        "cove",
-        "crest",
-        "crossing",
-        "dale",
-        "dam",
-        "divide",
-        "forge",
-        "fork",
-        "forks",
-        "gateway",
-        "glen",
-        "harbor",
-        "haven",
-        "heights",
-        "hollow",
-        "inlet",
-        "key",
-        "keys",
-        "knoll",
-        "knolls",
-        "land",
-        "lock",
-        "locks",
-        "lodge",
-        "loop",
-        "mall",
-        "manor",
-        "manors",
-        "meadow",
-        "meadows",
-        "mission",
-        "motorway",
-        "mount",
-        "mountain",
-        "mountains",
-        "neck",
-        "orchard",
-        "oval",
-        "overpass",
-        "path",
-        "plain",
-        "plains",
-        "port",
-        "prairie",
-        "radial",
-        "ramp",
-        "ranch",
-        "rapid",
-        "rapids",
-        "ridge",
-        "ridges",
-        "river",
-        "route",
-        "shoal",
-        "shoals",
-        "shore",
-        "shores",
-        "skyway",
-        "spur",
-        "spurs",
-        "stravenue",
-        "street",
-        "streets",
-        "track",
-        "trace",
-        "trafficway",
-        "tunnel",
-        "turnpike",
-        "underpass",
-        "union",
-        "unions",
-        "valley",
-        "valleys",
-        "via",
-        "viaduct",
-        "ville",
-        "vista",
-        "wall",
-        "ways",
-        "well",
-        "wells",
-        "extension",
-        "extensions",
-        "fall",
-        "falls",
-        "ferry",
-        "field",
-        "fields",
-        "flat",
-        "flats",
-        "ford",
-        "fords",
-        "freeway",
-        "garden",
-        "gardens",
-        "grove",
-        "groves",
-        "junction",
-        "junctions",
-        "creek",
-        "crescent",
-        "cliff",
-        "cliffs",
-        "club",
-        "camp",
-        "canyon",
-        "cape",
-        "causeway",
-        "circles",
-        "court",
-        "courts",
-        "bridge",
-        "brook",
-        "brooks",
-        "burg",
-        "burgs",
-        "bypass",
-        "bluff",
-        "bluffs",
-        "bottom",
-        "branch",
-        "bend",
-        "beach",
-        "drive",
-        "drives",
-        "estate",
-        "estates",
-        "express",
-        "gateway",
-        "garden",
-    ]
-)
+from textnorm import fold
 
 
 def _alternation(words: list[str]) -> str:
     return "|".join(sorted({re.escape(w) for w in words if w}, key=len, reverse=True))
 
 
+def strip_accents(word: str) -> str:
+    """``"Callejón"`` → ``"Callejon"`` (case and ``º`` kept)."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+def _with_plain(words: list[str]) -> list[str]:
+    """Each word and its spelling without accents ("Callejón", "Callejon")."""
+    return [*words, *(strip_accents(w) for w in words)]
+
+
+_WORD = r"[^\W\d_][\w'’.º-]*"
+_DE_PREPOSITIONS = r"Am|An der|An den|An dem|Auf dem|Auf der|Im|In der|In den|Zum|Zur|Unter den|Hinter der|Vor dem|Beim|Bei der"
+_DE_WORDS = (
+    r"Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Markt|Graben|Chaussee|Steig|Pfad|Zeile|Kai"
+)
+
+
 @cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _patterns() -> dict[str, re.Pattern[str]]:
     prefixes = [
         *_EsEs.street_prefixes,
         *_EsMx.street_prefixes,
         *_PtBr.street_prefixes,
         *_PtPt.street_prefixes,
-        *_OWN_PREFIXES,
+        *OWN_PREFIXES,
     ]
-    strong = [p for p in prefixes if fold(p) not in _AMBIGUOUS_PREFIXES]
-    weak = [p.capitalize() for p in prefixes if fold(p) in _AMBIGUOUS_PREFIXES and len(p) > 2] + ["C.", "C/"]
-    suffixes = [*_EnUs.street_suffixes, *_EnGb.street_suffixes, *_OWN_SUFFIXES_EN]
-    word = r"[^\W\d_][\w'’.º-]*"
+    strong = _with_plain([p for p in prefixes if fold(p) not in AMBIGUOUS_PREFIXES])
+    weak_words = [p for p in prefixes if fold(p) in AMBIGUOUS_PREFIXES and len(p) > 2]
+    weak = _with_plain([p.capitalize() for p in weak_words] + ["C.", "C/"])
+    suffixes = [*_EnUs.street_suffixes, *_EnGb.street_suffixes, *OWN_SUFFIXES_EN]
     link = r"(?:\s+(?:de|del|da|do|das|dos|de\s+la|de\s+los|la|las|los|el|e|y|i)\b)?\s+"
-    number = r"(?:n[º°o]\.?\s*|núm\.?\s*|número\s+|nr\.?\s*|#\s*)?(?:\d{1,5}(?:\s?[A-Za-z]|[º°ª])?(?![\w])(?:\s?[-/]\s?\d{1,4}[A-Za-z]?)?|s/n|S/N|sn|SN)"
-    romance = re.compile(
-        rf"(?<![\w])(?:(?i:{_alternation(strong)})|{_alternation(weak)})\.?{link}{word}"
-        rf"(?:{link}{word}){{0,6}}?,?\s*(?:-\s*)?{number}(?![\w])"
+    name_word = rf"(?:{_WORD}|\d{{1,2}}(?=\s+de\s)|[IVXL]{{1,5}}(?=\s+de\s))"
+    number = (
+        r"(?:(?i:n\.?\s?[º°o]\.?|no\.|núm\.?|num\.|número|nr\.?)\s*|#\s*)?"
+        r"(?:\d{1,5}(?:\s?[A-Za-z]|[º°ª])?(?![\w/])(?:\s?[-/]\s?\d{1,4}[A-Za-z]?(?!\.?\s?[º°ª])){0,3}|s/n|S/N|sn|SN)"
     )
-    english = re.compile(
-        rf"(?<![\w])\d{{1,6}}[A-Za-z]?(?:\s+{word}){{1,4}}?\s+(?i:{_alternation(suffixes)})\b\.?"
-        r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
-    )
-    german = re.compile(
-        rf"(?<![\w])(?:(?:Am|An der|An den|Auf dem|Auf der|Im|In der|Zum|Zur|Unter den|Alte|Alter|Neue|Neuer|"
-        rf"Obere|Untere|Große|Kleine)\s+)?(?:[^\W\d_][\w.-]*(?i:{_DE_SUFFIXES})|[^\W\d_][\w-]*\s+"
-        rf"(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Markt|Graben))\s*"
-        r"\d{1,4}\s?[A-Za-z]?(?![\w])(?:\s?[-/]\s?\d{1,4}[A-Za-z]?)?"
-    )
-    return romance, english, german
+    romance = rf"\.?{link}{name_word}(?:{link}{name_word}){{0,6}}?,?\s*(?:-\s*)?{number}(?![\w])"
+    en_number = r"\d{1,6}[A-Za-z]?(?:\s?-\s?\d{1,6}[A-Za-z]?)?"
+    en_word = rf"(?:{_WORD}|\d{{1,3}}(?:st|nd|rd|th))"
+    de_number = r"\d{1,4}\s?[A-Za-z]?(?![\w])(?:\s?[-/]\s?\d{1,4}[A-Za-z]?){0,3}"
+    cap = r"[A-ZÄÖÜÁÉÍÓÚÑÇ][\w'’.-]*"
+    return {
+        # no street word, anchored on what follows: "21 Kingsway, London WC2B 6UN", "9 Elm, Boise, ID 83702"
+        "anchored_en": re.compile(
+            rf"(?<![\w-]){en_number}\s+{cap}(?:\s+{cap}){{0,3}},?\s+(?:{cap},?\s+){{0,3}}"
+            r"(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]{2}\s+\d{5}(?:-\d{4})?)(?![\w])"
+        ),
+        # "Gran Vía 28, 28013 Madrid", "Graben 12, A-8010 Graz"
+        "anchored_eu": re.compile(
+            rf"(?<![\w]){cap}(?:\s+(?:{cap}|de|del|da|do|dos|das|la|der|den)){{0,4}}\s+{de_number},\s*"
+            r"(?:[A-Z]-)?(?:\d{4,5}|\d{4}-\d{3}|\d{5}-\d{3})\s+(?=[A-ZÄÖÜÁÉÍÓÚ][a-zäöüßáéíóúñçã])(?!Euro|EUR|Uhr)"
+        ),
+        "romance": re.compile(rf"(?<![\w])(?:(?i:{_alternation(strong)})|{_alternation(weak)}){romance}"),
+        # everyday words as street types ("plaza", "largo"), lower case: only after an address cue
+        "romance_weak": re.compile(rf"(?<![\w])(?i:{_alternation(_with_plain(weak_words))}){romance}"),
+        "english": re.compile(
+            rf"(?<![\w-]){en_number}(?:\s+{en_word}){{1,4}}?\s+(?i:{_alternation(suffixes)})\b\.?"
+            r"(?:\s+(?:N|S|E|W|(?i:NE|NW|SE|SW))\b)?"
+        ),
+        "german": re.compile(
+            rf"(?<![\w])(?:(?P<adj>[^\W\d_]{{3,}}er)\s+)?(?:(?:{_DE_PREPOSITIONS})\s+)?"
+            rf"(?:[^\W\d_][\w.-]*(?i:{DE_SUFFIXES})|[^\W\d_][\w-]*\s+(?i:{_DE_WORDS}))\s*{de_number}"
+        ),
+        # "Am Anger 40", "Unter den Linden 5": a preposition street (no street word)
+        "german_place": re.compile(
+            rf"(?<![\w])(?i:{_DE_PREPOSITIONS})\s+(?P<name>[^\W\d_][\w-]+)\s+{de_number}"
+            r"(?!\s?(?i:uhr|h\b|min)|[.:]\d)"
+        ),
+    }
 
 
+_ADDRESS_CUE = re.compile(
+    r"(?i:direcci[oó]n|domicilio|vivo\s+en|estoy\s+en|env[ií]\w*\s+a|entrega\w*|morada|endere[cç]o|moro\s+n[ao]|"
+    r"fica\s+n[ao]|adresse|anschrift|wohne|lieferung|address|live\s+at|ship\s+to|deliver\w*\s+to|mail\s+it\s+to|"
+    r"send\s+it\s+to)(?:\s+\w{1,4}){0,2}\W{0,6}$"
+)
+_MARKED_NUMBER = re.compile(r"(?i:n\.?\s?[º°]|núm|s/n)|#")
 _PO_BOX = re.compile(
-    r"(?<![\w])(?i:p\.?\s?o\.?\s?box|post\s+office\s+box|apartado(?:\s+de\s+correos)?|caixa\s+postal|"
-    r"postfach|c\.?\s?p\.?\s?\d|cx\.?\s?postal)\s*\d[\d ]{0,8}\d?"
+    r"(?<![\w])(?i:p\.?\s?o\.?\s?box|pob|post\s+office\s+box|apartado(?:\s+de\s+correos|\s+postal)?|apdo\.?|"
+    r"a\.\s?p\.|caixa\s+postal|postfach|cx\.?\s?postal)\s*(?:n[º°o.]\s*)?\d[\d ]{0,8}\d?"
+)
+_UNIT_WORDS = (
+    r"apt|apto|ap|apartment|apartamento|suite|ste|unit|flat|studio|piso|puerta|pta|interior|int|"
+    r"edif|edificio|depto|dpto|departamento|bloco|bloque|bl|casa|escalera|esc|portal|andar|sala|loja|"
+    r"stock|og|etage|whg|wohnung|top|tür|tuer|stiege|stg|app|lote|lt|mz|manzana|planta|pl|fração|fracção|fracao|dto|"
+    r"esq|dta|room|rm|fl|floor|bldg|building|ext|exterior|no|nº"
 )
 _UNIT = re.compile(
-    r"(?i:apt|apto|apartment|apartamento|suite|ste|unit|flat|studio|piso|puerta|pta|interior|int|"
-    r"edif|edificio|depto|dpto|departamento|bloco|bloque|casa|escalera|esc|portal|andar|sala|loja|"
-    r"stock|og|etage|whg|wohnung|top|tür|lote|lt|mz|manzana|planta|pl|fração|fracção|dto|esq|dta)\b"
-    r"\.?\s*[#nº°.]*\s*\w{1,5}(?:\s?[º°ª])?(?:\s*(?i:esq|dto|dta|izq|izda|dcha|der|frente|fte|[A-Da-d])\b\.?)?"
-    r"|\d{1,2}\s?[º°ª]\.?\s*(?:(?i:esq|dto|dta|izq|izda|dcha|der|andar|piso|frente|fte|[A-Da-d])\b\.?)?"
+    rf"(?i:{'|'.join(sorted(_UNIT_WORDS.split('|'), key=len, reverse=True))})\.?[ \t]*[#nº°.]*[ \t]*(?:\d{{1,5}}[A-Za-z]?|[A-Za-z]{{1,2}}\d{{0,3}})(?![\w])(?:\s?[º°ª])?"
+    r"(?:\s*(?i:esq|dto|dta|izq|izda|dcha|der|frente|fte|[A-Da-d])\b\.?)?"
+    r"|(?i:ext|exterior)\b\.?"
+    r"|\d{1,2}\s?\.?\s?[º°ª]\.?\s*(?:(?i:esq|dto|dta|izq|izda|dcha|der|andar|piso|planta|frente|fte|[A-Fa-f])\b\.?)?"
+    r"|\d{1,2}\.\s?(?i:OG|Stock|Etage|UG|DG|Obergeschoss)(?:\s+(?i:links|rechts|li|re|mitte))?"
+    r"|(?i:EG|UG|DG|hinterhaus|vorderhaus|seitenflügel)(?:\s+(?i:links|rechts|li|re|mitte))?\b"
+    r"|(?i:ático|atico|bajo|entlo|entresuelo|principal|pral|r/c|rc)\b\.?(?:\s*(?i:esq|dto|dta|izq|izda|dcha|[A-Da-d])\b\.?)?"
+    r"|\d{1,2}\s?-\s?[A-Fa-f](?![\w])"
     r"|#\s?\d{1,5}[A-Za-z]?"
 )
 _POSTCODE = re.compile(
-    r"(?i:c\.?\s?p\.?|cep|cp|plz|zip|código\s+postal|postleitzahl|postcode)?[:.]?\s*"
-    r"(?:[A-Z]-)?\d{4,5}(?:-\d{3,4})?(?![\w])"
+    r"(?i:c\.?\s?p\.?|cep|cp|plz|zip(?:\s?code)?|código\s+postal|postleitzahl|post\s?code)?[:.]?\s*"
+    r"(?:\d{2}\.\d{3}-\d{3}|\d{8}|(?i:[A-Z]-)?\d{4,5}(?:-\d{3,4})?)(?![\w])"
     r"|(?i:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})(?![\w])"
 )
-_STATE = re.compile(r"[A-Z]{2}(?:\s+\d{5}(?:-\d{4})?)?(?![\w])")
-_COLONIA = re.compile(r"(?i:col\.|colonia|bairro|barrio|fracc\.|fraccionamiento)\s+[^\W\d_][\w'-]*")
+_US_STATES = frozenset(
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "DC",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+    ]
+)
+_STATE_NAMES = (
+    r"Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|"
+    r"Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|"
+    r"Mississippi|Missouri|Montana|Nebraska|Nevada|New\s+Hampshire|New\s+Jersey|New\s+Mexico|New\s+York|"
+    r"North\s+Carolina|North\s+Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode\s+Island|South\s+Carolina|"
+    r"South\s+Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West\s+Virginia|Wisconsin|Wyoming|"
+    r"CDMX|Jal\.|Jalisco|N\.\s?L\.|Nuevo\s+Le[oó]n|Edo\.\s?(?:de\s+)?M[eé]x\.?|Qro\.|Quer[eé]taro|Pue\.|Yuc\.|"
+    r"Ver\.|Gto\.|Chih\.|B\.\s?C\.|Q\.\s?Roo\.?|Mich\.|Oax\.|Son\.|Sin\.|Tamps\."
+)
+_STATE = re.compile(rf"(?:(?i:{_STATE_NAMES})|[A-Z]{{2}})(?![\w])(?:\s+\d{{5}}(?:-\d{{4}})?(?![\w]))?")
+_STATE_ZIP_LOWER = re.compile(r"([a-z]{2})\s+\d{5}(?:-\d{4})?(?![\w])")
+_COLONIA = re.compile(r"(?i:col\.?|colonia|bairro|barrio|fracc\.|fraccionamiento)\s+(?=[^\W\d_])")
+_CLOSERS = folded_words(
+    "gracias porfa please thanks thx ty danke bitte obrigado obrigada obg ok saludos cumprimentos "
+    "abraço abrazo grüße gruesse regards cheers timbre ring"
+)
+_PLACE_BLOCK = (
+    WEEKDAYS | MONTHS | GREETINGS | CALENDAR_WORDS | DURATION_WORDS | COMMON_WORDS | _CLOSERS | FUNCTION_WORDS
+)
+_PARTICLES = (
+    "de",
+    "do",
+    "da",
+    "dos",
+    "das",
+    "del",
+    "an",
+    "der",
+    "am",
+    "im",
+    "la",
+    "los",
+    "las",
+    "upon",
+    "on",
+    "el",
+)
+_PLACE_WORD = re.compile(r"\s*\(?([^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?)\)?(?![\d])")
 
 
-_PLACE_WORD = re.compile(r"\s*\(?([^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?)\)?")
-
-
-def _place_words(text: str, pos: int, lowercase_ok: bool) -> int:
-    """End of 1–4 place-name words starting at ``pos`` ("Bad Radkersburg", "Oliveira do Bairro")."""
+def _place_words(text: str, pos: int, lowercase_ok: bool, *, strong: bool = False) -> int:
+    """End of 1–6 place-name words starting at ``pos`` ("Bad Radkersburg", "Oliveira do Bairro").
+    ``strong``: right after a postcode, a colonia cue or a comma, where common words are names too
+    ("Nueva Gerona", "East Hampton", "vila nova de famalicão")."""
     end, words = pos, 0
     for m in _PLACE_WORD.finditer(text[pos:]):
-        if m.start() != end - pos:
+        if m.start() != end - pos or "\n" in text[end : pos + m.start(1)]:
             break
         token = m.group(1)
         key = fold(token.rstrip("."))
-        particle = key in (
-            "de",
-            "do",
-            "da",
-            "dos",
-            "das",
-            "del",
-            "an",
-            "der",
-            "am",
-            "im",
-            "la",
-            "los",
-            "upon",
-            "on",
-        )
-        if words == 0 and particle:
+        if key in _CLOSERS:
             break
+        particle = key in _PARTICLES
         titled = token[:1].isupper()
-        after_particle = words > 0 and fold(text[pos:end].split()[-1]) in ("los", "las", "la", "de", "del")
-        if (
-            not particle
-            and not titled
-            and not after_particle
-            and (not lowercase_ok or key in STOP_WORDS or key in NEVER_NAMES)
-        ):
+        if words == 0 and particle and not (strong and _titled_next(text, pos + m.end())):
             break
-        if not particle and titled and key in STOP_WORDS and words == 0:
+        after_particle = words > 0 and fold(text[pos:end].split()[-1]) in _PARTICLES
+        if not particle and not titled and not after_particle:
+            if strong and (lowercase_ok or words > 0 or not any(c.isupper() for c in text[pos:])):
+                if key in _PLACE_BLOCK:
+                    break
+            elif not lowercase_ok or key in STOP_WORDS or key in NEVER_NAMES:
+                break
+        if not particle and titled and key in STOP_WORDS and words == 0 and not strong:
             break
         end = pos + m.end()
         words += 1
-        if words >= 4:
+        if words >= 6:
             break
     # a trailing particle is not part of the name
-    while end > pos and fold(text[pos:end].split()[-1]) in (
-        "de",
-        "do",
-        "da",
-        "dos",
-        "das",
-        "del",
-        "an",
-        "der",
-        "la",
-    ):
-        end = pos + text[pos:end].rstrip().rfind(" ")
-    return end if words else pos
+    while end > pos and fold(text[pos:end].split()[-1]) in _PARTICLES:
+        cut = text[pos:end].rstrip().rfind(" ")
+        end = pos + cut if cut > 0 else pos
+    return end if words and end > pos else pos
 
 
-_SEP = re.compile(r"\s*,?\s*(?:-\s*)?(?:(?i:in|en|em|na|no)\s+)?\(?")
+def _titled_next(text: str, pos: int) -> bool:
+    rest = text[pos:].lstrip(" ")
+    return rest[:1].isupper()
+
+
+_SEP = re.compile(r"\s*\)?\s*,?\s*(?:[-/]\s*)?(?:(?i:in|en|em|na|no)\s+)?\(?")
 _BARE_NUMBER = re.compile(r"\d{1,4}[A-Za-z]?(?![\w.,:/])")
 
 
 def extend_address(text: str, end: int, lowercase_ok: bool) -> int:
     """Grow an address span over units, postcodes, states, a colonia and the city after it."""
     previous = "street"
-    for _ in range(8):
+    for _ in range(10):
         sep = _SEP.match(text, end)
         sep_end = sep.end() if sep else end
         gap = text[end:sep_end]
         if gap.count("\n") > 1:
             break
-        listed = "," in gap or "\n" in gap or "-" in gap
+        listed = any(c in gap for c in ",\n-/")
         piece = ""
-        for name, pattern in (("unit", _UNIT), ("colonia", _COLONIA), ("postcode", _POSTCODE)):
+        for name, pattern in (("unit", _UNIT), ("postcode", _POSTCODE)):
             hit = pattern.match(text, sep_end)
             if hit and text[sep_end : hit.end()].strip():
                 end, piece = hit.end(), name
                 break
+        if not piece:
+            colonia = _COLONIA.match(text, sep_end)
+            if colonia:
+                place = _place_words(text, colonia.end(), lowercase_ok, strong=True)
+                if place > colonia.end():
+                    end, piece = place, "place"
         if not piece and previous == "street" and gap.strip(" ,") == "":
             hit = _BARE_NUMBER.match(text, sep_end)
             if hit:
                 end, piece = hit.end(), "unit"
-        if not piece and (listed or previous in ("place", "postcode")):
+        if (not piece and previous in ("place", "postcode")) or (not piece and listed):
             state = _STATE.match(text, sep_end)
+            lower = _STATE_ZIP_LOWER.match(text, sep_end)
             if state and (listed or previous == "place"):
                 end, piece = state.end(), "state"
-        if not piece and (listed or previous == "postcode"):
-            place = _place_words(text, sep_end, lowercase_ok)
-            if place > sep_end:
+            elif lower and previous == "place" and lower.group(1).upper() in _US_STATES:
+                end, piece = lower.end(), "state"
+        if not piece:
+            strong = previous == "postcode" or listed
+            place = _place_words(text, sep_end, lowercase_ok or previous == "postcode", strong=strong)
+            if place > sep_end and (
+                strong or previous in ("place", "state") or text[sep_end].isupper() or lowercase_ok
+            ):
                 end, piece = place, "place"
         if not piece:
             break
@@ -516,12 +349,38 @@ class StreetAddressRecognizer(BaseRecognizer):
     ) -> list[RecognizerResult]:
         lowercase_ok = not any(ch.isupper() for ch in text)
         found: list[RecognizerResult] = []
-        for pattern in (*_patterns(), _PO_BOX):
+        patterns = _patterns()
+        for kind, pattern in (*patterns.items(), ("pobox", _PO_BOX)):
             for m in pattern.finditer(text):
-                if not _plausible(m.group(), lowercase_ok):
-                    continue
-                start = _unit_before(text, m.start())
+                start = m.start()
                 end = extend_address(text, m.end(), lowercase_ok)
+                if (
+                    kind == "romance_weak"
+                    and not _ADDRESS_CUE.search(text[max(0, start - 40) : start])
+                    and not _MARKED_NUMBER.search(m.group())
+                    and end == m.end()
+                ):
+                    continue
+                if kind == "german":
+                    adj = m.group("adj")
+                    if adj and (
+                        fold(adj) in STOP_WORDS
+                        or fold(adj) in NEVER_NAMES
+                        or adj[0].islower() != lowercase_ok
+                    ):
+                        start = m.start("adj") + len(adj) + 1
+                        start += len(text[start:]) - len(text[start:].lstrip())
+                if kind == "german_place":
+                    name = fold(m.group("name"))
+                    if (
+                        name in NEVER_NAMES
+                        or name in STOP_WORDS
+                        or (m.group("name")[0].islower() and not lowercase_ok)
+                    ):
+                        continue
+                if not _plausible(text[start : m.end()], lowercase_ok):
+                    continue
+                start = _unit_before(text, start)
                 found.append(result(self.ENTITY, start, end, 0.7, self))
         return found
 
@@ -532,7 +391,9 @@ def _plausible(street: str, lowercase_ok: bool) -> bool:
     if not words or not words[0][:1].isdigit():
         return True
     suffix = fold(words[-1].rstrip("."))
-    if suffix not in _AMBIGUOUS_SUFFIXES:
+    if any(fold(w) in FUNCTION_WORDS and w.islower() and len(w) > 1 for w in words[1:-1]):
+        return False  # "23 off the highway", "5 minutes from the station"
+    if suffix not in AMBIGUOUS_SUFFIXES:
         return True
     inner = words[1:-1]
     if any(fold(w) in NEVER_NAMES or fold(w) in STOP_WORDS for w in inner):
@@ -540,7 +401,7 @@ def _plausible(street: str, lowercase_ok: bool) -> bool:
     return lowercase_ok or words[-1][:1].isupper() or any(w[:1].isupper() for w in inner)
 
 
-_UNIT_BEFORE = re.compile(r"(?i:flat|apt|apartment|unit|suite|studio)\.?\s*\w{1,5},?\s*$")
+_UNIT_BEFORE = re.compile(r"(?i:flat|apt|apartment|unit|suite|studio|ste|room|fl|floor)\.?\s*#?\w{1,5},?\s*$")
 
 
 def _unit_before(text: str, start: int) -> int:

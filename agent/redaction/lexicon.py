@@ -19,9 +19,7 @@ from spacy.lang.es.stop_words import STOP_WORDS as _ES_STOP
 from spacy.lang.pt.stop_words import STOP_WORDS as _PT_STOP
 from wordfreq import top_n_list
 
-from agent.redaction.folding import fold
-
-__all__ = ["fold"]
+from textnorm import fold
 
 
 def _folded(words: str) -> frozenset[str]:

@@ -26,13 +26,13 @@ from agent.redaction.lexicon import (
     TITLES,
     WEAK_CUES,
     first_names,
-    fold,
     is_frequent,
     is_known_word,
     looks_german,
     surnames,
 )
 from agent.redaction.recognizers import REGISTRY_LANGUAGE, result
+from textnorm import fold
 
 PERSON = "PERSON"
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*\.?", re.UNICODE)

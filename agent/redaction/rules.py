@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.redaction.folding import fold
 from errors import UserError
+from textnorm import fold
 
 if TYPE_CHECKING:  # presidio (and spaCy behind it) load only where rules are compiled: the workers
     from presidio_analyzer import EntityRecognizer
@@ -155,6 +155,10 @@ class PatternRule(BaseModel):
         return value
 
 
+SETTING = "redaction"
+"""The key of ``tenants.settings`` that holds a tenant's :class:`RedactionRules`."""
+
+
 class RedactionRules(BaseModel):
     """A tenant's redaction settings (``tenants.settings["redaction"]``)."""
 
@@ -267,14 +271,7 @@ def _compile(key: str) -> CompiledRules:
 
 def rules_of(settings: dict[str, Any] | None) -> RedactionRules:
     """The stored rules of a tenant's settings (``RuleError`` if they no longer validate)."""
-    return RedactionRules.checked((settings or {}).get("redaction") or {})
-
-
-def with_rules(settings: dict[str, Any] | None, rules: RedactionRules) -> dict[str, Any]:
-    """A copy of ``settings`` holding ``rules``."""
-    updated = dict(settings or {})
-    updated["redaction"] = rules.model_dump(mode="json")
-    return updated
+    return RedactionRules.checked((settings or {}).get(SETTING) or {})
 
 
 def add_pattern(rules: RedactionRules, name: str, regex: str, entity: str, score: float) -> RedactionRules:

@@ -2,8 +2,9 @@
 
 A turn reads its conversation's entries to redact, again in the guard and again to restore
 the reply: each a transaction of its own. The view keeps what it read for the turn and
-reads again only after it assigned a new placeholder. It lives for one turn, so an entry
-erased or expired between turns is never served from it.
+reads again only after it assigned a new placeholder, unless the vault hands back the entry
+it assigned (``SqlVault.assign_item``), which joins the view. It lives for one turn, so an
+entry erased or expired between turns is never served from it.
 """
 
 from __future__ import annotations
@@ -26,9 +27,15 @@ class TurnVault:
         return f"TurnVault({self.inner!r})"
 
     def assign(self, conversation: ConversationKey, entity_type: str, value: str) -> str:
-        if conversation == self.conversation:
+        if conversation != self.conversation:
+            return self.inner.assign(conversation, entity_type, value)
+        assign_item = getattr(self.inner, "assign_item", None)
+        if assign_item is None or self._items is None:
             self._items = None
-        return self.inner.assign(conversation, entity_type, value)
+            return self.inner.assign(conversation, entity_type, value)
+        item: VaultItem = assign_item(conversation, entity_type, value)
+        self._items = [i for i in self._items if i.placeholder != item.placeholder] + [item]
+        return item.placeholder
 
     def items(self, conversation: ConversationKey) -> Sequence[VaultItem]:
         if conversation != self.conversation:

@@ -141,7 +141,16 @@ class OtlpCapture:
                     reply = capture._observations(query, _public_key(self.headers.get("authorization", "")))
                     self._answer(200, json.dumps(reply).encode(), "application/json")
                 elif self.path.startswith("/api/public/projects"):
-                    data = {"data": [{"id": "p", "name": "local", "metadata": {}, "organization": {}}]}
+                    data = {
+                        "data": [
+                            {
+                                "id": "p",
+                                "name": "local",
+                                "metadata": {},
+                                "organization": {"id": "o", "name": "local"},
+                            }
+                        ]
+                    }
                     self._answer(200, json.dumps(data).encode(), "application/json")
                 else:
                     self._answer(404, b"{}", "application/json")

@@ -188,6 +188,17 @@ class LangfuseTracer:
         ):
             yield LangfuseTurnTrace(root)
 
+    def trace_url(self, tenant_id: int, trace_id: str) -> str | None:
+        """The trace's page in the Langfuse UI of the tenant's project (``{host}/project/{id}/
+        traces/{trace_id}``; the project id is asked of Langfuse once per client), or ``None``."""
+        project = self.project_for(tenant_id)
+        if project is None:
+            return None
+        try:
+            return self._client(project).get_trace_url(trace_id=trace_id)
+        except Exception:  # Langfuse unreachable: the id is still recorded
+            return None
+
     def flush(self) -> None:
         with self._lock:
             clients = list(self._clients.values())

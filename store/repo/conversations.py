@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from errors import NotFound
 from store.crypto import Keyring
-from store.identity import bsuid_of, number_of
+from store.identity import bsuid_of, number_of, set_profile_name
 from store.models import Contact, Conversation, Message, utcnow
 from store.sealed import unseal
 
@@ -81,3 +81,21 @@ def return_to_queue(session: Session, agent_id: int) -> list[int]:
             .values(assigned_agent_id=None, updated_at=utcnow())
         )
     return ids
+
+
+def open_sandbox(
+    session: Session, keyring: Keyring, tenant_id: int, profile_name: str | None
+) -> Conversation:
+    """A sandbox: its own test contact (no WhatsApp number) and test conversation.
+
+    ``frontdesk chat`` and tenant evals talk to the receptionist here; no worker, sweeper or
+    sender picks a sandbox up, and a live customer's conversation is never joined.
+    """
+    contact = Contact(tenant_id=tenant_id, test=True)
+    set_profile_name(keyring, contact, profile_name)
+    session.add(contact)
+    session.flush()
+    conversation = Conversation(tenant_id=tenant_id, contact_id=contact.id, test=True)
+    session.add(conversation)
+    session.flush()
+    return conversation

@@ -27,16 +27,15 @@ from agent.llm.types import (
     ToolCall,
     UserMessage,
 )
-from agent.redaction.language import conversation_language, detect_language
 from agent.redaction.redactor import RedactionContext
 from agent.redaction.rules import compile_rules
 from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey
 from agent.tools import TOOLS, run_tool
 from agent.tools.hours import back_at, is_closed
-from agent.triage import fold
 from agent.triage import triage as triage_rules
 from errors import InvalidKeyError, ProviderError, RateLimitedError, RetryLater
 from knowledge.injection import looks_like_injection, requests_payment_data
+from textnorm import conversation_language, detect_language, fold
 
 MAX_TOOL_ROUNDS = 3
 HISTORY_MESSAGES = 12

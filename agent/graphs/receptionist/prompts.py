@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from agent.tenant import TenantProfile
-from agent.triage import fold
+from textnorm import fold
 
 LANGUAGE_NAMES = {"es": "Spanish", "pt": "Portuguese", "de": "German", "en": "English"}
 

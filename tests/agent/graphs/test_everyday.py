@@ -8,11 +8,11 @@ import pytest
 import knowledge
 from agent.checkpoints import CheckpointStore
 from agent.receptionist import Receptionist
-from agent.redaction.language import detect_language
 from agent.redaction.redactor import Redactor
 from agent.redaction.sql_vault import SqlVault
 from store.repo import providers, tenants
 from tests.agent.graphs.conftest import CLINIC_KB, SETTINGS, use_provider
+from textnorm import detect_language
 
 BAKERY_KB = """# Panadería Lola
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.llm.extractive import ExtractiveProvider, detect_language, fold
+from agent.llm.extractive import ExtractiveProvider
 from agent.llm.factory import build_provider
 from agent.llm.types import (
     AssistantMessage,
@@ -204,11 +204,3 @@ def test_deterministic_and_built_from_settings() -> None:
     a = provider.decide([UserMessage(text="Do you sell parrots?")], TOOLS)[1]
     b = provider.decide([UserMessage(text="Do you sell parrots?")], TOOLS)[1]
     assert a.tool_calls[0].id == b.tool_calls[0].id
-
-
-def test_language_helpers() -> None:
-    assert fold("Öffnungszeiten Straße ação") == "offnungszeiten strasse acao"
-    assert detect_language("¿Cuál es el horario de la tienda?") == "es"
-    assert detect_language("Qual é o horário da loja? Vocês estão abertos?") == "pt"
-    assert detect_language("Wann haben Sie geöffnet und wo ist der Laden?") == "de"
-    assert detect_language("When are you open and where is the shop?") == "en"

@@ -1,30 +1,11 @@
-"""Language detection and the ``frontdesk redact`` stream function."""
+"""The ``frontdesk redact`` stream function (language detection: tests/textnorm)."""
 
 from __future__ import annotations
 
 import io
 import json
 
-import pytest
-
 from agent.redaction.cli import run_redact_stream
-from agent.redaction.language import detect_language
-
-
-@pytest.mark.parametrize(
-    ("text", "lang"),
-    [
-        ("Hola, ¿tienen cita para mañana por la tarde?", "es"),
-        ("Olá, vocês têm horário para amanhã à tarde?", "pt"),
-        ("Guten Tag, haben Sie morgen einen Termin frei?", "de"),
-        ("Hi, do you have an appointment tomorrow afternoon?", "en"),
-        ("oi tudo bem? queria marcar", "pt"),
-        ("buenas quiero reservar", "es"),
-        ("12:30", "en"),
-    ],
-)
-def test_detect_language(text: str, lang: str) -> None:
-    assert detect_language(text) == lang
 
 
 class _Stdin(io.TextIOWrapper):

@@ -1,4 +1,4 @@
-"""Language detection and search normalisation for es/pt/de/en.
+"""Search terms for es/pt/de/en: stems, compound parts and receptionist concepts.
 
 Tokens are lower-cased, stemmed with Snowball (plurals and inflections), then folded to ASCII
 (accents, umlauts, ß). German compounds also yield their heads and tails as separate, weaker
@@ -9,25 +9,24 @@ payment…) maps paraphrases such as "¿cuánto cuesta?" and "precio" to one sha
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import snowballstemmer  # pyright: ignore[reportMissingTypeStubs]
 
-Lang = Literal["es", "pt", "de", "en"]
-LANGS: tuple[Lang, ...] = ("es", "pt", "de", "en")
-_SNOWBALL: dict[Lang, str] = {"es": "spanish", "pt": "portuguese", "de": "german", "en": "english"}
-PG_CONFIG: dict[Lang, str] = {"es": "spanish", "pt": "portuguese", "de": "german", "en": "english"}
+from textnorm import LANGUAGES, Language, detect_language, fold
+
+_SNOWBALL: dict[Language, str] = {"es": "spanish", "pt": "portuguese", "de": "german", "en": "english"}
+PG_CONFIG: dict[Language, str] = {"es": "spanish", "pt": "portuguese", "de": "german", "en": "english"}
 
 
 def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-STOPWORDS: dict[Lang, frozenset[str]] = {
+STOPWORDS: dict[Language, frozenset[str]] = {
     "es": _wordset(
         """
         a al algo algun alguna ante antes aqui asi aun con como cual cuales cuando de del desde
@@ -64,13 +63,6 @@ STOPWORDS: dict[Lang, frozenset[str]] = {
         your thanks want know need like
         """
     ),
-}
-# Folded forms too, so that accented and unaccented spellings are both stop words.
-_HINTS: dict[Lang, re.Pattern[str]] = {
-    "es": re.compile(r"[ñ¿¡]|ción\b|\b(el|los|del|usted|está|también|qué|cuánto|horario)\b"),
-    "pt": re.compile(r"[ãõç]|ção\b|ções\b|\b(você|não|são|também|olá|obrigad[oa]|horário|quanto)\b"),
-    "de": re.compile(r"[äöüß]|\b(und|der|die|das|ist|nicht|ich|wir|sie|bitte|wie|uhr)\b"),
-    "en": re.compile(r"\b(the|and|is|are|you|we|what|how|do|does|our|your)\b"),
 }
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -113,51 +105,33 @@ _CONCEPTS: dict[str, str] = {
 _COMPOUND_MIN = 10  # German words this long are split into heads and tails as well.
 
 
-def fold(text: str) -> str:
-    """Lower-case and strip accents and umlauts (ß → ss)."""
-    text = text.lower().replace("ß", "ss")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def words(text: str) -> list[str]:
     """Lower-cased word tokens (letters and digits)."""
     return [w for w in _WORD.findall(text.lower()) if w != "_"]
 
 
-def detect_language(text: str, default: Lang = "en") -> Lang:
-    """Guess es/pt/de/en from stop words and telltale characters."""
-    tokens = [fold(w) for w in words(text[:20_000])]
-    lowered = text[:20_000].lower()
-    scores: dict[Lang, float] = {}
-    for lang in LANGS:
-        stops = _FOLDED_STOPWORDS[lang]
-        scores[lang] = sum(1.0 for t in tokens if t in stops) + 1.5 * len(_HINTS[lang].findall(lowered))
-    best = max(LANGS, key=lambda lang: scores[lang])
-    return best if scores[best] > 0 else default
-
-
-_FOLDED_STOPWORDS: dict[Lang, frozenset[str]] = {
+# Folded too, so that accented and unaccented spellings are both stop words.
+_FOLDED_STOPWORDS: dict[Language, frozenset[str]] = {
     lang: frozenset(fold(w) for w in words_) for lang, words_ in STOPWORDS.items()
 }
 
 
 @lru_cache(maxsize=200_000)
-def stem(word: str, lang: Lang) -> str:
+def stem(word: str, lang: Language) -> str:
     """Snowball stem of one lower-cased word, folded to ASCII."""
     return fold(_stemmer(lang).stemWord(word))
 
 
 @lru_cache(maxsize=4)
-def _stemmer(lang: Lang) -> Any:
+def _stemmer(lang: Language) -> Any:
     return snowballstemmer.stemmer(_SNOWBALL[lang])
 
 
-def _concept_index() -> dict[Lang, dict[str, str]]:
-    index: dict[Lang, dict[str, str]] = {lang: {} for lang in LANGS}
+def _concept_index() -> dict[Language, dict[str, str]]:
+    index: dict[Language, dict[str, str]] = {lang: {} for lang in LANGUAGES}
     for concept, vocabulary in _CONCEPTS.items():
-        lines = vocabulary.strip().split("\n")  # one line per language, in LANGS order
-        for lang, line in zip(LANGS, lines, strict=True):
+        lines = vocabulary.strip().split("\n")  # one line per language, in LANGUAGES order
+        for lang, line in zip(LANGUAGES, lines, strict=True):
             for word in line.split():
                 index[lang].setdefault(stem(word.lower(), lang), "zz" + concept)
                 index[lang].setdefault(fold(word), "zz" + concept)
@@ -175,7 +149,7 @@ class Terms:
     parts: list[str]
 
 
-def _compound_parts(token: str, lang: Lang) -> list[str]:
+def _compound_parts(token: str, lang: Language) -> list[str]:
     """Heads and tails of a long German word, stemmed: 'reifenwechsel' → reif…, wechsel…"""
     if lang != "de" or len(token) < _COMPOUND_MIN or token.isdigit():
         return []
@@ -189,7 +163,7 @@ def _compound_parts(token: str, lang: Lang) -> list[str]:
     return [part for part in out if len(part) >= 4]
 
 
-def analyze(text: str, lang: Lang, *, stopwords: bool = True) -> Terms:
+def analyze(text: str, lang: Language, *, stopwords: bool = True) -> Terms:
     """Index-side terms of a text in a known language."""
     stops = _FOLDED_STOPWORDS[lang]
     concepts = _CONCEPT_INDEX[lang]
@@ -208,7 +182,7 @@ def analyze(text: str, lang: Lang, *, stopwords: bool = True) -> Terms:
     return Terms(main, parts)
 
 
-def query_terms(query: str, langs: Iterable[Lang]) -> list[str]:
+def query_terms(query: str, langs: Iterable[Language]) -> list[str]:
     """Distinct query terms: the query's words stemmed for each language the tenant writes in."""
     lang = detect_language(query, default="en")
     langs = list(dict.fromkeys([lang, *langs]))

@@ -1,0 +1,80 @@
+"""Street addresses in the forms chat and public English benchmarks use (cases written here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.redaction.redactor import RedactionContext, Redactor
+
+
+def leaked(redactor: Redactor, ctx: RedactionContext, text: str, value: str) -> str:
+    """The letters and digits of ``value`` left unredacted in ``text`` ("" when all covered)."""
+    spans, _ = redactor.find(text, ctx)
+    start = text.index(value)
+    return "".join(
+        text[i]
+        for i in range(start, start + len(value))
+        if text[i].isalnum() and not any(s.start <= i < s.end for s in spans)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # es: abbreviations, floors and doors, s/n, postcode + city
+        ("vivo en C/ Alcalá 45, 3ºB, 28009 Madrid", "C/ Alcalá 45, 3ºB, 28009 Madrid"),
+        (
+            "mi dirección es Avda. de la Paz n.º 12, 2º izq., 41010 Sevilla",
+            "Avda. de la Paz n.º 12, 2º izq., 41010 Sevilla",
+        ),
+        ("estoy en calle del olmo s/n, atico, 46001 valencia", "calle del olmo s/n, atico, 46001 valencia"),
+        ("Callejon de la Luna 7 - bajo, Toledo (45001)", "Callejon de la Luna 7 - bajo, Toledo (45001)"),
+        # es_MX: interior, colonia, C.P., state
+        (
+            "Calzada Tlalpan #1420 Int. 3, Col. Portales Sur, C.P. 03300 Coyoacán, CDMX",
+            "Calzada Tlalpan #1420 Int. 3, Col. Portales Sur, C.P. 03300 Coyoacán, CDMX",
+        ),
+        # pt_BR / pt_PT
+        (
+            "moro na R. Haddock Lobo, 595, apto 72 - Cerqueira César, São Paulo/SP, CEP 01414-001",
+            "R. Haddock Lobo, 595, apto 72 - Cerqueira César, São Paulo/SP, CEP 01414-001",
+        ),
+        ("morada: Tv. do Carmo 14, 2.º Dto., 1200-095 Lisboa", "Tv. do Carmo 14, 2.º Dto., 1200-095 Lisboa"),
+        (
+            "entrega em praceta das rosas 9 r/c esq 4450-123 matosinhos",
+            "praceta das rosas 9 r/c esq 4450-123 matosinhos",
+        ),
+        # de / at: compounds, preposition streets, floors, Top, A-/D- postcodes
+        ("Adresse: Lindenstr. 8a, 2. OG links, 10115 Berlin", "Lindenstr. 8a, 2. OG links, 10115 Berlin"),
+        ("ich wohne Am Mühlgraben 3, D-01067 Dresden", "Am Mühlgraben 3, D-01067 Dresden"),
+        ("Mariahilfer Straße 101/2/14, A-1060 Wien", "Mariahilfer Straße 101/2/14, A-1060 Wien"),
+        ("ich wohne in der hamburger gasse 12", "hamburger gasse 12"),
+        # en: number first, ranges, ordinals, units, ZIP+4, UK postcodes, PO boxes
+        (
+            "ship to 1200-1202 W 34th St Apt 5C, Austin, TX 78705-1234",
+            "1200-1202 W 34th St Apt 5C, Austin, TX 78705-1234",
+        ),
+        ("address: 77 maple ave ste 300 springfield il 62704", "77 maple ave ste 300 springfield il 62704"),
+        ("Flat 4, 21 Kingsway, London WC2B 6UN", "Flat 4, 21 Kingsway, London WC2B 6UN"),
+        ("send it to P.O. Box 4471, Boise, ID 83711", "P.O. Box 4471, Boise, ID 83711"),
+        ("Caixa Postal 1234, Recife - PE", "Caixa Postal 1234, Recife - PE"),
+    ],
+)
+def test_whole_address_is_redacted(redactor: Redactor, ctx: RedactionContext, text: str, value: str) -> None:
+    assert leaked(redactor, ctx, text, value) == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "take exit 23 off the highway",
+        "it's a 10 minute walk from the station",
+        "Am Montag 14 Uhr passt",
+        "la plaza 2 tiene sombra?",
+        "we're on the 2nd floor, room 12",
+        "mesa para 4 a las 21:00",
+    ],
+)
+def test_look_alikes_stay(redactor: Redactor, ctx: RedactionContext, text: str) -> None:
+    spans, _ = redactor.find(text, ctx)
+    assert [s for s in spans if s.type == "STREET_ADDRESS"] == []
