@@ -41,7 +41,7 @@ from agent.redaction.vault import ConversationKey, InMemoryVault
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 SETS = {
-    "dev": (DATA / "pii_corpus.jsonl", DATA / "pii_devset.jsonl", DATA / "pii_addresses_dev.jsonl"),
+    "dev": tuple(DATA / f"pii_{n}.jsonl" for n in ("corpus", "devset", "addresses_dev", "ids_dev")),
     "test": (DATA / "pii_testset.jsonl",),
 }
 # The dev corpus' salon words, as its tenant would configure them (the test set passes none).

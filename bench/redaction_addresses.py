@@ -1,6 +1,9 @@
 """Address leaks per part and per locale on the address DEVELOPMENT set (never the test set).
 
-    uv run python bench/redaction_addresses.py [--presidio] [--show N]
+    uv run python bench/redaction_addresses.py [--ids] [--presidio] [--show N]
+
+``--ids`` reads the identity-document dev set instead (``tests/data/pii_ids_dev.jsonl``) and
+splits its leaks by id kind.
 
 Reads ``tests/data/pii_addresses_dev.jsonl`` (``tests/data/pii_make_addresses_dev.py``): each
 address carries its parts (street, number, unit, postcode, city, state, pobox). A part leaks
@@ -20,7 +23,9 @@ from agent.redaction.evaluation import leaks, load_corpus
 from agent.redaction.redactor import RedactionContext, Redactor
 from agent.redaction.vault import ConversationKey, InMemoryVault
 
-DEV = Path(__file__).resolve().parents[1] / "tests" / "data" / "pii_addresses_dev.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+DEV = DATA / "pii_addresses_dev.jsonl"
+IDS = DATA / "pii_ids_dev.jsonl"
 Spans = list[tuple[int, int]]
 
 
@@ -41,21 +46,23 @@ def per_part(records: list[dict[str, Any]], predict: Callable[[dict[str, Any]], 
                 print(f"  over  {text!r} -> {[text[s:e] for s, e in spans]}")
         for span in record["spans"]:
             whole = leaks(text, (span["start"], span["end"]), spans)
-            for key in ("all", f"all {record['locale']}"):
+            for key in ("all", f"all {record['locale']}", f"kind {span.get('id_kind')}"):
                 gold[key] += 1
                 leaked[key] += whole
-            for part in span.get("parts", []):
+            for part in span.get("parts", [{"part": "value", "start": span["start"], "end": span["end"]}]):
                 gold[part["part"]] += 1
                 leaked[part["part"]] += leaks(text, (part["start"], part["end"]), spans)
             if whole and shown < show:
                 shown += 1
                 missing = [
                     text[p["start"] : p["end"]]
-                    for p in span["parts"]
+                    for p in span.get("parts", [span])
                     if leaks(text, (p["start"], p["end"]), spans)
                 ]
                 print(f"  leak  {text!r} -> {[text[s:e] for s, e in spans]}  missing {missing}")
-    for key in sorted(gold, key=lambda k: (k.startswith("all "), k)):
+    for key in sorted(gold, key=lambda k: (k.startswith(("all ", "kind ")), k)):
+        if key == "kind None":
+            continue
         print(f"{key:16} n={gold[key]:5}  leaked {leaked[key] / gold[key]:6.1%}")
     print(f"{'over-redaction':16} n={free:5}  damaged {damaged / max(free, 1):6.1%}")
 
@@ -66,8 +73,9 @@ def main() -> None:
     )
     parser.add_argument("--presidio", action="store_true", help="score Presidio out of the box too")
     parser.add_argument("--show", type=int, default=0)
+    parser.add_argument("--ids", action="store_true", help="the identity-document dev set")
     args = parser.parse_args()
-    records = load_corpus(DEV)
+    records = load_corpus(IDS if args.ids else DEV)
     redactor = Redactor(InMemoryVault())
 
     def ours(record: dict[str, Any]) -> Spans:

@@ -175,6 +175,7 @@ class Setup:
                     app_secret=secrets.token_hex(16),
                     access_token="EAAG" + secrets.token_hex(8),
                 )
+                channels.activate(session, channel)  # the bench's own numbers: no proof to make
                 if args.provider != "extractive":
                     providers.set_provider(
                         session,

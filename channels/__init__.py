@@ -8,5 +8,6 @@
 * :mod:`channels.window` - 24-hour window, template registry and choice, ``plan_outbound``;
 * :mod:`channels.optout` - STOP/BAJA/SAIR... commands, consent record, localised texts;
 * :mod:`channels.contacts` - find or create contacts by ``wa_id`` and/or BSUID;
+* :mod:`channels.ownership` - the proof that a channel's access token owns its number and account;
 * :mod:`channels.fake_cloud_api` - a local fake Cloud API for tests, demo and benchmarks.
 """

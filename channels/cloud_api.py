@@ -1,4 +1,6 @@
-"""A synchronous client for the Cloud API's ``/{phone_number_id}/messages`` endpoint.
+"""A synchronous client for the Cloud API's ``/{phone_number_id}/messages`` endpoint, and
+the two Graph API reads that prove a channel's ownership (``GET /{phone_number_id}`` and
+``GET /{waba_id}/phone_numbers``).
 
 The access token is passed for each call as a :class:`store.crypto.Secret` and used only in the
 ``Authorization`` header: it never appears in exceptions, reprs or logs. Errors are
@@ -16,6 +18,7 @@ from typing import Any, cast
 import httpx
 
 from channels.errors import (
+    GraphReadError,
     InvalidToken,
     OptedOut,
     OutsideWindow,
@@ -52,6 +55,12 @@ _LABELS = {
 _DEFAULT_WAIT = {RATE_LIMIT: 2.0, PAIR_RATE_LIMIT: 6.0}
 _TOKEN_OK = re.compile(r"^[\x21-\x7e]+$")
 _PHONE_NUMBER_ID = re.compile(r"^[0-9]{1,32}$")
+_GRAPH_ID = re.compile(r"^[0-9]{1,64}$")
+PHONE_FIELDS = "id,display_phone_number,verified_name"
+_DENIED_CODES = frozenset({10, 100, 200, 803})
+"""Meta's answers for an object that does not exist or that the token may not see (100 with
+subcode 33, permission errors 10 and 200, unknown alias 803)."""
+MAX_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,61 @@ class SendResult:
     wa_message_id: str
     wa_id: str | None = field(default=None, repr=False)
     message_status: str | None = None
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """A business phone number as the Graph API describes it."""
+
+    id: str
+    display_phone_number: str | None = None
+    verified_name: str | None = None
+
+
+def _phone_number(item: Any) -> PhoneNumber | None:
+    if not isinstance(item, dict):
+        return None
+    data = cast(dict[str, Any], item)
+    number_id, display, name = data.get("id"), data.get("display_phone_number"), data.get("verified_name")
+    if not isinstance(number_id, str | int) or isinstance(number_id, bool):
+        return None
+    return PhoneNumber(
+        str(number_id),
+        display if isinstance(display, str) else None,
+        name if isinstance(name, str) else None,
+    )
+
+
+def _error_of(response: httpx.Response) -> dict[str, Any]:
+    """The ``error`` object of a Graph API error answer (empty when there is none)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return cast(dict[str, Any], body["error"])
+    return {}
+
+
+def read_error_from_response(response: httpx.Response) -> GraphReadError:
+    """The :class:`GraphReadError` for a Graph API error answer (Meta's own text is not copied)."""
+    status = response.status_code
+    raw_code = _error_of(response).get("code")
+    code = raw_code if isinstance(raw_code, int) else None
+    if status == 401 or code == TOKEN_INVALID:
+        reason, label = "token_invalid", "the access token is invalid or expired"
+    elif status >= 500 or status == 429 or code in _TRANSIENT_CODES | _APP_RATE_LIMITS | {RATE_LIMIT}:
+        reason, label = "unavailable", "the Graph API is unavailable or rate limited"
+    elif code in _DENIED_CODES or status in (403, 404):
+        reason, label = "denied", "not found, or not visible to this access token"
+    else:
+        reason, label = "rejected", "rejected"
+    return GraphReadError(
+        f"Graph API read failed: {label} (code {code}, HTTP {status})",
+        reason=reason,
+        code=code,
+        http_status=status,
+    )
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -74,13 +138,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 def error_from_response(response: httpx.Response) -> SendError:
     """The :class:`SendError` for a Cloud API error answer (Meta's own text is not copied)."""
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error: dict[str, Any] = {}
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = cast(dict[str, Any], body["error"])
+    error = _error_of(response)
     raw_code, raw_sub = error.get("code"), error.get("error_subcode")
     code = raw_code if isinstance(raw_code, int) else None
     subcode = raw_sub if isinstance(raw_sub, int) else None
@@ -190,7 +248,65 @@ class CloudApiClient:
         payload = {"messaging_product": "whatsapp", "status": "read", "message_id": wa_message_id}
         self._post(phone_number_id, access_token, payload, None)
 
+    def phone_number(self, *, phone_number_id: str, access_token: Secret) -> PhoneNumber:
+        """``GET /{phone_number_id}?fields=id,display_phone_number,verified_name`` with the token."""
+        data = self._get(phone_number_id, access_token, {"fields": PHONE_FIELDS})
+        number = _phone_number(data)
+        if number is None:
+            raise GraphReadError(
+                "Graph API read failed: an answer without the number's id", reason="rejected"
+            )
+        return number
+
+    def waba_phone_numbers(self, *, waba_id: str, access_token: Secret) -> list[PhoneNumber]:
+        """``GET /{waba_id}/phone_numbers``: every number of the account (following the
+        ``after`` cursor, at most :data:`MAX_PAGES` pages of 100)."""
+        params = {"fields": PHONE_FIELDS, "limit": "100"}
+        numbers: list[PhoneNumber] = []
+        for _page in range(MAX_PAGES):
+            data = self._get(f"{waba_id}/phone_numbers", access_token, params)
+            items = data.get("data")
+            if not isinstance(items, list):
+                raise GraphReadError("Graph API read failed: an answer without data", reason="rejected")
+            numbers.extend(n for n in map(_phone_number, cast(list[Any], items)) if n is not None)
+            paging = data.get("paging")
+            paging = cast(dict[str, Any], paging) if isinstance(paging, dict) else {}
+            cursors = paging.get("cursors")
+            after = cast(dict[str, Any], cursors).get("after") if isinstance(cursors, dict) else None
+            if not paging.get("next") or not isinstance(after, str) or not after:
+                break
+            params = {**params, "after": after}
+        return numbers
+
     # --- plumbing ---------------------------------------------------------------------------
+
+    def _get(self, path: str, access_token: Secret, params: dict[str, str]) -> dict[str, Any]:
+        if not _GRAPH_ID.match(path.split("/", 1)[0]):
+            raise ValueError("Graph object ids must be digits")
+        token = access_token.reveal()
+        if not _TOKEN_OK.match(token):
+            raise GraphReadError(
+                "Graph API read failed: the access token is empty or malformed", reason="token_invalid"
+            )
+        try:
+            response = self._client.get(
+                f"{self.base_url}/{path}", params=params, headers={"Authorization": f"Bearer {token}"}
+            )
+        except httpx.HTTPError as exc:
+            raise GraphReadError(
+                f"Graph API read failed: {type(exc).__name__}", reason="unavailable"
+            ) from None
+        if response.status_code >= 400:
+            raise read_error_from_response(response)
+        try:
+            data = response.json()
+        except ValueError:
+            raise GraphReadError(
+                "Graph API read failed: an answer that is not JSON", reason="rejected"
+            ) from None
+        if not isinstance(data, dict):
+            raise GraphReadError("Graph API read failed: an answer that is not an object", reason="rejected")
+        return cast(dict[str, Any], data)
 
     def _send(
         self, phone_number_id: str, access_token: Secret, to: str, message: dict[str, Any], key: str

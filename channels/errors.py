@@ -6,7 +6,7 @@ answered. Messages never carry tokens or message text.
 
 from __future__ import annotations
 
-from errors import PermanentSendError, SendError, UserError
+from errors import FrontdeskError, PermanentSendError, SendError, UserError
 
 
 class MalformedWebhook(UserError):
@@ -39,3 +39,18 @@ class OptedOut(PermanentSendError):
 
 class InvalidToken(PermanentSendError):
     """The channel's access token is invalid or expired (HTTP 401, code 190)."""
+
+
+class GraphReadError(FrontdeskError):
+    """A Graph API read (the ownership proof) failed. ``reason``: ``denied`` (no such object,
+    or the token may not see it: Meta answers both alike), ``token_invalid`` (HTTP 401 or
+    code 190), ``unavailable`` (network, server error or rate limit: try again later) or
+    ``rejected`` (any other answer, e.g. a malformed one)."""
+
+    def __init__(
+        self, message: str, *, reason: str, code: int | None = None, http_status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.code = code
+        self.http_status = http_status

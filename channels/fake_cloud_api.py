@@ -1,7 +1,11 @@
 """A local fake of the Cloud API's messages endpoint, for tests, ``make demo`` and benchmarks.
 
 It serves ``POST /{version}/{phone_number_id}/messages`` on 127.0.0.1 (random port) from a
-background thread. It checks the bearer token against the tokens registered per number,
+background thread, and the two reads of the ownership proof: ``GET /{version}/{phone_number_id}``
+and ``GET /{version}/{waba_id}/phone_numbers``, which answer only a token that owns the number
+(registered for it, or for its WhatsApp Business Account) or the account, and otherwise Meta's
+``(#100)`` "does not exist, cannot be loaded due to missing permissions" error (an unknown
+token: 190). It checks the bearer token against the tokens registered per number,
 validates the payload's shape like Meta does (``messaging_product``, ``to``, ``type`` text or
 template with the right nested fields, read receipts), records every accepted message and
 answers with a fresh ``wamid.``. It can be scripted to fail with Meta's real error codes, for
@@ -9,10 +13,10 @@ the next N requests or for one recipient, and to add latency. It deduplicates no
 sender must.
 
     with FakeCloudApi() as cloud_api:
-        cloud_api.register("1234", "token")
+        cloud_api.register("1234", "token", waba_id="5678")   # the token owns the number and account
         client = CloudApiClient(cloud_api.base_url)
 
-Standalone: ``python -m channels.fake_cloud_api --port 8089 --token 1234:token``.
+Standalone: ``python -m channels.fake_cloud_api --port 8089 --token 1234:token [--waba 5678]``.
 """
 
 from __future__ import annotations
@@ -28,8 +32,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
+from urllib.parse import parse_qs
+
+import httpx
 
 VERSION = "v21.0"
+IN_PROCESS_URL = f"http://fake-cloud-api.invalid/{VERSION}"
+"""The base URL to give a client that uses :meth:`FakeCloudApi.transport`."""
 TEXT_LIMIT = 4096
 
 # code -> (HTTP status, message, details) as Meta answers them.
@@ -58,6 +67,20 @@ ERRORS: dict[int, tuple[int, str, str]] = {
 }
 
 _PATH = re.compile(r"^/(v\d+\.\d+)/([0-9A-Za-z_-]{1,64})/messages/?$")
+_READ_PATH = re.compile(r"^/(v\d+\.\d+)/([0-9]{1,64})(/phone_numbers)?/?$")
+_UNSUPPORTED_GET = (
+    "Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to "
+    "missing permissions, or does not support this operation."
+)
+
+
+@dataclass
+class FakeNumber:
+    """A business number: its account and what the Graph API says about it."""
+
+    waba_id: str | None = None
+    display_phone_number: str = "15550000000"
+    verified_name: str = "Test Business"
 
 
 class PayloadError(ValueError):
@@ -205,6 +228,8 @@ class FakeCloudApi:
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._tokens: dict[str, set[str]] = {}
+        self._numbers: dict[str, FakeNumber] = {}
+        self._waba_tokens: dict[str, set[str]] = {}
         self._templates: dict[str, set[str]] = {}
         self._faults: list[Fault] = []
         self._sent: list[SentMessage] = []
@@ -217,10 +242,50 @@ class FakeCloudApi:
 
     # --- scripting --------------------------------------------------------------------------
 
-    def register(self, phone_number_id: str, token: str) -> None:
-        """Accept ``token`` for ``phone_number_id`` (several tokens per number are allowed)."""
+    def register(
+        self,
+        phone_number_id: str,
+        token: str,
+        *,
+        waba_id: str | None = None,
+        display_phone_number: str | None = None,
+        verified_name: str | None = None,
+    ) -> None:
+        """``token`` owns ``phone_number_id`` (sends from it, reads it); with ``waba_id`` the
+        number belongs to that account and the token owns the account too. Several tokens per
+        number are allowed."""
         with self._lock:
             self._tokens.setdefault(phone_number_id, set()).add(token)
+            number = self._numbers.setdefault(phone_number_id, FakeNumber())
+            if waba_id is not None:
+                number.waba_id = waba_id
+                self._waba_tokens.setdefault(waba_id, set()).add(token)
+            if display_phone_number is not None:
+                number.display_phone_number = display_phone_number
+            if verified_name is not None:
+                number.verified_name = verified_name
+
+    def register_waba(self, waba_id: str, token: str, numbers: Iterable[str] = ()) -> None:
+        """``token`` owns the account ``waba_id`` (and so every number in it); ``numbers``
+        join the account."""
+        with self._lock:
+            self._waba_tokens.setdefault(waba_id, set()).add(token)
+            for phone_number_id in numbers:
+                self._numbers.setdefault(phone_number_id, FakeNumber()).waba_id = waba_id
+
+    def _owns(self, token: str, phone_number_id: str) -> bool:
+        if token in self._tokens.get(phone_number_id, ()):
+            return True
+        number = self._numbers.get(phone_number_id)
+        return (
+            number is not None
+            and number.waba_id is not None
+            and token in self._waba_tokens.get(number.waba_id, ())
+        )
+
+    def _known(self, token: str) -> bool:
+        pools = [*self._tokens.values(), *self._waba_tokens.values()]
+        return any(token in pool for pool in pools)
 
     def register_templates(self, phone_number_id: str, names: Iterable[str]) -> None:
         """Once called for a number, templates not listed fail with 132001."""
@@ -296,15 +361,16 @@ class FakeCloudApi:
             self._requests += 1
         if self.latency > 0:
             time.sleep(self.latency)
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        if method == "GET":
+            return self._read(path, token)
         match = _PATH.match(path.split("?", 1)[0])
         if method != "POST" or match is None:
             return error_body(100, 404)
         pnid = match.group(2)
-        token = (authorization or "").removeprefix("Bearer ").strip()
         with self._lock:
-            tokens = self._tokens.get(pnid)
-            known = tokens is not None
-            authorised = bool(token) and tokens is not None and token in tokens
+            known = pnid in self._tokens or pnid in self._numbers
+            authorised = bool(token) and self._owns(token, pnid)
         if not authorised:
             return error_body(190) if known or not token else error_body(100, 400)
         try:
@@ -320,12 +386,9 @@ class FakeCloudApi:
         if kind == "read":
             return 200, {"success": True}
         with self._lock:
-            for fault in self._faults:
-                if fault.matches(to, kind):
-                    if fault.remaining is not None:
-                        fault.remaining -= 1
-                    self._faults = [f for f in self._faults if f.remaining is None or f.remaining > 0]
-                    return error_body(fault.code, fault.http_status)
+            fault = self._take_fault(to, kind)
+            if fault is not None:
+                return error_body(fault.code, fault.http_status)
             names = self._templates.get(pnid)
             if kind == "template" and names is not None and payload["template"]["name"] not in names:
                 return error_body(132001)
@@ -345,6 +408,72 @@ class FakeCloudApi:
             "contacts": [{"input": to, "wa_id": wa_id}],
             "messages": [{"id": message.wa_message_id, "message_status": "accepted"}],
         }
+
+    def _take_fault(self, to: str, kind: str) -> Fault | None:
+        """The first scripted fault matching this request, counted down (under the lock)."""
+        for fault in self._faults:
+            if fault.matches(to, kind):
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                self._faults = [f for f in self._faults if f.remaining is None or f.remaining > 0]
+                return fault
+        return None
+
+    def _read(self, path: str, token: str) -> tuple[int, dict[str, Any]]:
+        """The Graph API reads: a number's fields, or an account's numbers (paged)."""
+        route, _, query = path.partition("?")
+        match = _READ_PATH.match(route)
+        if match is None:
+            return error_body(100, 404)
+        object_id, listing = match.group(2), match.group(3) is not None
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        with self._lock:
+            fault = self._take_fault("", "read")  # fail_next(...) covers the reads too
+            if fault is not None:
+                return error_body(fault.code, fault.http_status)
+            if not token or not self._known(token):
+                return error_body(190)
+            if listing:
+                allowed = token in self._waba_tokens.get(object_id, ())
+                found = sorted(n for n, info in self._numbers.items() if info.waba_id == object_id)
+            else:
+                allowed = object_id in self._numbers and self._owns(token, object_id)
+                found = [object_id]
+            described = {n: self._describe(n, params.get("fields")) for n in found} if allowed else {}
+        if not allowed:
+            status, body = error_body(100)
+            body["error"]["message"] = "(#100) " + _UNSUPPORTED_GET.format(id=object_id)
+            body["error"]["error_subcode"] = 33
+            return status, body
+        if not listing:
+            return 200, described[object_id]
+        return _page(list(described.values()), params)
+
+    def _describe(self, phone_number_id: str, fields: str | None) -> dict[str, Any]:
+        number = self._numbers[phone_number_id]
+        full: dict[str, Any] = {
+            "id": phone_number_id,
+            "display_phone_number": number.display_phone_number,
+            "verified_name": number.verified_name,
+            "quality_rating": "GREEN",
+            "code_verification_status": "VERIFIED",
+        }
+        wanted = {f.strip() for f in (fields or "id,display_phone_number,verified_name").split(",")} | {"id"}
+        return {k: v for k, v in full.items() if k in wanted}
+
+    def transport(self) -> httpx.MockTransport:
+        """The fake in-process, without a server: ``CloudApiClient(IN_PROCESS_URL, transport=...)``."""
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            status, data = self.handle(
+                request.method,
+                request.url.raw_path.decode(),
+                request.headers.get("authorization"),
+                request.content,
+            )
+            return httpx.Response(status, json=data)
+
+        return httpx.MockTransport(answer)
 
     # --- the server ---------------------------------------------------------------------------
 
@@ -386,6 +515,27 @@ class FakeCloudApi:
         self.stop()
 
 
+def _cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(str(index).encode()).decode()
+
+
+def _page(items: list[dict[str, Any]], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """One page of a Graph API edge, with ``paging.cursors`` and ``next`` while more remain."""
+    try:
+        limit = max(1, min(int(params.get("limit", "25")), 100))
+        start = int(base64.urlsafe_b64decode(params["after"]).decode()) if "after" in params else 0
+    except (ValueError, UnicodeDecodeError):
+        return error_body(100)
+    chunk = items[start : start + limit]
+    body: dict[str, Any] = {"data": chunk}
+    if chunk:
+        paging: dict[str, Any] = {"cursors": {"before": _cursor(start), "after": _cursor(start + len(chunk))}}
+        if start + len(chunk) < len(items):
+            paging["next"] = "https://graph.facebook.com/next-page"
+        body["paging"] = paging
+    return 200, body
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
@@ -424,16 +574,17 @@ def _handler_for(fake: FakeCloudApi) -> type[BaseHTTPRequestHandler]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the fake in the foreground: ``--token PHONE_NUMBER_ID:TOKEN`` (repeatable)."""
+    """Run the fake in the foreground: ``--token PHONE_NUMBER_ID:TOKEN`` (repeatable), ``--waba ID``."""
     parser = argparse.ArgumentParser(description="Fake WhatsApp Cloud API on 127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--token", action="append", default=[], metavar="PHONE_NUMBER_ID:TOKEN")
+    parser.add_argument("--waba", default=None, metavar="WABA_ID", help="the account of every --token number")
     parser.add_argument("--latency", type=float, default=0.0)
     args = parser.parse_args(argv)
     cloud_api = FakeCloudApi(latency=args.latency, port=args.port)
     for spec in args.token:
         pnid, _, token = str(spec).partition(":")
-        cloud_api.register(pnid, token)
+        cloud_api.register(pnid, token, waba_id=args.waba)
     cloud_api.start()
     print(f"fake Cloud API on {cloud_api.base_url}", flush=True)
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -50,6 +50,8 @@ class TraceRecorder:
 
     @contextmanager
     def turn(self, info: TurnInfo) -> Generator[Any]:
+        """The turn's trace, tagged ``eval`` so analysts can tell sandbox turns from customers'."""
+        info = replace(info, tags=(*info.tags, "eval"), metadata={**info.metadata, "sandbox": "eval"})
         with self.inner.turn(info) as trace:
             if trace.trace_id:
                 self.ids[info.turn_id] = trace.trace_id

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
+from channels import ownership
 from errors import CryptoError, DatabaseError, FieldError, UserError
 from frontdesk import demo as demo_module
 from frontdesk import privacy_cli, redaction_cli, settings_cli
@@ -435,8 +436,8 @@ def channels_add(
     ] = "-",
 ) -> None:
     """Connect a WhatsApp number; the app secret, access token and the webhook verify token you
-    chose in Meta's console are read from standard input, one per line."""
-    from store.repo import channels
+    chose in Meta's console are read from standard input, one per line. The number becomes
+    active once the access token proves (Graph API) that it owns the number and the account."""
 
     if stdin_marker != "-":
         raise UserError(
@@ -450,22 +451,70 @@ def channels_add(
         raise UserError("the app secret, access token and verify token are needed on standard input")
     db = ready_database()
     with db.admin_session() as session:
-        tenant_row = tenants.get_by_slug(session, tenant)
-        channels.add(
-            session,
-            db.keyring,
-            tenant_row.id,
-            phone_number_id=phone_number_id,
-            verify_token=verify_token,
-            app_secret=app_secret,
-            access_token=access_token,
-            waba_id=waba_id,
-        )
+        tenant_id = tenants.get_by_slug(session, tenant).id
+    claim = ownership.Claim(
+        phone_number_id=phone_number_id,
+        verify_token=verify_token,
+        app_secret=app_secret,
+        access_token=access_token,
+        waba_id=waba_id,
+    )
+    verified = ownership.connect(db, tenant_id, claim, _graph_client, actor="cli")
+    _report_channel(tenant, verified, phone_number_id, **dict.fromkeys(("app_secret", "access_token"), "***"))
+
+
+def _graph_client() -> Any:
+    from channels.cloud_api import CloudApiClient
+
+    return CloudApiClient(load_settings().whatsapp_graph_url)
+
+
+def _report_channel(tenant: str, verified: Any, phone_number_id: str, **extra: str) -> None:
+    """The channel as JSON on stdout; a pending one also says why on stderr and exits 1."""
     typer.echo(
         json.dumps(
-            {"tenant": tenant, "phone_number_id": phone_number_id, "app_secret": "***", "access_token": "***"}
+            {
+                "tenant": tenant,
+                "channel_id": verified.channel_id,
+                "phone_number_id": phone_number_id,
+                "status": verified.status,
+                **extra,
+            }
         )
     )
+    if verified.status == "pending":
+        typer.echo(
+            f"frontdesk: pending: {verified.message}; run `frontdesk channels verify --tenant {tenant} "
+            f"--phone-number-id {phone_number_id}` later",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+
+
+@channels_app.command("verify")
+@clear_errors
+def channels_verify(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    phone_number_id: Annotated[str, typer.Option(help="Meta's phone number id.")],
+) -> None:
+    """Prove again, with the channel's own access token, that it owns its number and account:
+    a pending channel becomes active (exit 1 while Meta cannot be asked)."""
+    from sqlalchemy import select
+
+    from store.models import Channel
+
+    db = ready_database()
+    with db.admin_session() as session:
+        tenant_id = tenants.get_by_slug(session, tenant).id
+        channel_id = session.scalar(
+            select(Channel.id).where(
+                Channel.tenant_id == tenant_id, Channel.phone_number_id == phone_number_id
+            )
+        )
+    if channel_id is None:
+        raise UserError(f"tenant {tenant} has no channel with phone number id {phone_number_id}")
+    verified = ownership.reverify(db, tenant_id, channel_id, _graph_client, actor="cli")
+    _report_channel(tenant, verified, phone_number_id)
 
 
 @audit_app.command("verify")

@@ -24,6 +24,8 @@ import httpx
 import typer
 
 import knowledge
+from channels import ownership
+from channels.cloud_api import CloudApiClient
 from channels.fake_cloud_api import FakeCloudApi
 from channels.signature import sign
 from errors import NotFound
@@ -35,6 +37,7 @@ from store.repo import channels, providers, tenants, users
 
 DEMO_SLUG = "demo-clinic"
 PHONE_NUMBER_ID = "100000000000001"
+WABA_ID = "100000000000009"
 CUSTOMER = ("34611222333", "Lucía Fernández")
 KB_DIR = Path(__file__).parent / "demo_kb"
 SETTINGS = {
@@ -113,7 +116,7 @@ def _webhook(text: str) -> str:
     return json.dumps(
         {
             "object": "whatsapp_business_account",
-            "entry": [{"id": "demo-waba", "changes": [{"field": "messages", "value": value}]}],
+            "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": value}]}],
         }
     )
 
@@ -133,8 +136,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _prepare(db: Database) -> tuple[int, str, str, str]:
-    """The demo tenant with its knowledge, provider, channel and an agent (fresh secrets each run)."""
+def _prepare(db: Database, cloud_api: FakeCloudApi) -> tuple[int, str, str]:
+    """The demo tenant with its knowledge, provider, channel and an agent (fresh secrets each run).
+
+    The channel is connected as a tenant admin would: its access token proves to the (fake)
+    Graph API that it owns the number and the account, and only then is it active."""
     with db.admin_session() as session:
         try:
             tenant = tenants.get_by_slug(session, DEMO_SLUG)
@@ -143,23 +149,22 @@ def _prepare(db: Database) -> tuple[int, str, str, str]:
         providers.set_provider(session, db.keyring, tenant.id, "extractive")
         tenant_id = tenant.id
         app_secret, access_token = secrets.token_hex(16), "EAAG" + secrets.token_urlsafe(24)
-        existing = channels.by_phone_number_id(session, PHONE_NUMBER_ID)
-        if existing is not None:
+        while (existing := channels.by_phone_number_id(session, PHONE_NUMBER_ID)) is not None:
             session.delete(existing)
             session.flush()
-        channels.add(
-            session,
-            db.keyring,
-            tenant_id,
-            phone_number_id=PHONE_NUMBER_ID,
-            verify_token=secrets.token_urlsafe(12),
-            app_secret=app_secret,
-            access_token=access_token,
-        )
         agent = users.create(session, tenant_id, "agent", "Marta (recepción)")
+    cloud_api.register(PHONE_NUMBER_ID, access_token, waba_id=WABA_ID, verified_name="Clínica Sonrisa")
+    claim = ownership.Claim(
+        phone_number_id=PHONE_NUMBER_ID,
+        verify_token=secrets.token_urlsafe(12),
+        app_secret=app_secret,
+        access_token=access_token,
+        waba_id=WABA_ID,
+    )
+    ownership.connect(db, tenant_id, claim, lambda: CloudApiClient(cloud_api.base_url), actor="demo")
     for path in sorted(KB_DIR.iterdir()):
         knowledge.ingest(db, tenant_id, path.name, path.read_bytes())
-    return tenant_id, app_secret, access_token, agent.token.reveal()
+    return tenant_id, app_secret, agent.token.reveal()
 
 
 def _start_worker(cloud_api_url: str, workdir: str) -> subprocess.Popen[bytes]:
@@ -204,13 +209,12 @@ def run() -> None:
     settings = load_settings()
     db = open_database(settings)
     store_db.migrate(db)
-    tenant_id, app_secret, access_token, agent_token = _prepare(db)
     say = typer.echo
     say("Frontdesk demo: a dental clinic's WhatsApp receptionist, end to end on this machine.")
     say("Starting a fake WhatsApp Cloud API, the gateway and a worker…")
     workdir = tempfile.mkdtemp(prefix="frontdesk-demo-")
     with FakeCloudApi() as cloud_api:
-        cloud_api.register(PHONE_NUMBER_ID, access_token)
+        tenant_id, app_secret, agent_token = _prepare(db, cloud_api)
         worker = _start_worker(cloud_api.base_url, workdir)
         api, server = _start_api(db)
         try:

@@ -3,9 +3,11 @@ the console's live events over Redis pub/sub when Redis is configured (in-proces
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from agent.llm.hosts import HostPolicy, parse_hosts
+from channels.cloud_api import CloudApiClient
 from frontdesk.services import privacy_services
 from frontdesk.settings import Settings, load_settings
 from gateway.app import create_app
@@ -41,6 +43,7 @@ def build_app(db: Database, enqueuer: Enqueuer | None = None, settings: Settings
         settings=gateway_settings(settings),
         provider_hosts=HostPolicy.from_spec(settings.provider_hosts),
         privacy=privacy_services(settings, db),
+        graph=functools.partial(CloudApiClient, settings.whatsapp_graph_url),
     )
     return create_app(services)
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Response, Uploa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channels import ownership
 from errors import NotFound, UserError
 from gateway.deps import Admin, Principal, Services
 from gateway.schemas import (
@@ -39,7 +40,6 @@ from gateway.templates import sync_settings_registry
 from knowledge import service as kb
 from store import audit
 from store.models import AuditEntry, Channel, MessageTemplate, ProviderSetting, User
-from store.repo import channels as channel_repo
 from store.repo import conversations
 from store.repo import providers as provider_repo
 from store.repo import users as user_repo
@@ -62,7 +62,24 @@ def _channel_out(c: Channel) -> ChannelOut:
         display_phone_number=c.display_phone_number,
         waba_id=c.waba_id,
         created_at=c.created_at,
+        status="active" if c.verified_at is not None else "pending",
+        verified_at=c.verified_at,
+        verification_error=c.verification_error,
     )
+
+
+def _find_channel(session: Session, who: Principal, channel_id: int) -> Channel:
+    channel = session.scalar(
+        select(Channel).where(Channel.id == channel_id, Channel.tenant_id == who.tenant_id)
+    )
+    if channel is None:
+        raise NotFound("no such channel")
+    return channel
+
+
+def _channel(services: GatewayServices, who: Principal, channel_id: int) -> ChannelOut:
+    with services.db.tenant_session(who.tenant_id) as session:
+        return _channel_out(_find_channel(session, who, channel_id))
 
 
 @router.get("/channels", response_model=list[ChannelOut])
@@ -72,40 +89,38 @@ def list_channels(who: Admin, services: Services) -> list[ChannelOut]:
         return [_channel_out(c) for c in rows]
 
 
-@router.post("/channels", response_model=ChannelOut, status_code=201)
-def add_channel(body: ChannelIn, who: Admin, services: Services) -> ChannelOut:
-    db = services.db
-    with db.tenant_session(who.tenant_id) as session:
-        channel = channel_repo.add(
-            session,
-            db.keyring,
-            who.tenant_id,
-            phone_number_id=body.phone_number_id,
-            verify_token=body.verify_token,
-            app_secret=body.app_secret,
-            access_token=body.access_token,
-            display_phone_number=body.display_phone_number,
-            waba_id=body.waba_id,
-        )
-        _audit(
-            session,
-            who,
-            "config.channel_added",
-            f"channel:{channel.id}",
-            phone_number_id=body.phone_number_id,
-        )
-        return _channel_out(channel)
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Ownership not proven (the same answer whoever holds the number)."}
+}
+
+
+@router.post(
+    "/channels",
+    response_model=ChannelOut,
+    status_code=201,
+    responses={202: {"description": "Saved as pending: the Graph API could not be asked."}, **_REFUSED},
+)
+def add_channel(body: ChannelIn, who: Admin, services: Services, response: Response) -> ChannelOut:
+    """Connect a number once its access token proves it owns the number and account (the
+    Graph API is asked with that token); a refused claim is not saved."""
+    claim = ownership.Claim(**body.model_dump())
+    verified = ownership.connect(services.db, who.tenant_id, claim, services.graph, actor=who.actor)
+    if verified.status == "pending":
+        response.status_code = 202
+    return _channel(services, who, verified.channel_id)
+
+
+@router.post("/channels/{channel_id}/verify", response_model=ChannelOut, responses=_REFUSED)
+def verify_channel(channel_id: IdPath, who: Admin, services: Services) -> ChannelOut:
+    """Prove the channel's ownership again (a pending channel becomes active)."""
+    ownership.reverify(services.db, who.tenant_id, channel_id, services.graph, actor=who.actor)
+    return _channel(services, who, channel_id)
 
 
 @router.delete("/channels/{channel_id}", status_code=204)
 def remove_channel(channel_id: IdPath, who: Admin, services: Services) -> Response:
     with services.db.tenant_session(who.tenant_id) as session:
-        channel = session.scalar(
-            select(Channel).where(Channel.id == channel_id, Channel.tenant_id == who.tenant_id)
-        )
-        if channel is None:
-            raise NotFound("no such channel")
-        session.delete(channel)
+        session.delete(_find_channel(session, who, channel_id))
         _audit(session, who, "config.channel_removed", f"channel:{channel_id}")
     return Response(status_code=204)
 

@@ -28,9 +28,10 @@ class Route:
 
 
 def load_channels(db: Database, tenant_id: int, **where: str) -> list[Channel]:
-    """The tenant's channels matching ``where`` (column = value)."""
+    """The tenant's *active* channels matching ``where`` (column = value): a pending channel
+    (ownership not proven) is never routed a webhook nor answers Meta's handshake."""
     with db.tenant_session(tenant_id) as session:
-        query = select(Channel).where(Channel.tenant_id == tenant_id)
+        query = select(Channel).where(Channel.tenant_id == tenant_id, Channel.verified_at.is_not(None))
         for name, value in where.items():
             query = query.where(getattr(Channel, name) == value)
         return list(session.scalars(query))

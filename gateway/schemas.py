@@ -54,6 +54,12 @@ class ChannelOut(BaseModel):
     display_phone_number: str | None
     waba_id: str | None
     created_at: datetime
+    status: Literal["active", "pending"] = Field(
+        description="active once the access token proved it owns the number and account; pending: "
+        "no webhook is routed to it and nothing is sent from it"
+    )
+    verified_at: datetime | None = None
+    verification_error: str | None = Field(default=None, description="Why the last proof failed (short).")
 
 
 # --- provider --------------------------------------------------------------------------------------

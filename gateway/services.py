@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agent.llm.hosts import HostPolicy
+from channels.cloud_api import CloudApiClient
 from gateway.live import Hub
 from gateway.routing import RouteCache
 from store.db import Database
@@ -93,3 +94,5 @@ class GatewayServices:
     """Where a tenant admin may point its model provider (``FRONTDESK_PROVIDER_HOSTS``)."""
     events: Hub = field(default_factory=Hub)
     """Live events for the console (in-process by default, Redis pub/sub when wired so)."""
+    graph: Callable[[], CloudApiClient] = CloudApiClient
+    """A Graph API client for the channels' ownership proofs (``FRONTDESK_WHATSAPP_GRAPH_URL``)."""

@@ -7,7 +7,8 @@ routing by ``metadata.phone_number_id`` (template updates by the account id) of 
 nothing is stored before it), the rest of a signed body's numbers, then one transaction per
 event. Answers 200 as soon as the events are stored; the bot's work is queued.
 
-A body that addresses no number we know answers **200 with nothing stored** and a log line:
+A body that addresses no number we know (or only *pending* channels, whose ownership is not
+proven: :mod:`channels.ownership`) answers **200 with nothing stored** and a log line:
 without a channel there is no secret to verify it with, and any other answer would make Meta
 retry it for days. A stored event that fails to apply is recorded (``webhook_events``, kind
 ``error``) and still answers 200; only when even that cannot be written (the database is down)

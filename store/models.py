@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -129,10 +131,21 @@ class Channel(Base):
     """A WhatsApp business number connected by a tenant."""
 
     __tablename__ = "channels"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "phone_number_id", name="uq_channels_tenant_number"),
+        Index(
+            "uq_channels_active_number",
+            "phone_number_id",
+            unique=True,
+            sqlite_where=text("verified_at IS NOT NULL"),
+            postgresql_where=text("verified_at IS NOT NULL"),
+        ),
+    )
     encrypted_columns = ("app_secret_ciphertext", "access_token_ciphertext", "verify_token_ciphertext")
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
-    phone_number_id: Mapped[str] = mapped_column(String(64), unique=True)
+    phone_number_id: Mapped[str] = mapped_column(String(64))
+    """Several tenants may have claimed a number; only one can have proven it (the active one)."""
     display_phone_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
     verify_token_ciphertext: Mapped[str] = mapped_column(Text)
     verify_token_digest: Mapped[str] = mapped_column(String(64), index=True)
@@ -141,6 +154,16 @@ class Channel(Base):
     created_at: Mapped[datetime] = _created()
     waba_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     """The WhatsApp Business Account: routes template and account webhooks (no number in them)."""
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the channel's own access token proved it owns this number and account
+    (:mod:`channels.ownership`); unset: *pending*, no webhook is routed to it and nothing is sent."""
+    verification_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Why the last proof could not be made (short, secret-free; never names another tenant)."""
+
+    @property
+    def status(self) -> str:
+        """``active`` once proven, else ``pending``."""
+        return "active" if self.verified_at is not None else "pending"
 
 
 class ProviderSetting(Base):

@@ -94,6 +94,8 @@ class WhatsAppSender:
             )
             if channel is None:
                 raise PermanentSendError("the conversation has no WhatsApp channel", reason="no_channel")
+            if channel.verified_at is None:  # ownership not proven: nothing leaves from it
+                raise PermanentSendError("the channel's ownership is not proven", reason="channel_pending")
             phone_number_id = channel.phone_number_id
             token = secrets_of(self.db.keyring, channel).access_token
         return send(phone_number_id, token).wa_message_id

@@ -103,6 +103,11 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             r"(?:[A-Z]-)?(?:\d{4,5}|\d{4}-\d{3}|\d{5}-\d{3})\s+(?=[A-ZÄÖÜÁÉÍÓÚ][a-zäöüßáéíóúñçã])(?!Euro|EUR|Uhr)"
         ),
         "romance": re.compile(rf"(?<![\w])(?:(?i:{_alternation(strong)})|{_alternation(weak)}){romance}"),
+        # no house number, on its own line or before a comma: kept only when a postcode follows
+        "romance_nonum": re.compile(
+            rf"(?<![\w])(?:(?i:{_alternation(strong)})|{_alternation(weak)})\.?{link}{name_word}"
+            rf"(?:{link}{name_word}){{0,5}}?(?=[ \t]*(?:,|\n))"
+        ),
         # everyday words as street types ("plaza", "largo"), lower case: only after an address cue
         "romance_weak": re.compile(rf"(?<![\w])(?i:{_alternation(_with_plain(weak_words))}){romance}"),
         "english": re.compile(
@@ -126,6 +131,11 @@ _ADDRESS_CUE = re.compile(
     r"fica\s+n[ao]|adresse|anschrift|wohne|lieferung|address|live\s+at|ship\s+to|deliver\w*\s+to|mail\s+it\s+to|"
     r"send\s+it\s+to)(?:\s+\w{1,4}){0,2}\W{0,6}$"
 )
+_MILITARY = re.compile(
+    r"(?<![\w])(?:(?:PSC|CMR|Unit)\s+\d{4},?\s+Box\s+\d{4}|(?:USNS|USNV|USS|USCGC)\s+[A-Z][a-z]+)"
+    r"(?:\s*,?\s*(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5})?"
+)
+_POSTCODE_DIGITS = re.compile(r"(?<![\w])\d{4,5}(?:-?\d{3,4})?(?![\w])")
 _MARKED_NUMBER = re.compile(r"(?i:n\.?\s?[º°]|núm|s/n)|#")
 _PO_BOX = re.compile(
     r"(?<![\w])(?i:p\.?\s?o\.?\s?box|pob|post\s+office\s+box|apartado(?:\s+de\s+correos|\s+postal)?|apdo\.?|"
@@ -217,7 +227,9 @@ _STATE_NAMES = (
     r"CDMX|Jal\.|Jalisco|N\.\s?L\.|Nuevo\s+Le[oó]n|Edo\.\s?(?:de\s+)?M[eé]x\.?|Qro\.|Quer[eé]taro|Pue\.|Yuc\.|"
     r"Ver\.|Gto\.|Chih\.|B\.\s?C\.|Q\.\s?Roo\.?|Mich\.|Oax\.|Son\.|Sin\.|Tamps\."
 )
-_STATE = re.compile(rf"(?:(?i:{_STATE_NAMES})|[A-Z]{{2}})(?![\w])(?:\s+\d{{5}}(?:-\d{{4}})?(?![\w]))?")
+_STATE = re.compile(
+    rf"(?:(?i:{_STATE_NAMES})|[A-Z]{{2}}|[A-Z]{{3,5}}(?=\s+\d{{5}}))(?![\w])(?:\s+\d{{5}}(?:-\d{{4}})?(?![\w]))?"
+)
 _STATE_ZIP_LOWER = re.compile(r"([a-z]{2})\s+\d{5}(?:-\d{4})?(?![\w])")
 _COLONIA = re.compile(r"(?i:col\.?|colonia|bairro|barrio|fracc\.|fraccionamiento)\s+(?=[^\W\d_])")
 _CLOSERS = folded_words(
@@ -227,24 +239,7 @@ _CLOSERS = folded_words(
 _PLACE_BLOCK = (
     WEEKDAYS | MONTHS | GREETINGS | CALENDAR_WORDS | DURATION_WORDS | COMMON_WORDS | _CLOSERS | FUNCTION_WORDS
 )
-_PARTICLES = (
-    "de",
-    "do",
-    "da",
-    "dos",
-    "das",
-    "del",
-    "an",
-    "der",
-    "am",
-    "im",
-    "la",
-    "los",
-    "las",
-    "upon",
-    "on",
-    "el",
-)
+_PARTICLES = folded_words("de do da dos das del an der am im la los las upon on el ob y")
 _PLACE_WORD = re.compile(r"\s*\(?([^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?)\)?(?![\d])")
 
 
@@ -262,8 +257,12 @@ def _place_words(text: str, pos: int, lowercase_ok: bool, *, strong: bool = Fals
             break
         particle = key in _PARTICLES
         titled = token[:1].isupper()
-        if words == 0 and particle and not (strong and _titled_next(text, pos + m.end())):
-            break
+        if (
+            particle
+            and (words == 0 or key == "y")
+            and not ((strong or words > 0) and _titled_next(text, pos + m.end()))
+        ):
+            break  # "da Costa" after a postcode, "Trinidad y Tabago"; not "Madrid y mañana"
         after_particle = words > 0 and fold(text[pos:end].split()[-1]) in _PARTICLES
         if not particle and not titled and not after_particle:
             if strong and (lowercase_ok or words > 0 or not any(c.isupper() for c in text[pos:])):
@@ -350,10 +349,12 @@ class StreetAddressRecognizer(BaseRecognizer):
         lowercase_ok = not any(ch.isupper() for ch in text)
         found: list[RecognizerResult] = []
         patterns = _patterns()
-        for kind, pattern in (*patterns.items(), ("pobox", _PO_BOX)):
+        for kind, pattern in (*patterns.items(), ("pobox", _PO_BOX), ("military", _MILITARY)):
             for m in pattern.finditer(text):
                 start = m.start()
                 end = extend_address(text, m.end(), lowercase_ok)
+                if kind == "romance_nonum" and not _POSTCODE_DIGITS.search(text, m.end(), end):
+                    continue
                 if (
                     kind == "romance_weak"
                     and not _ADDRESS_CUE.search(text[max(0, start - 40) : start])
@@ -396,12 +397,14 @@ def _plausible(street: str, lowercase_ok: bool) -> bool:
     if suffix not in AMBIGUOUS_SUFFIXES:
         return True
     inner = words[1:-1]
-    if any(fold(w) in NEVER_NAMES or fold(w) in STOP_WORDS for w in inner):
-        return False
+    if any(w.islower() and (fold(w) in NEVER_NAMES or fold(w) in STOP_WORDS) for w in inner):
+        return False  # "a 10 minute walk"; capitalised names stay ("48 Mayo Place")
     return lowercase_ok or words[-1][:1].isupper() or any(w[:1].isupper() for w in inner)
 
 
-_UNIT_BEFORE = re.compile(r"(?i:flat|apt|apartment|unit|suite|studio|ste|room|fl|floor)\.?\s*#?\w{1,5},?\s*$")
+_UNIT_BEFORE = re.compile(
+    r"(?i:flat|apt|apartment|unit|suite|studio|ste|room|fl|floor)\.?\s*(?:#?\w{1,5},?\s*)?$"
+)
 
 
 def _unit_before(text: str, start: int) -> int:

@@ -21,8 +21,9 @@ from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from stdnum import iban as std_iban
 
-from agent.redaction.lexicon import STOP_WORDS
+from agent.redaction.lexicon import LABEL_WORDS, NEVER_NAMES, STOP_WORDS
 from agent.redaction.recognizers import BaseRecognizer, card_brand, luhn_ok, result
+from textnorm import fold
 
 Span = tuple[int, int]
 
@@ -32,7 +33,7 @@ _PRICE = re.compile(
     rf"{_CURRENCY}\s?\d[\d.,']*(?:\s?(?:mil|k))?|\d[\d.,']*\s?{_CURRENCY_WORD}(?![A-Za-z])", re.IGNORECASE
 )
 _TIME = re.compile(
-    r"(?<![\d.:])(?:[01]?\d|2[0-3])(?:[:h.]\d{2}|\s?(?:am|pm|a\.m\.|p\.m\.|uhr|hs?|hrs)(?![A-Za-z]))"
+    r"(?<![\d.:])(?:[01]?\d|2[0-3])(?:[:h.]\d{2}|\s?(?:am|pm|a\.m\.|p\.m\.|uhr|(?-i:hs?)|hrs)(?![A-Za-z]))"
     r"(?:\s?(?:am|pm|uhr|h))?(?![\d])",
     re.IGNORECASE,
 )
@@ -110,10 +111,18 @@ class IdentifierShapeRecognizer(BaseRecognizer):
 
         def close() -> None:
             while (
-                group and not any(ch.isdigit() for ch in group[-1].group()) and not _end_letter(text, group)
+                group
+                and not any(ch.isdigit() for ch in group[-1].group())
+                and not _end_letter(text, group)
+                and not (_code_letters(group[-1].group()) and len(group) > 2)
             ):
                 group.pop()
-            while group and not any(ch.isdigit() for ch in group[0].group()) and not _short_letters(group[0]):
+            while (
+                group
+                and not any(ch.isdigit() for ch in group[0].group())
+                and not _short_letters(group[0])
+                and not (_code_letters(group[0].group()) and len(group) > 1)
+            ):
                 group.pop(0)
             if group and _id_like(group):
                 start, end = group[0].start(), group[-1].end()
@@ -125,13 +134,16 @@ class IdentifierShapeRecognizer(BaseRecognizer):
         for chunk in chunks:
             word = chunk.group()
             joinable = (
-                any(ch.isdigit() for ch in word) or _short_letters(chunk) or bool(_EXTENSION.fullmatch(word))
+                any(ch.isdigit() for ch in word)
+                or _short_letters(chunk)
+                or bool(_EXTENSION.fullmatch(word))
+                or _code_letters(word)
             )
             if group and joinable and _GAP.fullmatch(text[group[-1].end() : chunk.start()]):
                 group.append(chunk)
                 continue
             close()
-            if any(ch.isdigit() for ch in word) or _short_letters(chunk):
+            if any(ch.isdigit() for ch in word) or _short_letters(chunk) or _code_letters(word):
                 group.append(chunk)
         close()
         return out
@@ -170,15 +182,43 @@ def _end_letter(text: str, group: list[re.Match[str]]) -> bool:
     return not rest or not rest[0].isalnum()
 
 
+_ICAO_LETTERS = frozenset("CFGHJKLMNPRTVWXYZ")
+
+
+def _code_letters(word: str) -> bool:
+    """Upper-case letters of a document number, not a word: three of them ("PAA", "CHN") or a run
+    of the vowel-free ICAO letters German documents use ("GVNCFMNWM")."""
+    if not word.isalpha() or not word.isupper() or fold(word) in LABEL_WORDS or fold(word) in NEVER_NAMES:
+        return False
+    return len(word) == 3 or (4 <= len(word) <= 10 and set(word) <= _ICAO_LETTERS)
+
+
 def _id_like(group: list[re.Match[str]]) -> bool:
     digits = sum(ch.isdigit() for m in group for ch in m.group())
     if digits >= 6:
         return True
+    alnum = sum(len(m.group()) for m in group)
+    with_digits = sum(any(ch.isdigit() for ch in m.group()) for m in group)
+    letters = alnum - digits
+    if (
+        alnum >= 8
+        and digits
+        and letters
+        and (with_digits >= 2 or any(_code_letters(m.group()) for m in group))
+    ):
+        return True  # "L5L 8N5 1NK 9", "GVNCFMNWM 8D": a document number typed in groups
     for m in group:
         word = m.group()
         d = sum(ch.isdigit() for ch in word)
         if len(word) >= 6 and d >= 3 and d < len(word) and not _UNIT_SUFFIX.match(word):
             return True
+        if (
+            len(word) >= 8
+            and 0 < d < len(word)
+            and (word.isupper() or d >= 2)
+            and not _UNIT_SUFFIX.match(word)
+        ):
+            return True  # "LTYLMKXRW1D", "cv2vk1tfk": an id card or passport number
     return False
 
 
@@ -204,3 +244,62 @@ class DateOfBirthRecognizer(BaseRecognizer):
                 if cued or (year is not None and 1900 <= year <= this_year - 2):
                     found.append(result(self.ENTITY, m.start(), m.end(), 0.85 if cued else 0.6, self))
         return found
+
+
+_DOCUMENT_CUE = re.compile(
+    r"(?<![\w])(?i:personalausweis\w*|ausweis\w*|perso|reisepass\w*|pass(?:nummer|nr|port)?|pasaporte|passaporte|"
+    r"dni|nie|nif|documento(?:\s+de\s+identidad)?|id(?:\s?card)?|pp|tarjeta\s+de\s+residencia|"
+    r"cart[aã]o\s+de\s+cidad[aã]o|identidade|rg)"
+    r"(?:\s*(?i:-?nr\.?|-?nummer|no\.?|nº|n\.º|number|número|numero|num\.?|#|:|is|es|é|ist|lautet|de|do|da|des|of|"
+    r"mein\w*|my|mi|meu))*\s*[:#]?\s*"
+)
+_DOC_CHUNK = re.compile(r"[A-Za-z0-9]{1,12}")
+_DOC_GAP = re.compile(r"[ .-]{1,3}")
+
+
+class DocumentNumberRecognizer(BaseRecognizer):
+    """The value after a document cue ("Ausweis", "pasaporte", "DNI", "passport no."), in any case
+    and however it is grouped ("zgg kfl cl4 2", "x-1234567-l"): chunks of letters and digits that
+    hold a digit, 6 to 16 characters in all, stopping at a word of the language."""
+
+    ENTITY = "NATIONAL_ID"
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        found: list[RecognizerResult] = []
+        for cue in _DOCUMENT_CUE.finditer(text):
+            span = self.value_after(text, cue.end())
+            if span is not None:
+                found.append(result(self.ENTITY, span[0], span[1], 0.7, self))
+        return found
+
+    @staticmethod
+    def value_after(text: str, pos: int) -> Span | None:
+        chunks: list[re.Match[str]] = []
+        at = pos
+        while len(chunks) < 5:
+            chunk = _DOC_CHUNK.match(text, at)
+            if chunk is None or (chunk.end() < len(text) and text[chunk.end()].isalnum()):
+                break
+            word = chunk.group()
+            camel = any(ch.isupper() for ch in word[1:]) and not word.isupper()  # "mWGGV"
+            if (
+                not any(ch.isdigit() for ch in word)
+                and not camel
+                and (len(word) > 4 or fold(word) in STOP_WORDS or fold(word) in NEVER_NAMES)
+            ):
+                break
+            chunks.append(chunk)
+            gap = _DOC_GAP.match(text, chunk.end())
+            if gap is None or (
+                gap.group().strip(" ") == "." and not text[gap.end() : gap.end() + 1].isalnum()
+            ):
+                break
+            at = gap.end()
+        while chunks and not any(ch.isdigit() for ch in chunks[-1].group()) and len(chunks[-1].group()) > 1:
+            chunks.pop()
+        alnum = sum(len(c.group()) for c in chunks)
+        if not chunks or not 6 <= alnum <= 16 or not any(ch.isdigit() for c in chunks for ch in c.group()):
+            return None
+        return chunks[0].start(), chunks[-1].end()

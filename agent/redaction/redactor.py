@@ -21,7 +21,12 @@ from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegist
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
 from agent.redaction.addresses import StreetAddressRecognizer
-from agent.redaction.identifiers import DateOfBirthRecognizer, IdentifierShapeRecognizer, survivor_spans
+from agent.redaction.identifiers import (
+    DateOfBirthRecognizer,
+    DocumentNumberRecognizer,
+    IdentifierShapeRecognizer,
+    survivor_spans,
+)
 from agent.redaction.lexicon import (
     ARTICLES,
     NEVER_NAMES,
@@ -174,6 +179,7 @@ class Redactor:
             *structured_recognizers(),
             StreetAddressRecognizer(),
             IdentifierShapeRecognizer(),
+            DocumentNumberRecognizer(),
             DateOfBirthRecognizer(),
         ]
         self._cue = CueNameRecognizer()

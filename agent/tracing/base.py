@@ -27,6 +27,9 @@ class TurnInfo:
     """A keyed hash of the customer's WhatsApp id, never the number."""
     input: Any = None
     metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+    """More trace metadata (synthetic values only: it is never masked)."""
+    tags: tuple[str, ...] = ()
+    """More trace tags (``eval`` for a tenant eval's sandbox turns)."""
 
 
 class Observation(Protocol):

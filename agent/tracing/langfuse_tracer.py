@@ -175,13 +175,18 @@ class LangfuseTracer:
             yield NoopTurnTrace()
             return
         client = self._client(project)
-        metadata = {"tenant_id": str(info.tenant_id), "tenant": info.tenant_slug, "turn_id": info.turn_id}
+        metadata = {
+            **{k: str(v) for k, v in info.metadata.items()},
+            "tenant_id": str(info.tenant_id),
+            "tenant": info.tenant_slug,
+            "turn_id": info.turn_id,
+        }
         with (
             client.start_as_current_observation(name=TRACE_NAME, as_type="agent", input=info.input) as root,
             propagate_attributes(
                 user_id=info.user_hash,
                 session_id=f"{info.tenant_slug}:{info.conversation_id}",
-                tags=[f"tenant:{info.tenant_slug}"],
+                tags=[f"tenant:{info.tenant_slug}", *info.tags],
                 metadata=metadata,
                 trace_name=TRACE_NAME,
             ),

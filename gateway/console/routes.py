@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,6 +38,8 @@ ROLES = ("agent", "supervisor", "admin")
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+Csrf = Annotated[str, Form(max_length=200)]
+"""The CSRF token every form posts."""
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -172,7 +175,7 @@ def home(request: Request, next: Annotated[str | None, Query(max_length=300)] = 
 def signin(
     request: Request,
     api_token: Annotated[str, Form(max_length=300)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
     next: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     expected = request.cookies.get(cookies.LOGIN_COOKIE)
@@ -200,7 +203,7 @@ def signin(
 
 
 @router.post("/signout")
-def signout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def signout(request: Request, csrf: Csrf = "") -> Response:
     signed = _require(request)
     _check_csrf(request, signed, csrf)
     response = RedirectResponse("/console", status_code=303)
@@ -212,7 +215,7 @@ def signout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -
 def language(
     request: Request,
     lang: Annotated[str, Form(max_length=5)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
     back: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     signed = _require(request)
@@ -277,9 +280,13 @@ def static(name: str) -> Response:
 # --- a conversation ---------------------------------------------------------------------------
 
 
-def _detail(request: Request, signed: Signed, conversation_id: int) -> views.Detail:
+def _known_id(conversation_id: int) -> None:
     if not 1 <= conversation_id <= MAX_ID:
         raise HTTPException(404, "no such conversation")
+
+
+def _detail(request: Request, signed: Signed, conversation_id: int) -> views.Detail:
+    _known_id(conversation_id)
     try:
         return views.conversation(services_of(request), signed.who, conversation_id)
     except NotFound:
@@ -318,11 +325,14 @@ def conversation_live(request: Request, conversation_id: int) -> Response:
     return _page(request, "_live.html", who=signed.who, csrf=signed.csrf, d=detail)
 
 
-def _act(request: Request, conversation_id: int, csrf: str, action: Any) -> Response:
+Action = Callable[[GatewayServices, Principal], object]
+
+
+def _act(request: Request, conversation_id: int, csrf: str, action: Action) -> Response:
+    """Sign-in and CSRF checked, ``action`` done, back to the conversation (with a notice if refused)."""
     signed = _require(request)
     _check_csrf(request, signed, csrf)
-    if not 1 <= conversation_id <= MAX_ID:
-        raise HTTPException(404, "no such conversation")
+    _known_id(conversation_id)
     back = f"/console/c/{conversation_id}"
     try:
         action(services_of(request), signed.who)
@@ -341,9 +351,6 @@ def _act(request: Request, conversation_id: int, csrf: str, action: Any) -> Resp
         )
         return RedirectResponse(f"{back}?notice={key}", status_code=303)
     return RedirectResponse(back, status_code=303)
-
-
-Csrf = Annotated[str, Form(max_length=200)]
 
 
 @router.post("/c/{conversation_id}/takeover")

@@ -1,16 +1,24 @@
-"""WhatsApp channels: a tenant's business number and its sealed secrets."""
+"""WhatsApp channels: a tenant's business number and its sealed secrets.
+
+A channel is *pending* when added and *active* once :func:`activate` records that its own
+access token proved it owns the number and account (:mod:`channels.ownership`). Only active
+channels are routed webhooks, answer Meta's handshake and send.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from errors import Conflict, FieldError
+from errors import Conflict, FieldError, FrontdeskError
 from store.crypto import Keyring, Secret
-from store.models import Channel
+from store.models import Channel, utcnow
+from store.repo.lookups import tenants_of_waba
 from store.sealed import seal, unseal
 
 
@@ -63,7 +71,9 @@ def add(
     display_phone_number: str | None = None,
     waba_id: str | None = None,
 ) -> Channel:
-    """Connect a WhatsApp number to the tenant (fields checked by :func:`validate`)."""
+    """Connect a WhatsApp number to the tenant, *pending* until :func:`activate` (fields
+    checked by :func:`validate`). Another tenant's claim on the number is not looked at here:
+    a pending claim holds nothing, and only a proven one is compared (:func:`activate`)."""
     validate(
         phone_number_id=phone_number_id,
         verify_token=verify_token,
@@ -72,8 +82,11 @@ def add(
         display_phone_number=display_phone_number,
         waba_id=waba_id,
     )
-    if tenant_of_phone_number_id(session, phone_number_id) is not None:
-        raise Conflict("that phone number id is already connected")
+    mine = select(Channel.id).where(
+        Channel.tenant_id == tenant_id, Channel.phone_number_id == phone_number_id
+    )
+    if session.scalar(mine) is not None:
+        raise Conflict("that phone number id is already connected to this tenant")
     channel = Channel(
         tenant_id=tenant_id,
         phone_number_id=phone_number_id,
@@ -89,15 +102,57 @@ def add(
     return channel
 
 
+class ClaimedElsewhere(FrontdeskError):
+    """Another tenant's active channel has this number or account. Not a :class:`UserError`:
+    callers must catch it and answer exactly as for a failed proof (never "in use")."""
+
+
+def holders(session: Session, channel: Channel) -> list[int]:
+    """Other tenants whose *active* channels hold this channel's number or account (ids only,
+    through the pre-tenant lookups: never shown to the claimant)."""
+    found = {tenant_of_phone_number_id(session, channel.phone_number_id)}
+    if channel.waba_id:
+        found.update(tenants_of_waba(session, channel.waba_id))
+    return sorted(t for t in found if t is not None and t != channel.tenant_id)
+
+
+def activate(
+    session: Session, channel: Channel, *, at: datetime | None = None, display_phone_number: str | None = None
+) -> Channel:
+    """Mark a channel proven (:mod:`channels.ownership` made the proof; trusted code such as
+    tests and the demo may call this directly). :class:`ClaimedElsewhere` when another
+    tenant's active channel holds the number or the account (one owner each); a concurrent
+    activation of the same number fails at the database's unique index the same way."""
+    if holders(session, channel):
+        raise ClaimedElsewhere("not proven")
+    channel.verified_at = at or utcnow()
+    channel.verification_error = None
+    if display_phone_number and not channel.display_phone_number:
+        channel.display_phone_number = display_phone_number[:32]
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise ClaimedElsewhere("not proven") from None
+    return channel
+
+
 def tenant_of_phone_number_id(session: Session, phone_number_id: str) -> int | None:
-    """Route a webhook to its tenant before any tenant is pinned."""
+    """The tenant of the *active* channel of this number: routes a webhook before any tenant
+    is pinned (pending claims are invisible)."""
     if session.get_bind().dialect.name == "postgresql":
         return session.scalar(text("SELECT frontdesk_channel_tenant(:p)"), {"p": phone_number_id})
-    return session.scalar(select(Channel.tenant_id).where(Channel.phone_number_id == phone_number_id))
+    return session.scalar(
+        select(Channel.tenant_id).where(
+            Channel.phone_number_id == phone_number_id, Channel.verified_at.is_not(None)
+        )
+    )
 
 
 def by_phone_number_id(session: Session, phone_number_id: str) -> Channel | None:
-    return session.scalar(select(Channel).where(Channel.phone_number_id == phone_number_id))
+    """A channel of this number, the active one first (several tenants may have claimed it)."""
+    query = select(Channel).where(Channel.phone_number_id == phone_number_id)
+    return session.scalars(query.order_by(Channel.verified_at.is_(None), Channel.id)).first()
 
 
 def secrets_of(keyring: Keyring, channel: Channel) -> ChannelSecrets:

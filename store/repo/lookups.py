@@ -18,23 +18,26 @@ def _postgres(session: Session) -> bool:
 
 
 def tenants_of_verify_token(session: Session, keyring: Keyring, token: str) -> list[int]:
-    """Tenants with a channel whose verify token is ``token`` (by blind index, every key)."""
+    """Tenants with an active channel whose verify token is ``token`` (by blind index, every key)."""
     digests = keyring.blind_indexes(token)
     if _postgres(session):
         rows = session.scalars(text("SELECT frontdesk_verify_token_tenants(:d)"), {"d": digests})
     else:
         rows = session.scalars(
-            select(Channel.tenant_id).where(Channel.verify_token_digest.in_(digests)).distinct()
+            select(Channel.tenant_id)
+            .where(Channel.verify_token_digest.in_(digests), Channel.verified_at.is_not(None))
+            .distinct()
         )
     return [int(r) for r in rows]
 
 
 def tenants_of_waba(session: Session, waba_id: str) -> list[int]:
-    """Tenants with a channel of this WhatsApp Business Account."""
+    """Tenants with an active channel of this WhatsApp Business Account."""
     if _postgres(session):
         rows = session.scalars(text("SELECT frontdesk_waba_tenants(:w)"), {"w": waba_id})
     else:
-        rows = session.scalars(select(Channel.tenant_id).where(Channel.waba_id == waba_id).distinct())
+        active = select(Channel.tenant_id).where(Channel.waba_id == waba_id, Channel.verified_at.is_not(None))
+        rows = session.scalars(active.distinct())
     return [int(r) for r in rows]
 
 

@@ -37,10 +37,10 @@ def test_route_verify_parse_store_and_dedupe(sqlite_db: Any, make_tenant: Any) -
     a, b = make_tenant(sqlite_db, "clinic-a"), make_tenant(sqlite_db, "clinic-b")
     with sqlite_db.admin_session() as session:
         for tenant, pnid, secret in ((a, "111", "secret-a"), (b, "222", "secret-b")):
-            channel_repo.add(
+            channel_repo.activate(session, channel_repo.add(
                 session, sqlite_db.keyring, tenant, phone_number_id=pnid, verify_token="verify-token", app_secret=secret,
                 access_token="access-token",
-            )  # fmt: skip
+            ))  # fmt: skip
 
     def receive(raw: bytes, header: str) -> int:
         """What the gateway does; returns the HTTP status."""

@@ -12,12 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-import knowledge
 from channels.fake_cloud_api import FakeCloudApi
 from store.identity import number_digests
 from store.models import Contact, Conversation, Message
-from store.repo import channels, providers, tenants, users
-from tests.frontdesk.live import PHONE_NUMBER_ID, Live
+from store.repo import users
+from tests.frontdesk.live import Live
 
 KB = Path(__file__).parents[1] / "data" / "kb_clinica_es"
 CUSTOMER = "34611222333"
@@ -34,30 +33,15 @@ def live(tmp_path: Path) -> Iterator[Live]:
 
 
 def _setup(live: Live) -> tuple[int, str]:
-    db = live.db
-    assert db is not None
-    with db.admin_session() as session:
-        tenant = tenants.create(session, "clinic", "Clínica Sonrisa", settings={"default_language": "es"})
-        providers.set_provider(session, db.keyring, tenant.id, "extractive")
-        channels.add(
-            session,
-            db.keyring,
-            tenant.id,
-            phone_number_id=PHONE_NUMBER_ID,
-            verify_token="verify-token",
-            app_secret=live.app_secret,
-            access_token=live.access_token,
-        )
-        token = users.create(session, tenant.id, "supervisor", "Marta").token.reveal()
-        tenant_id = tenant.id
-    for path in sorted(KB.iterdir()):
-        knowledge.ingest(db, tenant_id, path.name, path.read_bytes())
+    tenant_id = live.add_clinic("clinic", "Clínica Sonrisa", KB, settings={"default_language": "es"})
+    with live.database.admin_session() as session:
+        token = users.create(session, tenant_id, "supervisor", "Marta").token.reveal()
     return tenant_id, token
 
 
-def _replies(graph: FakeCloudApi, count: int, timeout: float = 60) -> list[str]:
-    graph.wait_for(count, timeout=timeout)
-    return [m.text or "" for m in graph.sent]
+def _replies(live: Live, count: int, timeout: float = 60) -> list[str]:
+    live.graph.wait_for(count, timeout=timeout)
+    return live.texts()
 
 
 def test_chat_from_a_customers_number_never_touches_the_live_conversation(live: Live) -> None:
@@ -66,7 +50,7 @@ def test_chat_from_a_customers_number_never_touches_the_live_conversation(live: 
     live.serve()
 
     live.customer_says(CUSTOMER, "Hola, ¿cuánto cuesta una limpieza dental?")
-    assert "45 €" in _replies(live.graph, 1)[0]
+    assert "45 €" in _replies(live, 1)[0]
 
     lines = ["¿Cuánto cuesta un blanqueamiento?", "quiero hablar con una persona", "/human Hola, soy Marta."]
     chat = live.cli("chat", "--tenant", "clinic", "--from", CUSTOMER, "--json", input="\n".join(lines) + "\n")
@@ -76,7 +60,7 @@ def test_chat_from_a_customers_number_never_touches_the_live_conversation(live: 
 
     time.sleep(4)  # several sweeps of the workers: nothing of the sandbox is picked up
     live.customer_says(CUSTOMER, "¿Y cuánto cuesta una endodoncia?")
-    replies = _replies(live.graph, 2)
+    replies = _replies(live, 2)
     time.sleep(3)  # nothing else arrives
     sent = live.graph.sent
     assert len(sent) == 2 and {m.to for m in sent} == {CUSTOMER}, [m.text for m in sent]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from channels.fake_cloud_api import FakeCloudApi
 from frontdesk.cli import app
 from store.crypto import Keyring
 
@@ -51,7 +52,13 @@ def test_the_embedded_defaults_files_are_private(env: Path) -> None:
     assert (var / "frontdesk.db").stat().st_mode & 0o777 == 0o600
 
 
-def test_the_verify_token_is_read_from_stdin_never_from_arguments(env: Path) -> None:
+def test_the_verify_token_is_read_from_stdin_never_from_arguments(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = FakeCloudApi().start()  # the access tokens prove they own the numbers
+    graph.register("1234", "access-token")
+    graph.register("5678", "access-token-2")
+    monkeypatch.setenv("FRONTDESK_WHATSAPP_GRAPH_URL", graph.base_url)
     run("tenants", "create", "clinic-a")
     base = ["channels", "add", "--tenant", "clinic-a", "--phone-number-id", "1234"]
     refused = run(*base, "--verify-token", "vt-SECRET-9", stdin="app-secret\naccess-token\n")
@@ -74,6 +81,7 @@ def test_the_verify_token_is_read_from_stdin_never_from_arguments(env: Path) -> 
     # the option name still works as "read it from standard input"
     again = run(*base[:-1], "5678", "--verify-token", "-", stdin="app-secret-2\naccess-token-2\nvt-token-2\n")
     assert again.exit_code == 0, again.output
+    graph.stop()
 
 
 def test_a_token_can_be_given_an_expiry(env: Path) -> None:

@@ -142,6 +142,8 @@ def test_traced_runs_link_each_result_to_its_langfuse_trace(
         assert doc["provider"] == "tenant" and "2 turn(s) traced" in result.output
         turns = [t for s in doc["scenarios"] for trial in s["trials"] for t in trial["turns"]]
         assert turns and all(t["trace_id"] in capture.traces("pk-eval-tenant") for t in turns)
+        roots = [s for s in capture.spans if s.attributes.get("langfuse.trace.name")]
+        assert roots and all("eval" in s.attributes["langfuse.trace.tags"] for s in roots)  # sandbox turns
         assert [t["trace_url"] for t in turns] == [
             f"{capture.base_url}/project/p/traces/{t['trace_id']}" for t in turns
         ]

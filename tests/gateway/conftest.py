@@ -14,6 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent.llm.hosts import HostPolicy
+from channels.cloud_api import CloudApiClient
+from channels.fake_cloud_api import IN_PROCESS_URL, FakeCloudApi
 from channels.signature import sign
 from gateway.app import create_app
 from gateway.services import GatewayServices, GatewaySettings
@@ -72,6 +74,7 @@ class TenantFixture:
     app_secret: str
     verify_token: str
     channel_id: int
+    access_token: str = ""
     tokens: dict[str, str] = field(default_factory=dict[str, str])
     user_ids: dict[str, int] = field(default_factory=dict[str, int])
 
@@ -89,6 +92,9 @@ class Gateway:
     drains: list[tuple[int, int]]
     sends: list[tuple[int, int]]
     alerts: list[tuple[str, dict[str, object]]]
+    cloud_api: FakeCloudApi = field(default_factory=FakeCloudApi)
+    """Meta's side of the ownership proofs (in-process): each fixture tenant's token owns its
+    number and account."""
 
     def post_webhook(
         self,
@@ -108,7 +114,7 @@ class Gateway:
 
 def make_tenant_fixture(db: Database, make_tenant: Any, slug: str, number: str, waba: str) -> TenantFixture:
     tenant_id = make_tenant(db, slug)
-    secret, verify = f"app-secret-{slug}-0123456789", f"verify-{slug}-token"
+    secret, verify, token = f"app-secret-{slug}-0123456789", f"verify-{slug}-token", f"EAAG-{slug}-access"
     with db.tenant_session(tenant_id) as session:
         channel = channel_repo.add(
             session,
@@ -117,11 +123,12 @@ def make_tenant_fixture(db: Database, make_tenant: Any, slug: str, number: str, 
             phone_number_id=number,
             verify_token=verify,
             app_secret=secret,
-            access_token=f"EAAG-{slug}-access",
+            access_token=token,
             display_phone_number="15550000000",
         )
         channel.waba_id = waba
-        fixture = TenantFixture(tenant_id, slug, number, waba, secret, verify, channel.id)
+        channel_repo.activate(session, channel)
+        fixture = TenantFixture(tenant_id, slug, number, waba, secret, verify, channel.id, token)
         for role in ROLES:
             created = user_repo.create(session, tenant_id, role, f"{role}-{slug}")
             fixture.tokens[role] = created.token.reveal()
@@ -136,6 +143,9 @@ def build(db: Database, make_tenant: Any, *, hosts: HostPolicy | None = None, **
     alerts: list[tuple[str, dict[str, object]]] = []
     a = make_tenant_fixture(db, make_tenant, "acme", "1000000001", "2000000001")
     b = make_tenant_fixture(db, make_tenant, "globex", "1000000002", "2000000002")
+    cloud_api = FakeCloudApi()
+    for t in (a, b):
+        cloud_api.register(t.phone_number_id, t.access_token, waba_id=t.waba_id)
     services = GatewayServices(
         db=db,
         wake_drain=lambda t, c: drains.append((t, c)),
@@ -144,9 +154,10 @@ def build(db: Database, make_tenant: Any, *, hosts: HostPolicy | None = None, **
         clock=clock,
         alert=lambda kind, details: alerts.append((kind, details)),
         provider_hosts=hosts or HostPolicy(),
+        graph=lambda: CloudApiClient(IN_PROCESS_URL, transport=cloud_api.transport()),
     )
     client = TestClient(create_app(services), raise_server_exceptions=False)
-    return Gateway(db, client, clock, a, b, drains, sends, alerts)
+    return Gateway(db, client, clock, a, b, drains, sends, alerts, cloud_api)
 
 
 @pytest.fixture

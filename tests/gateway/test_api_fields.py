@@ -29,5 +29,6 @@ def test_channel_fields_are_checked_like_the_cli(sgw: Gateway) -> None:
         response = sgw.client.post("/api/channels", json=CHANNEL | {field: bad}, headers=admin)
         assert response.status_code == 422, (field, response.text)
         assert field in response.text and "--" not in response.text
+    sgw.cloud_api.register("5550001", "access-token-1", waba_id="102290129340398")
     created = sgw.client.post("/api/channels", json=CHANNEL | {"waba_id": "102290129340398"}, headers=admin)
     assert created.status_code == 201 and created.json()["waba_id"] == "102290129340398"

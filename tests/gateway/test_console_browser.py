@@ -9,14 +9,7 @@ Screenshots go to ``out/console/``. Without Chromium the module skips (fails in 
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,19 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
 
-import knowledge
 from agent.checkpoints import prepare_postgres
 from channels.fake_cloud_api import FakeCloudApi
-from channels.signature import sign
 from store.crypto import Keyring
-from store.db import Database, migrate
 from store.models import Conversation
-from store.repo import channels, providers, tenants, users
+from store.repo import tenants, users
 from tests.conftest import app_url_of
+from tests.frontdesk.live import Live
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "out" / "console"
@@ -44,123 +34,27 @@ KB = ROOT / "tests" / "data" / "kb_clinica_es"
 PHONE_NUMBER_ID = "100000000000117"
 CUSTOMER = ("34611000117", "Lucía Fernández")
 LIVE = 30_000  # ms: what "appears without a reload" may take, worker turn included
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+STARTUP = 300  # s: a worker loads spaCy, slow on a busy machine
 
 
 @dataclass
-class Stack:
-    tmp: Path
-    cloud: FakeCloudApi
-    db: Database
-    env: dict[str, str]
-    app_secret: str
+class Stack(Live):
+    """The live deployment, the agents' API tokens, and the one customer who writes."""
+
     tokens: dict[str, str] = field(default_factory=dict[str, str])
-    gateways: list[str] = field(default_factory=list[str])
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict[str, subprocess.Popen[bytes]])
 
-    def spawn(self, name: str, *args: str, ready: Any, env: dict[str, str] | None = None) -> None:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "frontdesk.cli", *args],
-            cwd=self.tmp,
-            env={**self.env, **(env or {})},
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.tmp / f"{name}.log", "wb"),  # noqa: SIM115 - handed to the child
-            start_new_session=True,
-        )
-        self.processes[name] = process
-        deadline = time.monotonic() + 300  # a worker loads spaCy: slow on a busy machine
-        while not ready():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((self.tmp / f"{name}.log").read_text()[-3000:])
-            time.sleep(0.1)
-
-    def serve(self, name: str) -> str:
-        url = f"http://127.0.0.1:{free_port()}"
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        self.spawn(name, "serve", "--port", url.rsplit(":", 1)[1], ready=up)
-        self.gateways.append(url)
-        return url
-
-    def worker(self) -> None:
-        ready = self.tmp / "worker.ready"
-        env = {"FRONTDESK_WORKER_READY_FILE": str(ready)}
-        self.spawn("worker", "worker", "--concurrency", "4", ready=ready.exists, env=env)
-
-    def customer_says(self, text_: str, gateway: int = 0) -> None:
-        message = {
-            "from": CUSTOMER[0],
-            "id": f"wamid.console{secrets.token_hex(8)}",
-            "timestamp": str(int(time.time())),
-            "type": "text",
-            "text": {"body": text_},
-        }
-        value = {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "34960000117", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": CUSTOMER[1]}, "wa_id": CUSTOMER[0]}],
-            "messages": [message],
-        }
-        entry = {"id": "console-waba", "changes": [{"field": "messages", "value": value}]}
-        body = json.dumps({"object": "whatsapp_business_account", "entry": [entry]}).encode()
-        headers = {"content-type": "application/json", "x-hub-signature-256": sign(body, self.app_secret)}
-        httpx.post(
-            f"{self.gateways[gateway]}/webhooks/whatsapp", content=body, headers=headers
-        ).raise_for_status()
-
-    def texts(self) -> list[str]:
-        return [m.text or "" for m in self.cloud.sent]
-
-    def wait_for_text(self, needle: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [t for t in self.texts() if needle in t]
-            if found:
-                return found[-1]
-            time.sleep(0.1)
-        raise AssertionError(f"the fake Cloud API never received {needle!r}; it got {self.texts()}")
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+    def say(self, text_: str, gateway: int = 0) -> None:
+        self.customer_says(CUSTOMER[0], text_, CUSTOMER[1], gateway)
 
 
 def _setup(stack: Stack) -> None:
-    db = stack.db
-    with db.admin_session() as session:
-        clinic = tenants.create(
-            session, "console-clinic", "Clínica Sonrisa", settings={"default_language": "es"}
-        )
-        providers.set_provider(session, db.keyring, clinic.id, "extractive")
-        channels.add(
-            session,
-            db.keyring,
-            clinic.id,
-            phone_number_id=PHONE_NUMBER_ID,
-            verify_token="console-verify",
-            app_secret=stack.app_secret,
-            access_token="EAAG-console-access",
-        )
-        stack.tokens["marta"] = users.create(session, clinic.id, "agent", "Marta").token.reveal()
-        stack.tokens["pablo"] = users.create(session, clinic.id, "agent", "Pablo").token.reveal()
-        stack.tokens["sara"] = users.create(session, clinic.id, "supervisor", "Sara").token.reveal()
+    clinic_id = stack.add_clinic("console-clinic", "Clínica Sonrisa", KB, settings={"default_language": "es"})
+    with stack.database.admin_session() as session:
+        stack.tokens["marta"] = users.create(session, clinic_id, "agent", "Marta").token.reveal()
+        stack.tokens["pablo"] = users.create(session, clinic_id, "agent", "Pablo").token.reveal()
+        stack.tokens["sara"] = users.create(session, clinic_id, "supervisor", "Sara").token.reveal()
         other = tenants.create(session, "console-other", "Otra Clínica")
         stack.tokens["outsider"] = users.create(session, other.id, "agent", "Olga").token.reveal()
-        clinic_id = clinic.id
-    for path in sorted(KB.iterdir()):
-        knowledge.ingest(db, clinic_id, path.name, path.read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -175,41 +69,36 @@ def stack(
     url = (
         postgres_admin_url + ("&" if "?" in postgres_admin_url else "?") + f"options=-csearch_path%3D{schema}"
     )
-    keys = Keyring.new_key_spec("k1")
-    app_url = app_url_of(url)  # the application's login role, as in production
-    db = Database(app_url, Keyring.from_spec(keys), admin_url=url, schema=schema)
-    migrate(db)
-    prepare_postgres(url, schema)  # LangGraph's tables, as `frontdesk migrate` makes them
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FRONTDESK_", "LANGFUSE_"))}
+    extra_env = {
+        "FRONTDESK_REDIS_URL": redis_url,
+        "FRONTDESK_REDIS_PREFIX": prefix,
+        "FRONTDESK_BROKER_PREFIX": prefix + "broker:",
+        "FRONTDESK_WORKER_SWEEP_INTERVAL": "1",
+    }
     with FakeCloudApi() as cloud:
-        cloud.register(PHONE_NUMBER_ID, "EAAG-console-access")
-        env.update(
-            FRONTDESK_DATABASE_URL=app_url,
-            FRONTDESK_DATABASE_ADMIN_URL=url,
-            FRONTDESK_BROKER_URL=redis_url,
-            FRONTDESK_REDIS_URL=redis_url,
-            FRONTDESK_REDIS_PREFIX=prefix,
-            FRONTDESK_BROKER_PREFIX=prefix + "broker:",
-            FRONTDESK_MASTER_KEYS=keys,
-            FRONTDESK_WHATSAPP_GRAPH_URL=cloud.base_url,
-            FRONTDESK_WORKER_DEBOUNCE="0.2",
-            FRONTDESK_WORKER_SWEEP_INTERVAL="1",
-            FRONTDESK_LOG_LEVEL="WARNING",
-            PYTHONPATH=str(ROOT),
+        running = Stack(
+            tmp,
+            cloud,
+            database_url=app_url_of(url),  # the application's login role, as in production
+            broker_url=redis_url,
+            admin_url=url,
+            schema=schema,
+            phone_number_id=PHONE_NUMBER_ID,
+            extra_env=extra_env,
+            keys=Keyring.new_key_spec("k1"),
         )
-        running = Stack(tmp, cloud, db, env, secrets.token_hex(16))
         try:
+            prepare_postgres(url, schema)  # LangGraph's tables, as `frontdesk migrate` makes them
             _setup(running)
-            running.worker()
-            running.serve("serve-a")
-            running.serve("serve-b")  # a second gateway process: events must reach both
+            running.worker(concurrency=4, timeout=STARTUP)
+            running.serve("serve-a", timeout=STARTUP)
+            running.serve("serve-b", timeout=STARTUP)  # a second gateway process: events must reach both
             yield running
         finally:
             running.stop()
-            db.dispose()
             keys_left = list(client.scan_iter(match=prefix + "*", count=1000))
             if keys_left:
                 client.delete(*keys_left)
@@ -242,7 +131,7 @@ def test_an_agent_takes_over_replies_and_hands_back_live(browser: Any, stack: St
     sara = signed_in(browser, b, stack.tokens["sara"])
 
     # A customer asks for a person: the conversation appears in both inboxes without a reload.
-    stack.customer_says("Hola. Quiero hablar con una persona, por favor")
+    stack.say("Hola. Quiero hablar con una persona, por favor")
     stack.wait_for_text("persona")  # the bot's handoff notice reached the customer
     for page in (marta, pablo):
         needs = page.locator("section.group-needs_human")
@@ -275,7 +164,7 @@ def test_an_agent_takes_over_replies_and_hands_back_live(browser: Any, stack: St
     marta.get_by_role("button", name="Hand back").click()
     expect(marta.get_by_role("button", name="Take over")).to_be_visible()
     before = len(stack.texts())
-    stack.customer_says("¿Cuánto cuesta una limpieza dental?", gateway=1)
+    stack.say("¿Cuánto cuesta una limpieza dental?", gateway=1)
     answer = stack.wait_for_text("45 €")
     assert stack.texts().index(answer) >= before
     expect(marta.locator("ol.messages")).to_contain_text("45 €", timeout=LIVE)
@@ -284,13 +173,13 @@ def test_an_agent_takes_over_replies_and_hands_back_live(browser: Any, stack: St
     cid = marta.url.rstrip("/").rsplit("/", 1)[1]
     forged = marta.context.request.post(f"{a}/console/c/{cid}/takeover", form={"csrf": "forged"})
     assert forged.status == 403
-    with stack.db.tenant_session(_tenant_of(stack, int(cid))) as session:
+    with stack.database.tenant_session(_tenant_of(stack, int(cid))) as session:
         assert session.scalar(select(Conversation.mode).where(Conversation.id == int(cid))) == "bot"
 
 
 def test_an_agent_of_another_tenant_sees_nothing(browser: Any, stack: Stack) -> None:
     outsider = signed_in(browser, stack.gateways[1], stack.tokens["outsider"])
-    stack.customer_says("Otra pregunta: ¿abrís el sábado?")
+    stack.say("Otra pregunta: ¿abrís el sábado?")
     time.sleep(2)  # events of the other tenant would have arrived by now
     assert CUSTOMER[1] not in outsider.content()
     cid = _any_conversation(stack)
@@ -300,14 +189,14 @@ def test_an_agent_of_another_tenant_sees_nothing(browser: Any, stack: Stack) -> 
 
 
 def _any_conversation(stack: Stack) -> int:
-    with stack.db.admin_session() as session:
+    with stack.database.admin_session() as session:
         found = session.scalar(select(Conversation.id))
     assert found is not None
     return int(found)
 
 
 def _tenant_of(stack: Stack, conversation_id: int) -> int:
-    with stack.db.admin_session() as session:
+    with stack.database.admin_session() as session:
         tenant = session.scalar(select(Conversation.tenant_id).where(Conversation.id == conversation_id))
     assert tenant is not None
     return int(tenant)

@@ -68,17 +68,19 @@ def new_template(gw: Gateway, t: TenantFixture) -> int:
 
 
 def new_channel(gw: Gateway, t: TenantFixture) -> int:
+    number = f"77{next(_counter):08d}"
+    gw.cloud_api.register(number, "a-token-123")
     with gw.db.tenant_session(t.id) as session:
         channel = channel_repo.add(
             session,
             gw.db.keyring,
             t.id,
-            phone_number_id=f"77{next(_counter):08d}",
+            phone_number_id=number,
             verify_token="v-token-123",
             app_secret="s-secret-123",
             access_token="a-token-123",
         )
-        return channel.id
+        return channel_repo.activate(session, channel).id
 
 
 def new_user(gw: Gateway, t: TenantFixture) -> int:
@@ -157,20 +159,22 @@ class Endpoint:
                 "file": (f"f{next(_counter)}.md", f"# Precios {next(_counter)}\n\nCorte 15 euros.".encode())
             }
         elif self.body is not None:
-            kwargs["json"] = self.body() if callable(self.body) else self.body
+            kwargs["json"] = self.body(gw) if callable(self.body) else self.body
         return gw.client.request(self.method, url, **kwargs)
 
 
-def _channel_body() -> dict[str, Any]:
+def _channel_body(gw: Gateway) -> dict[str, Any]:
+    number = f"88{next(_counter):08d}"
+    gw.cloud_api.register(number, "token-123456")  # the token owns the number: the proof passes
     return {
-        "phone_number_id": f"88{next(_counter):08d}",
+        "phone_number_id": number,
         "verify_token": "verify-123456",
         "app_secret": "secret-123456",
         "access_token": "token-123456",
     }
 
 
-def _template_body() -> dict[str, Any]:
+def _template_body(_gw: Gateway) -> dict[str, Any]:
     return {
         "name": f"reminder_{next(_counter)}",
         "language": "es",
@@ -184,6 +188,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/channels", ADMIN),
     Endpoint("POST", "/api/channels", ADMIN, _channel_body),
     Endpoint("DELETE", "/api/channels/{channel}", ADMIN),
+    Endpoint("POST", "/api/channels/{channel}/verify", ADMIN),
     Endpoint("GET", "/api/provider", ADMIN),
     Endpoint(
         "PUT",

@@ -29,7 +29,7 @@ def test_a_number_connected_a_moment_ago_is_routed_at_once(gw: Gateway) -> None:
     body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "1000000077"
     assert gw.post_webhook(body).json()["status"] == "ignored"  # nobody has that number yet
     with gw.db.tenant_session(gw.a.id) as session:
-        channel_repo.add(
+        channel = channel_repo.add(
             session,
             gw.db.keyring,
             gw.a.id,
@@ -38,6 +38,9 @@ def test_a_number_connected_a_moment_ago_is_routed_at_once(gw: Gateway) -> None:
             app_secret=gw.a.app_secret,
             access_token="EAAG-second",
         )
+    assert gw.post_webhook(body).json()["status"] == "ignored"  # pending: not routed
+    with gw.db.tenant_session(gw.a.id) as session:
+        channel_repo.activate(session, session.merge(channel))
     answer = gw.post_webhook(body)
     assert answer.status_code == 200 and answer.json()["outcomes"] == {"message": 1}
 

@@ -164,8 +164,9 @@ def test_secrets_are_write_only_and_never_logged(sgw: Gateway, caplog: Any) -> N
         "access_token": "EAAG-SECRET-3",
         "waba_id": "42",
     }
+    sgw.cloud_api.register("5550001", "EAAG-SECRET-3", waba_id="42")
     created = sgw.client.post("/api/channels", json=body, headers=admin)
-    assert created.status_code == 201
+    assert created.status_code == 201 and created.json()["status"] == "active"
     provider = sgw.client.put(
         "/api/provider/primary", json={"provider": "openai", "api_key": "sk-SECRET-4"}, headers=admin
     )

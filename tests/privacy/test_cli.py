@@ -57,6 +57,7 @@ def _webhooks(db: Database) -> None:
             access_token="EAAG-access",
         )
         channel.waba_id = "2000000001"
+        channels.activate(session, channel)
     tenant = TenantFixture(tenant_id, "clinic", "1000000001", "2000000001", "app-secret-0123456789", "v", 0)
     services = GatewayServices(db=db, wake_drain=lambda _t, _c: None, wake_send=lambda _t, _o: None)
     with TestClient(create_app(services)) as client:

@@ -120,6 +120,7 @@ def test_ciphertext_moved_to_another_row_does_not_decrypt(any_db, make_tenant):
             app_secret="secret-b",
             access_token="token-bbb",
         )
+        channels.activate(s, a)
         b.app_secret_ciphertext = a.app_secret_ciphertext  # an attacker with table access swaps them
     with any_db.admin_session() as s:
         moved = channels.by_phone_number_id(s, "222")

@@ -13,7 +13,7 @@ def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenan
     tid = make_tenant(any_db, "clinic")
     with any_db.admin_session() as s:
         providers.set_provider(s, any_db.keyring, tid, "anthropic", api_key="sk-ant-1")
-        channels.add(
+        channel = channels.add(
             s,
             any_db.keyring,
             tid,
@@ -22,6 +22,7 @@ def test_rotation_keeps_everything_readable_under_the_new_key(any_db, make_tenan
             app_secret="app-secret",
             access_token="access-token",
         )
+        channels.activate(s, channel)
     with any_db.tenant_session(tid) as s:
         from store.models import Conversation
 

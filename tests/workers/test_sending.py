@@ -10,7 +10,7 @@ from sqlalchemy import update
 from channels.cloud_api import CloudApiClient
 from channels.fake_cloud_api import FakeCloudApi
 from errors import PermanentSendError, SendError
-from store.models import Conversation, OutboxItem
+from store.models import Channel, Conversation, OutboxItem
 from store.repo import channels
 from tests.workers.conftest import World, make_ctx
 from workers import mailbox
@@ -36,7 +36,7 @@ def setup_channel(world: World, cloud_api: Any) -> tuple[int, WhatsAppSender]:
             app_secret="app-secret",
             access_token="EAAG-token",
         )
-        channel_id = channel.id
+        channel_id = channels.activate(session, channel).id
     cid = world.conversation()
     with world.db.tenant_session(world.tenant_id) as session:
         conversation = session.get(Conversation, cid)
@@ -80,6 +80,30 @@ def test_meta_errors_map_to_retryable_and_permanent(world: World, cloud_api: Any
             tenant_id=world.tenant_id, conversation_id=cid, to="34600000001", text="x", idempotency_key="k2"
         )
     assert transient.value.reason == "TransientSendError:131000" and transient.value.retryable
+
+
+def test_nothing_is_sent_from_a_pending_channel(world: World, cloud_api: Any) -> None:
+    cid, sender = setup_channel(world, cloud_api)
+    with world.db.tenant_session(world.tenant_id) as session:
+        session.execute(update(Channel).values(verified_at=None))  # ownership not proven
+    for send in (
+        lambda: sender.send_text(
+            tenant_id=world.tenant_id, conversation_id=cid, to="34600000001", text="x", idempotency_key="p1"
+        ),
+        lambda: sender.send_template(
+            tenant_id=world.tenant_id,
+            conversation_id=cid,
+            to="34600000001",
+            name="follow_up",
+            language="es",
+            parameters=[],
+            idempotency_key="p2",
+        ),
+    ):
+        with pytest.raises(PermanentSendError) as refused:
+            send()
+        assert refused.value.reason == "channel_pending"
+    assert cloud_api.requests == 0
 
 
 def queue_template(world: World, cid: int, body: str, key: str) -> int:

@@ -58,6 +58,14 @@ def leaked(redactor: Redactor, ctx: RedactionContext, text: str, value: str) -> 
         ("Flat 4, 21 Kingsway, London WC2B 6UN", "Flat 4, 21 Kingsway, London WC2B 6UN"),
         ("send it to P.O. Box 4471, Boise, ID 83711", "P.O. Box 4471, Boise, ID 83711"),
         ("Caixa Postal 1234, Recife - PE", "Caixa Postal 1234, Recife - PE"),
+        # no house number: a street line kept because a postcode follows; military addresses
+        (
+            "Rua das Acácias\nJardim Europa\n13045-220 Campinas / SP",
+            "Rua das Acácias\nJardim Europa\n13045-220 Campinas / SP",
+        ),
+        ("PSC 1234, Box 5678\nAPO AE 09012", "PSC 1234, Box 5678\nAPO AE 09012"),
+        ("Studio 4\nMarlow Gardens\nReading\nRG1 3AB", "Studio 4\nMarlow Gardens\nReading\nRG1 3AB"),
+        ("I live at 48 Mayo Place Apt. 3, Dover, DE 19901", "48 Mayo Place Apt. 3, Dover, DE 19901"),
     ],
 )
 def test_whole_address_is_redacted(redactor: Redactor, ctx: RedactionContext, text: str, value: str) -> None:
@@ -73,6 +81,8 @@ def test_whole_address_is_redacted(redactor: Redactor, ctx: RedactionContext, te
         "la plaza 2 tiene sombra?",
         "we're on the 2nd floor, room 12",
         "mesa para 4 a las 21:00",
+        "nos vemos en Madrid y mañana en Sevilla",
+        "Rua nova? abre amanhã",
     ],
 )
 def test_look_alikes_stay(redactor: Redactor, ctx: RedactionContext, text: str) -> None:
