@@ -113,12 +113,29 @@ class Receptionist:
         if self._provider_factory is not None:
             return self._provider_factory(runtime.provider, key, fallback_key)
         return build_provider(
-            runtime.provider,
+            self._pinned(runtime.provider, configs),
             key,
             fallback_api_key=fallback_key,
             events=self._on_provider_event,
             clients=DEFAULT_CLIENTS.for_owner(f"tenant:{runtime.tenant_id}"),
         )
+
+    def _pinned(
+        self, settings: ProviderSettings, configs: tuple[ProviderConfig | None, ProviderConfig | None]
+    ) -> ProviderSettings:
+        """A base URL the tenant chose is checked again at connect time, and the connection goes
+        to the checked address (no second DNS answer); the operator's own URLs are not pinned."""
+
+        def pin(one: ProviderSettings, config: ProviderConfig | None) -> ProviderSettings:
+            if config is None or config.base_url is None or config.base_url_trusted:
+                return one
+            return one.model_copy(update={"pinned_hosts": self.hosts.allowed})
+
+        primary, fallback = configs
+        pinned = pin(settings, primary)
+        if pinned.fallback is not None:
+            pinned = pinned.model_copy(update={"fallback": pin(pinned.fallback, fallback)})
+        return pinned
 
     def _check_endpoint(self, tenant_id: int, config: ProviderConfig | None) -> None:
         """Refuse a base URL the host policy does not allow (checked again at every turn)."""

@@ -44,6 +44,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from agent.llm.base import Provider  # noqa: E402
 from agent.llm.types import Completion, ProviderSettings  # noqa: E402
+from channels.fake_cloud_api import text_webhook  # noqa: E402
 from channels.signature import SIGNATURE_HEADER, sign  # noqa: E402
 from store.crypto import Keyring  # noqa: E402
 from store.db import Database, migrate  # noqa: E402
@@ -299,25 +300,8 @@ def _wait_for_port(port: int, deadline: float) -> None:
 
 
 def _webhook(phone_number_id: str, wa_id: str, wamid: str) -> bytes:
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550000000", "phone_number_id": phone_number_id},
-        "contacts": [{"profile": {"name": "Cliente"}, "wa_id": wa_id}],
-        "messages": [
-            {
-                "from": wa_id,
-                "id": wamid,
-                "timestamp": str(int(time.time())),
-                "type": "text",
-                "text": {"body": "hola, ¿tenéis cita el martes?"},
-            }
-        ],
-    }
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
-    }
-    return json.dumps(body).encode()
+    text = "hola, ¿tenéis cita el martes?"
+    return json.dumps(text_webhook(phone_number_id, wa_id, text, name="Cliente", wamid=wamid)).encode()
 
 
 class _Poster:

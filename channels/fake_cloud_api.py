@@ -220,6 +220,36 @@ def new_wamid() -> str:
     return "wamid." + base64.b64encode(b"\x15\x02\x00\x11" + secrets.token_bytes(24)).decode()
 
 
+def text_webhook(
+    phone_number_id: str,
+    wa_id: str,
+    text: str,
+    *,
+    name: str = "Ana",
+    wamid: str | None = None,
+    waba_id: str = "1",
+    timestamp: str | None = None,
+    display_phone_number: str = "15550000000",
+) -> dict[str, Any]:
+    """The body Meta POSTs when customer ``wa_id`` writes ``text`` to ``phone_number_id``
+    (a fresh ``wamid`` and the current time unless given)."""
+    message = {
+        "from": wa_id,
+        "id": wamid or new_wamid(),
+        "timestamp": timestamp or str(int(time.time())),
+        "type": "text",
+        "text": {"body": text},
+    }
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id},
+        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+        "messages": [message],
+    }
+    entry = {"id": waba_id, "changes": [{"field": "messages", "value": value}]}
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
 class FakeCloudApi:
     """The fake Cloud API. Thread-safe; start with ``with FakeCloudApi() as cloud_api`` or :meth:`start`."""
 

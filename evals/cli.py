@@ -231,7 +231,10 @@ def _run_for_tenant(
         concurrency=concurrency,
         target=target,
     )
-    doc = _run_with_progress(run_suite, loaded, options)
+    try:
+        doc = _run_with_progress(run_suite, loaded, options)
+    finally:
+        erased = target.close()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     doc |= {"tenant": slug, "run_id": f"{suite}-{stamp}-{secrets.token_hex(3)}"}
     traced = link_traces(doc, target)
@@ -241,7 +244,7 @@ def _run_for_tenant(
     print_summary(doc, report, results)
     print_comparison(doc["comparison"])
     typer.echo(
-        f"run {doc['run_id']}: {rows} results recorded for tenant {slug} (GET /api/evals) · {traced} turn(s) traced"
+        f"run {doc['run_id']}: {rows} results recorded for tenant {slug} (GET /api/evals) · {traced} turn(s) traced · {erased} sandbox(es) erased"
     )
     if doc["summary"]["required_failed"]:
         raise typer.Exit(code=1)

@@ -3,7 +3,7 @@ base, its provider (or the wire simulator), in sandbox conversations.
 
 Each trial opens a sandbox (``store.repo.conversations.open_sandbox``, as ``frontdesk chat``
 does): a test contact and a test conversation that no worker, sweeper or sender picks up, so
-nothing reaches a customer. The turns run through the deployment's receptionist; its tracer is
+nothing reaches a customer; the run erases its sandboxes at the end (results and traces stay). The turns run through the deployment's receptionist; its tracer is
 wrapped to note each turn's trace id, and a trace's link comes from the tenant's Langfuse
 project. A run's results go to ``eval_results`` (tenant-scoped, metadata only), and each run
 is compared with the tenant's previous run of the same suite.
@@ -19,10 +19,12 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
+from agent.graphs.receptionist.graph import thread_id
 from agent.llm.base import Provider
 from agent.llm.factory import build_provider
 from agent.llm.testing import SIM_MODELS, fast_retry, running_simulator, simulator_base_url
 from agent.llm.types import ProviderName, ProviderSettings
+from agent.loops import run_in_thread_loop
 from agent.receptionist import ProviderFactory, Receptionist
 from agent.tracing.base import Tracer, TurnInfo
 from agent.tracing.langfuse_tracer import LangfuseTracer
@@ -31,6 +33,7 @@ from evals.environment import Environment, RecordingProvider
 from evals.scenarios import Scenario
 from store.db import Database
 from store.models import EvalResult
+from store.privacy import erase_contact
 from store.repo import conversations, tenants
 
 TenantProvider = Literal["tenant", "simulator"]
@@ -91,7 +94,8 @@ class TenantTarget:
     receptionist: Receptionist
     traces: TraceRecorder
     tracer: Tracer
-    sandboxes: list[int] = field(default_factory=list[int])
+    sandboxes: list[tuple[int, int]] = field(default_factory=list[tuple[int, int]])
+    """(contact, conversation) of each trial's sandbox, erased by :meth:`close`."""
 
     @classmethod
     def open(cls, wiring: TenantWiring, slug: str) -> TenantTarget:
@@ -113,6 +117,16 @@ class TenantTarget:
             traces=traces,
             tracer=wiring.tracer,
         )
+
+    def close(self) -> int:
+        """Erase the run's sandboxes (contacts, conversations, vault entries, checkpoint
+        threads); the results and the traces stay. Returns how many were erased."""
+        sandboxes, self.sandboxes = self.sandboxes, []
+        for contact_id, _ in sandboxes:
+            erase_contact(self.db, self.tenant_id, contact_id)
+        threads = [thread_id(self.tenant_id, conversation_id) for _, conversation_id in sandboxes]
+        run_in_thread_loop(self.receptionist.checkpoints.delete_threads(threads))
+        return len(sandboxes)
 
     def trace_url(self, trace_id: str) -> str | None:
         """The trace's page in Langfuse, when the deployment traces to Langfuse."""
@@ -159,7 +173,7 @@ def tenant_environment(
                 session, target.db.keyring, target.tenant_id, scenario.customer.name
             )
             conversation_id = sandbox.id
-        target.sandboxes.append(conversation_id)
+            target.sandboxes.append((sandbox.contact_id, conversation_id))
         token = _TRIAL.set(factory)
         stack.callback(_TRIAL.reset, token)
         model = (

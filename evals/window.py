@@ -100,6 +100,7 @@ def _world(db: Database, window: Window, default_language: str, wa_id: str) -> t
             app_secret="eval-app-secret",  # noqa: S106
             access_token=ACCESS_TOKEN,
         )
+        channels.activate(session, channel)  # the scratch tenant's number, proven by fiat
         contact = new_contact(db.keyring, tenant_id, wa_id)
         contact.opted_out = window.opted_out
         session.add(contact)

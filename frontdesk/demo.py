@@ -100,24 +100,19 @@ class Demo:
 def _webhook(text: str) -> str:
     import json
 
-    message = {
-        "from": CUSTOMER[0],
-        "id": f"wamid.demo{secrets.token_hex(8)}",
-        "timestamp": str(int(time.time())),
-        "type": "text",
-        "text": {"body": text},
-    }
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "34960000000", "phone_number_id": PHONE_NUMBER_ID},
-        "contacts": [{"profile": {"name": CUSTOMER[1]}, "wa_id": CUSTOMER[0]}],
-        "messages": [message],
-    }
+    from channels.fake_cloud_api import text_webhook
+
+    wamid = f"wamid.demo{secrets.token_hex(8)}"
     return json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": value}]}],
-        }
+        text_webhook(
+            PHONE_NUMBER_ID,
+            CUSTOMER[0],
+            text,
+            name=CUSTOMER[1],
+            wamid=wamid,
+            waba_id=WABA_ID,
+            display_phone_number="34960000000",
+        )
     )
 
 

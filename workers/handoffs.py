@@ -19,7 +19,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.llm.hosts import HostRefused, PinnedTransport, Resolver, checked_address, is_public, resolve
 from errors import UserError
 from store.crypto import Keyring, aad_for
 from store.db import Database
@@ -81,9 +82,19 @@ def latest(session: Session, keyring: Keyring, conversation_id: int) -> Handoff 
 # --- the operator's webhook --------------------------------------------------------------------
 
 
-def validate_url(url: str, *, allow_loopback: bool = False) -> str:
-    """The URL if it is fit to receive handoffs: HTTPS, a host name or a public address, no
-    credentials in it (plain HTTP only to this machine, and only with ``allow_loopback``)."""
+def _allowed(allow_loopback: bool) -> Callable[[str], bool]:
+    def allowed(address: str) -> bool:
+        return is_public(address) or (
+            allow_loopback and ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+        )
+
+    return allowed
+
+
+def validate_url(url: str, *, allow_loopback: bool = False, resolver: Resolver = resolve) -> str:
+    """The URL if it is fit to receive handoffs: HTTPS, a host name whose addresses are all
+    public (a name that does not resolve yet is checked again at delivery) or a public address,
+    no credentials in it (plain HTTP only to this machine, and only with ``allow_loopback``)."""
     if len(url) > 500:
         raise UserError("the webhook URL is longer than 500 characters")
     parts = urlsplit(url)
@@ -101,6 +112,13 @@ def validate_url(url: str, *, allow_loopback: bool = False) -> str:
         raise UserError("the webhook URL must start with https://")
     if loopback or (address is not None and not address.is_global):
         raise UserError("the webhook URL must not point at a private, loopback or reserved address")
+    try:
+        checked_address(host, parts.port or 443, allow=_allowed(allow_loopback), resolver=resolver)
+    except HostRefused as exc:
+        if "does not resolve" not in str(exc):
+            raise UserError(
+                "the webhook URL's host resolves to a private, loopback or reserved address"
+            ) from None
     return url
 
 
@@ -133,11 +151,20 @@ def deliver(
     *,
     delays: Sequence[float] = RETRY_DELAYS,
     client: httpx.Client | None = None,
+    allow_loopback: bool = False,
+    resolver: Resolver = resolve,
 ) -> bool:
-    """POST the signed payload; retried after each delay on a network error, 429 or 5xx."""
+    """POST the signed payload; retried after each delay on a network error, 429 or 5xx.
+
+    The connection goes to the address checked for it (:class:`agent.llm.hosts.PinnedTransport`):
+    a name that now resolves to a private or loopback address is refused, not retried."""
     body = json.dumps(payload, separators=(",", ":")).encode()
     own = client is None
-    http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+
+    def pick(host: str, port: int) -> str:
+        return checked_address(host, port, allow=_allowed(allow_loopback), resolver=resolver)
+
+    http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False, transport=PinnedTransport(pick))
     try:
         for attempt in range(len(delays) + 1):
             timestamp = str(int(time.time()))
@@ -149,6 +176,9 @@ def deliver(
             }
             try:
                 status = http.post(url, content=body, headers=headers).status_code
+            except HostRefused:
+                log.warning("handoff webhook refused: its host resolves to a private or reserved address")
+                return False
             except httpx.HTTPError as exc:
                 status, why = 0, type(exc).__name__
             else:
@@ -189,5 +219,11 @@ def notify(db: Database, tenant_id: int, conversation_id: int, *, allow_loopback
         "reason": found.reason if found else "handoff",
         "at": int(time.time()),
     }
-    threading.Thread(target=deliver, args=(url, secret, payload), name="handoff-webhook", daemon=True).start()
+    threading.Thread(
+        target=deliver,
+        args=(url, secret, payload),
+        kwargs={"allow_loopback": allow_loopback},
+        name="handoff-webhook",
+        daemon=True,
+    ).start()
     return True

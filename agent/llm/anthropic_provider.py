@@ -85,13 +85,15 @@ class AnthropicProvider(KeyedProvider):
                 base_url=self.base_url,
                 max_retries=0,
                 timeout=self.settings.timeout_s,
-                http_client=anthropic.DefaultAsyncHttpxClient(verify=tls_context()),
+                http_client=anthropic.DefaultAsyncHttpxClient(verify=tls_context(), **self._transport()),
             )
 
         async def close(client: anthropic.AsyncAnthropic) -> None:
             await client.close()
 
-        return self._clients.get("anthropic", self.base_url, self._key, self.settings.timeout_s, build, close)
+        return self._clients.get(
+            self._vendor_key("anthropic"), self.base_url, self._key, self.settings.timeout_s, build, close
+        )
 
     async def complete(
         self,

@@ -94,14 +94,16 @@ class GeminiProvider(KeyedProvider):
                 api_version=GEMINI_API_VERSION,
                 timeout=int(self.settings.timeout_s * 1000),
                 client_args={"verify": tls_context()},
-                async_client_args={"verify": tls_context()},
+                async_client_args={"verify": tls_context(), **self._transport()},
             )
             return genai.Client(vertexai=False, api_key=self._key.reveal(), http_options=options)
 
         async def close(client: genai.Client) -> None:
             await client.aio.aclose()
 
-        return self._clients.get("gemini", self.base_url, self._key, self.settings.timeout_s, build, close)
+        return self._clients.get(
+            self._vendor_key("gemini"), self.base_url, self._key, self.settings.timeout_s, build, close
+        )
 
     async def _call(self, make: Any) -> Any:
         try:

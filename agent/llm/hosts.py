@@ -6,14 +6,23 @@ when it is set; a listed host may be private (an in-house vLLM). Otherwise any h
 address is public is allowed; loopback, private, link-local, shared and reserved ranges are
 refused. The host name is resolved and every address checked, when the URL is set and again at
 call time in the worker (an old stored URL, or a name that now points elsewhere).
+
+A check followed by a connection that resolves the name again leaves a DNS-rebinding window
+(a name answering a public address to the check and a private one to the connection).
+:class:`PinnedTransport` closes it: it resolves once, checks every address, and connects to
+the checked address itself (the ``Host`` header and the TLS server name stay the URL's).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import httpx
+import httpx2
 
 from errors import UserError
 from store.repo.providers import endpoint_of
@@ -42,6 +51,76 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def checked_address(
+    host: str, port: int, *, allow: Callable[[str], bool] = is_public, resolver: Resolver = resolve
+) -> str:
+    """The one address to connect to for ``host``: every address it resolves to must pass
+    ``allow`` (:class:`HostRefused` otherwise, or when it does not resolve)."""
+    try:
+        addresses = [host] if _is_address(host) else list(resolver(host, port))
+    except (OSError, UnicodeError):
+        raise HostRefused(f"host {host} does not resolve") from None
+    if not addresses:
+        raise HostRefused(f"host {host} does not resolve")
+    if not all(allow(a) for a in addresses):
+        raise HostRefused(f"host {host} resolves to a loopback, private or reserved address")
+    return addresses[0]
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+class PinnedTransport(httpx.BaseTransport):
+    """Sends each request to the address ``pick(host, port)`` checked for it, never to a second
+    resolution of the name; ``pick`` raises to refuse (the request is not sent)."""
+
+    def __init__(self, pick: Callable[[str, int], str], inner: httpx.BaseTransport | None = None) -> None:
+        self._pick = pick
+        self._inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        port = request.url.port or (443 if request.url.scheme == "https" else 80)
+        address = self._pick(host, port)
+        if address != host:
+            request.url = request.url.copy_with(host=address)
+            request.extensions = {**request.extensions, "sni_hostname": host}
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class AsyncPinnedTransport(httpx2.AsyncBaseTransport):
+    """:class:`PinnedTransport` for the model SDKs' async clients (``httpx2``); the lookup runs
+    in a thread so the turn's event loop is not blocked. A refusal is a ``ConnectError`` to the
+    SDK (the provider could not be reached: the turn's fallback and handoff apply)."""
+
+    def __init__(self, pick: Callable[[str, int], str], inner: httpx2.AsyncBaseTransport) -> None:
+        self._pick = pick
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        host = request.url.host
+        port = request.url.port or (443 if request.url.scheme == "https" else 80)
+        try:
+            address = await asyncio.to_thread(self._pick, host, port)
+        except HostRefused as exc:
+            raise httpx2.ConnectError(str(exc), request=request) from None
+        if address != host:
+            request.url = request.url.copy_with(host=address)
+            request.extensions = {**request.extensions, "sni_hostname": host}
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def parse_hosts(spec: str | None) -> tuple[str, ...]:
     """The allow-list from its comma-separated form (``api.openai.com,vllm.lan:8000``)."""
     return tuple(h.strip().lower().rstrip(".") for h in (spec or "").split(",") if h.strip())
@@ -61,26 +140,30 @@ class HostPolicy:
     def listed(self, host: str, port: int) -> bool:
         return host in self.allowed or f"{host}:{port}" in self.allowed
 
+    def address_for(self, host: str, port: int) -> str:
+        """Where a connection to ``host`` may go: the host itself when the operator listed it,
+        else its one checked public address (:class:`HostRefused` otherwise)."""
+        if self.listed(host, port):
+            return host
+        if self.allowed:
+            raise HostRefused(
+                f"provider host {host}:{port} is not in the operator's FRONTDESK_PROVIDER_HOSTS"
+            )
+        try:
+            return checked_address(host, port, resolver=self.resolver)
+        except HostRefused as exc:
+            raise HostRefused(
+                f"provider {exc}; the operator must list it in FRONTDESK_PROVIDER_HOSTS"
+            ) from None
+
+    def transport(self, inner: httpx2.AsyncBaseTransport) -> AsyncPinnedTransport:
+        """An SDK transport that connects only where :meth:`address_for` allows, at connect time."""
+        return AsyncPinnedTransport(self.address_for, inner)
+
     def check(self, url: str) -> None:
         """Raise :class:`HostRefused` unless the policy lets a provider call go to ``url``."""
         try:
             _scheme, host, port = endpoint_of(url)
         except UserError as exc:
             raise HostRefused(str(exc)) from None
-        if self.listed(host, port):
-            return
-        if self.allowed:
-            raise HostRefused(
-                f"provider host {host}:{port} is not in the operator's FRONTDESK_PROVIDER_HOSTS"
-            )
-        try:
-            addresses = list(self.resolver(host, port))
-        except (OSError, UnicodeError):
-            raise HostRefused(f"provider host {host} does not resolve") from None
-        if not addresses:
-            raise HostRefused(f"provider host {host} does not resolve")
-        if not all(is_public(a) for a in addresses):
-            raise HostRefused(
-                f"provider host {host} resolves to a loopback, private or reserved address; "
-                "the operator must list it in FRONTDESK_PROVIDER_HOSTS"
-            )
+        self.address_for(host, port)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from agent.llm.base import EventSink, Provider, ignore_events
-from agent.llm.clients import DEFAULT_CLIENTS, ClientCache
+from agent.llm.clients import DEFAULT_CLIENTS, ClientCache, tls_context
+from agent.llm.hosts import HostPolicy
 from agent.llm.pricing import cost_usd
 from agent.llm.retry import RetryPolicy, with_retries
 from agent.llm.types import ApiKey, Completion, ProviderSettings, StopReason, ToolCall, Usage
@@ -38,6 +39,21 @@ class KeyedProvider(Provider):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r}, key={self._key!r})"
+
+    def _vendor_key(self, vendor: str) -> str:
+        """The client cache's vendor name: a pinned client is shared only with one pinned alike."""
+        hosts = self.settings.pinned_hosts
+        return vendor if hosts is None else f"{vendor}+pinned:{','.join(hosts)}"
+
+    def _transport(self) -> dict[str, Any]:
+        """``{"transport": …}`` for the SDK's async HTTP client when the tenant chose the base URL:
+        connections go only to an address checked at connect time (DNS rebinding). Else nothing."""
+        if self.settings.pinned_hosts is None:
+            return {}
+        import httpx2
+
+        inner = httpx2.AsyncHTTPTransport(verify=tls_context())
+        return {"transport": HostPolicy(self.settings.pinned_hosts).transport(inner)}
 
     async def _retrying(self, call: Callable[[], Awaitable[T]], model: str | None = None) -> tuple[T, int]:
         """``call`` under the retry policy; the result and the attempts it took."""

@@ -122,7 +122,7 @@ class OpenAIProvider(KeyedProvider):
                 base_url=self.base_url,
                 max_retries=0,
                 timeout=self.settings.timeout_s,
-                http_client=openai.DefaultAsyncHttpxClient(verify=tls_context()),
+                http_client=openai.DefaultAsyncHttpxClient(verify=tls_context(), **self._transport()),
                 default_headers={"Authorization": f"Bearer {self._key.reveal()}"},
             )
             # Nothing may come from the process environment (OPENAI_ORG_ID and friends).
@@ -135,7 +135,9 @@ class OpenAIProvider(KeyedProvider):
         async def close(client: openai.AsyncOpenAI) -> None:
             await client.close()
 
-        return self._clients.get("openai", self.base_url, self._key, self.settings.timeout_s, build, close)
+        return self._clients.get(
+            self._vendor_key("openai"), self.base_url, self._key, self.settings.timeout_s, build, close
+        )
 
     async def _call(self, make: Any) -> Any:
         try:

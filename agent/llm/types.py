@@ -178,6 +178,10 @@ class ProviderSettings(_Model):
     """Per-model price overrides (model name → price)."""
     fallback: ProviderSettings | None = None
     """Provider to use when this one still fails after retries."""
+    pinned_hosts: tuple[str, ...] | None = None
+    """Set for a base URL a tenant admin chose: every connection goes only to an address checked
+    at connect time against the operator's allow-list (these hosts; empty: public addresses
+    only), never to a second DNS answer (:class:`agent.llm.hosts.AsyncPinnedTransport`)."""
 
 
 class ApiKey:

@@ -67,15 +67,19 @@ _DE_WORDS = (
 )
 
 
-@cache
-def _patterns() -> dict[str, re.Pattern[str]]:
-    prefixes = [
+def _prefixes() -> list[str]:
+    return [
         *_EsEs.street_prefixes,
         *_EsMx.street_prefixes,
         *_PtBr.street_prefixes,
         *_PtPt.street_prefixes,
         *OWN_PREFIXES,
     ]
+
+
+@cache
+def _patterns() -> dict[str, re.Pattern[str]]:
+    prefixes = _prefixes()
     strong = _with_plain([p for p in prefixes if fold(p) not in AMBIGUOUS_PREFIXES])
     weak_words = [p for p in prefixes if fold(p) in AMBIGUOUS_PREFIXES and len(p) > 2]
     weak = _with_plain([p.capitalize() for p in weak_words] + ["C.", "C/"])
@@ -144,7 +148,7 @@ _PO_BOX = re.compile(
 _UNIT_WORDS = (
     r"apt|apto|ap|apartment|apartamento|suite|ste|unit|flat|studio|piso|puerta|pta|interior|int|"
     r"edif|edificio|depto|dpto|departamento|bloco|bloque|bl|casa|escalera|esc|portal|andar|sala|loja|"
-    r"stock|og|etage|whg|wohnung|top|tür|tuer|stiege|stg|app|lote|lt|mz|manzana|planta|pl|fração|fracção|fracao|dto|"
+    r"stock|og|etage|whg|wohnung|top|tür|tuer|tur|stiege|stg|app|lote|lt|mz|manzana|planta|pl|fração|fracção|fracao|dto|"
     r"esq|dta|room|rm|fl|floor|bldg|building|ext|exterior|no|nº"
 )
 _UNIT = re.compile(
@@ -260,7 +264,7 @@ def _place_words(text: str, pos: int, lowercase_ok: bool, *, strong: bool = Fals
         if (
             particle
             and (words == 0 or key == "y")
-            and not ((strong or words > 0) and _titled_next(text, pos + m.end()))
+            and not ((strong or words > 0) and (_titled_next(text, pos + m.end()) or lowercase_ok))
         ):
             break  # "da Costa" after a postcode, "Trinidad y Tabago"; not "Madrid y mañana"
         after_particle = words > 0 and fold(text[pos:end].split()[-1]) in _PARTICLES
@@ -274,7 +278,7 @@ def _place_words(text: str, pos: int, lowercase_ok: bool, *, strong: bool = Fals
             break
         end = pos + m.end()
         words += 1
-        if words >= 6:
+        if words >= 7:
             break
     # a trailing particle is not part of the name
     while end > pos and fold(text[pos:end].split()[-1]) in _PARTICLES:
@@ -338,6 +342,95 @@ def extend_address(text: str, end: int, lowercase_ok: bool) -> int:
     return end
 
 
+_EN_STREET_WORDS = (
+    r"Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Terrace|Parkway|Pkwy\.?|"
+    r"Highway|Hwy\.?|Court|Ct\.?|Crescent|Place|Pl\.?|Square|Gardens|Mews"
+)
+_DE_STREET = (
+    r"[A-ZÄÖÜ][\w-]*(?:straße|strasse|str\.|allee|gasse)|(?:[A-ZÄÖÜ]\w+er|Alte|Neue|Große|Kleine|Obere|Untere)\s+"
+    r"(?:Straße|Strasse|Str\.|Allee|Gasse|Weg|Platz)"
+)
+
+
+@cache
+def _bare_patterns() -> dict[str, re.Pattern[str]]:
+    strong = _with_plain([p for p in _prefixes() if fold(p) not in AMBIGUOUS_PREFIXES])
+    weak = _with_plain([p.capitalize() for p in _prefixes() if fold(p) in AMBIGUOUS_PREFIXES and len(p) > 3])
+    return {
+        "romance": re.compile(rf"(?<![\w])(?i:{_alternation(strong)})\.?(?=\s)"),
+        "romance_weak": re.compile(rf"(?<![\w])(?:{_alternation(weak)})(?=\s)"),
+        "english": re.compile(rf"(?<![\w])(?:[A-Z][\w'’-]*\s+){{1,3}}(?:{_EN_STREET_WORDS})(?![\w])"),
+        "english_lower": re.compile(rf"(?<![\w])(?:[a-z][\w'’-]*\s+){{1,2}}(?i:{_EN_STREET_WORDS})(?![\w])"),
+        "german": re.compile(rf"(?<![\w])(?:{_DE_STREET})(?![\w])"),
+        "german_lower": re.compile(rf"(?<![\w])(?i:{_DE_STREET})(?![\w])"),
+    }
+
+
+_LINK = re.compile(r"\s+(?:(?:de|del|da|do|das|dos|de\s+la|de\s+los|la|las|los|el)\s+)?")
+
+
+def _street_name_end(text: str, pos: int, lowercase_ok: bool) -> int:
+    """End of the 1–4 name words of a street whose type came before ("Calle | del Carmen")."""
+    link = _LINK.match(text, pos)
+    if link is None:
+        return pos
+    end, words = link.end(), 0
+    for m in _PLACE_WORD.finditer(text, link.end()):
+        if m.start() != end or "\n" in text[end : m.start(1)]:
+            break
+        token = m.group(1)
+        key = fold(token.rstrip("."))
+        if key in _PARTICLES and words:
+            if not (_titled_next(text, m.end()) or lowercase_ok):
+                break
+        elif _ends_street_name(token, key, lowercase_ok):
+            break
+        end, words = m.end(), words + (key not in _PARTICLES)
+        if words >= 4:
+            break
+    while end > link.end() and fold(text[link.end() : end].split()[-1]) in _PARTICLES:
+        end = link.end() + text[link.end() : end].rstrip().rfind(" ")
+    return end if words else pos
+
+
+def _ends_street_name(token: str, key: str, lowercase_ok: bool) -> bool:
+    if key in _CLOSERS or key in FUNCTION_WORDS:
+        return True
+    return not token[:1].isupper() and (not lowercase_ok or key in STOP_WORDS or key in NEVER_NAMES)
+
+
+def streets_without_number(text: str, lowercase_ok: bool) -> list[tuple[int, int]]:
+    """Streets named without a house number ("I live on Maple Street", "moro na Rua Augusta",
+    "Lindenstr."): capitalised, or lower case after an address cue in an all-lower-case message."""
+    spans: list[tuple[int, int]] = []
+    for kind, pattern in _bare_patterns().items():
+        lower = kind.endswith("_lower")
+        if lower and not lowercase_ok:
+            continue
+        for m in pattern.finditer(text):
+            start, end = m.start(), m.end()
+            cued = bool(_ADDRESS_CUE.search(text[max(0, start - 40) : start])) or start <= 4
+            if kind.startswith("romance"):
+                if kind == "romance_weak" and not cued:
+                    continue  # "Plaza", "Largo", "Vila": everyday words unless an address cue
+                end = _street_name_end(text, m.end(), lowercase_ok and cued)
+                if end == m.end() or (kind == "romance_weak" and not text[end - 1 : end].isalpha()):
+                    continue
+            elif kind.startswith("english"):
+                if _THE_BEFORE.search(text, 0, start):
+                    continue  # "parking on the Main Road", "the Food Court"
+                words = text[start:end].split()
+                while len(words) > 1 and (fold(words[0]) in STOP_WORDS or fold(words[0]) in NEVER_NAMES):
+                    start = text.index(words[1], start + len(words[0]))
+                    words.pop(0)
+                if len(words) < 2 or (lower and not cued):
+                    continue
+            elif lower and not cued:
+                continue
+            spans.append((start, end))
+    return spans
+
+
 class StreetAddressRecognizer(BaseRecognizer):
     """Street + number (+ unit + postcode + city) as one span; PO boxes."""
 
@@ -354,6 +447,8 @@ class StreetAddressRecognizer(BaseRecognizer):
                 start = m.start()
                 end = extend_address(text, m.end(), lowercase_ok)
                 if kind == "romance_nonum" and not _POSTCODE_DIGITS.search(text, m.end(), end):
+                    continue
+                if kind.startswith("romance") and _not_a_street(text, m):
                     continue
                 if (
                     kind == "romance_weak"
@@ -383,7 +478,27 @@ class StreetAddressRecognizer(BaseRecognizer):
                     continue
                 start = _unit_before(text, start)
                 found.append(result(self.ENTITY, start, end, 0.7, self))
+        for start, end in streets_without_number(text, lowercase_ok):
+            found.append(result(self.ENTITY, start, extend_address(text, end, lowercase_ok), 0.5, self))
         return found
+
+
+_THE_BEFORE = re.compile(r"(?i:\bthe)\s+$")
+_TIME_AFTER = re.compile(r"\s?(?i:h\b|hs\b|hrs?\b|uhr|am\b|pm\b|horas?\b|:\d)")
+_NUMBER_PART = re.compile(
+    r"(?i:\bn\.?\s?[º°o]\.?|\bno\.|\bnúm\.?|\bnum\.|\bnúmero|\bnr\.?)?\s*[\d#].*$|\s+s/n.*$", re.S
+)
+_TIME_NUMBER = re.compile(r"(?i:\bàs|\bas|\bum|\bat|\ba\s+las)\s+\d{1,2}h?$")
+_LINK_WORDS = folded_words("de del da do das dos la las los el e y i")
+
+
+def _not_a_street(text: str, m: re.Match[str]) -> bool:
+    """A street word before a time ("Plaza Mayor a las 5", "Rua Nova às 10h")."""
+    name = _NUMBER_PART.sub("", m.group())
+    words = [w.strip(",.") for w in name.split()[1:] if not any(c in w for c in "º°#/")]
+    if any(fold(w) in FUNCTION_WORDS and fold(w) not in _LINK_WORDS for w in words):
+        return True
+    return bool(_TIME_AFTER.match(text, m.end()) or _TIME_NUMBER.search(m.group()))
 
 
 def _plausible(street: str, lowercase_ok: bool) -> bool:

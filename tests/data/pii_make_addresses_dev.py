@@ -214,6 +214,11 @@ def address(loc: str) -> list[Part]:
     parts: list[Part] = []
     if chance(0.06):
         return pobox(loc)
+    if chance(0.07):  # a street named without its number ("I live on Maple Street")
+        street = {"es": street_romance, "pt": street_romance, "de": street_de, "en": street_en}[LANG[loc]](
+            loc
+        )
+        return [("street", street)]
     if loc.startswith(("es", "pt")):
         parts += [("street", street_romance(loc)), ("", pick([" ", ", ", " "])), ("number", number(loc))]
         if chance(0.45):
@@ -312,7 +317,7 @@ CUED = {
            "mudei pra {A}", "morada: {A}", "podem entregar na {A}?"],
     "de": ["ich wohne in der {A}", "Adresse: {A}", "Lieferung an {A} bitte", "meine neue Anschrift ist {A}",
            "wir sind in der {A}", "Rechnungsadresse {A}", "bitte an {A} schicken"],
-    "en": ["I live at {A}", "my address is {A}", "ship to {A}", "send it to {A} thanks", "we moved to {A} last month",
+    "en": ["I live at {A}", "I live on {A}", "my address is {A}", "ship to {A}", "send it to {A} thanks", "we moved to {A} last month",
            "billing address: {A}", "Address: {A}", "deliver to {A} please", "I'm staying at {A} this week",
            "the office is at {A}", "mail it to {A}"],
 }  # fmt: skip

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 import knowledge
-from channels.fake_cloud_api import FakeCloudApi
+from channels.fake_cloud_api import FakeCloudApi, text_webhook
 from channels.signature import sign
 from store.crypto import Keyring
 from store.db import Database, migrate
@@ -35,24 +35,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def webhook(wa_id: str, text: str, name: str = "Ana Pérez", phone_number_id: str = PHONE_NUMBER_ID) -> bytes:
-    message = {
-        "from": wa_id,
-        "id": f"wamid.live{secrets.token_hex(8)}",
-        "timestamp": str(int(time.time())),
-        "type": "text",
-        "text": {"body": text},
-    }
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "34960000000", "phone_number_id": phone_number_id},
-        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-        "messages": [message],
-    }
-    entry = {"id": "live-waba", "changes": [{"field": "messages", "value": value}]}
-    return json.dumps({"object": "whatsapp_business_account", "entry": [entry]}).encode()
 
 
 @dataclass
@@ -188,7 +170,9 @@ class Live:
 
     def customer_says(self, wa_id: str, text: str, name: str = "Ana Pérez", gateway: int = 0) -> None:
         """A signed webhook with the customer's text, posted to one of the gateways."""
-        body = webhook(wa_id, text, name, self.phone_number_id)
+        wamid = f"wamid.live{secrets.token_hex(8)}"
+        payload = text_webhook(self.phone_number_id, wa_id, text, name=name, wamid=wamid, waba_id="live-waba")
+        body = json.dumps(payload).encode()
         answer = httpx.post(
             f"{self.gateways[gateway]}/webhooks/whatsapp",
             content=body,

@@ -16,7 +16,7 @@ from agent.tracing.capture import running_capture
 from evals.scenarios import Suite, _SuiteFile
 from frontdesk import cli
 from frontdesk.cli import app
-from store.models import Contact, Conversation, EvalResult, Message, OutboxItem
+from store.models import Contact, Conversation, EvalResult, Message, OutboxItem, VaultEntry
 
 KB = Path(__file__).parents[1] / "data" / "kb_clinica_es"
 SCENARIOS: list[dict[str, Any]] = [
@@ -90,6 +90,7 @@ def test_a_tenant_run_records_results_in_sandboxes_and_compares_with_the_previou
     }
     assert "no previous run of this suite" in first.output
     assert f"run {doc['run_id']}: 6 results recorded for tenant clinic" in first.output
+    assert "2 sandbox(es) erased" in first.output
 
     db = cli.ready_database()
     with db.admin_session() as session:
@@ -101,12 +102,9 @@ def test_a_tenant_run_records_results_in_sandboxes_and_compares_with_the_previou
         assert passed == {"price-whitening": (True, 1.0), "handoff-person": (True, 1.0)}
         assert {r.tenant_id for r in rows} == {doc_tenant_id(session, "clinic")}
         assert "Ana" not in json.dumps([r.details for r in rows])  # metadata only
-        # sandboxes: test conversations and contacts, nothing queued to send, no live conversation
-        conversations = session.scalars(select(Conversation)).all()
-        assert conversations and all(c.test for c in conversations)
-        assert all(c.test for c in session.scalars(select(Contact)).all())
-        assert session.scalar(select(func.count()).select_from(OutboxItem)) == 0
-        assert session.scalar(select(func.count()).select_from(Message)) == 0
+        # the sandboxes are gone after the run; nothing was ever queued to send
+        for model in (Conversation, Contact, OutboxItem, Message, VaultEntry):
+            assert session.scalar(select(func.count()).select_from(model)) == 0, model
 
     # the knowledge base changes: the price document goes, the run regresses
     removed = env.invoke(app, ["kb", "remove", "--tenant", "clinic", "servicios.md"])

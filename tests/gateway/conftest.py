@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from agent.llm.hosts import HostPolicy
 from channels.cloud_api import CloudApiClient
-from channels.fake_cloud_api import IN_PROCESS_URL, FakeCloudApi
+from channels.fake_cloud_api import IN_PROCESS_URL, FakeCloudApi, text_webhook
 from channels.signature import sign
 from gateway.app import create_app
 from gateway.services import GatewayServices, GatewaySettings
@@ -184,36 +184,15 @@ def text_message(
     name: str = "Ana",
 ) -> dict[str, Any]:
     """A webhook body with one text message from a customer."""
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": tenant.waba_id,
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "15550000000",
-                                "phone_number_id": tenant.phone_number_id,
-                            },
-                            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                            "messages": [
-                                {
-                                    "from": wa_id,
-                                    "id": wamid,
-                                    "timestamp": "1767225600",
-                                    "type": "text",
-                                    "text": {"body": text},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
+    return text_webhook(
+        tenant.phone_number_id,
+        wa_id,
+        text,
+        name=name,
+        wamid=wamid,
+        waba_id=tenant.waba_id,
+        timestamp="1767225600",
+    )
 
 
 def retarget(body: dict[str, Any], tenant: TenantFixture) -> dict[str, Any]:

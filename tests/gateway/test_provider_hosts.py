@@ -171,7 +171,10 @@ def test_the_worker_checks_the_host_again_at_call_time(pgw: Gateway) -> None:
     assert put(pgw, provider="openai-compatible", base_url="https://evil.example/v1").status_code == 200
     alerts: list[str] = []
     worker = _receptionist(pgw.db, HostPolicy((), fake_resolver), alerts)
-    assert worker.provider(pgw.a.id).name == "openai-compatible"
+    provider = worker.provider(pgw.a.id)
+    assert provider.name == "openai-compatible"
+    # ... and checked once more when the SDK connects, to the address it checked (DNS rebinding)
+    assert provider.settings.pinned_hosts == ()
     # the name now points into the worker's network (DNS rebinding), or an old row was private
     rebound = HostPolicy((), lambda host, port: ["10.0.0.5"])
     with pytest.raises(UserError, match="private"):
@@ -195,7 +198,8 @@ def test_the_operators_cli_may_name_any_host(pgw: Gateway) -> None:
             trusted=True,
         )
     worker = _receptionist(pgw.db, HostPolicy((), fake_resolver), [])
-    assert worker.provider(pgw.a.id).name == "openai-compatible"
+    operators = worker.provider(pgw.a.id)
+    assert operators.name == "openai-compatible" and operators.settings.pinned_hosts is None  # not pinned
     # a tenant admin changing only the model keeps the operator's URL
     assert (
         put(pgw, provider="openai-compatible", base_url="http://127.0.0.1:11434/v1", model="m").status_code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from agent.llm.hosts import is_public, resolve
 from errors import UserError
 from store.identity import new_contact
 from store.models import Conversation, Tenant, TurnRow
@@ -78,9 +80,49 @@ def test_public_https_and_development_loopback_are_accepted() -> None:
         handoffs.validate_url("http://127.0.0.1:9000/x")
 
 
+def test_a_host_name_that_resolves_to_a_private_address_is_refused() -> None:
+    own = socket.gethostname()  # resolves to this machine (loopback or a private address)
+    if all(is_public(a) for a in resolve(own, 443)):
+        pytest.skip("this machine's name resolves to a public address")
+    with pytest.raises(UserError, match="resolves to a private"):
+        handoffs.validate_url(f"https://{own}/hooks")
+    with pytest.raises(UserError, match="resolves to a private"):
+        handoffs.validate_url("https://hooks.test/x", resolver=lambda _h, _p: ["93.184.215.14", "10.0.0.5"])
+    assert handoffs.validate_url("https://hooks.test/x", resolver=lambda _h, _p: ["93.184.215.14"])
+    assert handoffs.validate_url("https://not-yet.test/x", resolver=_unresolvable)  # checked at delivery
+
+
+def _unresolvable(_host: str, _port: int) -> list[str]:
+    raise OSError("no such name")
+
+
+def test_delivery_connects_to_the_address_it_checked_never_to_a_second_lookup(receiver: Receiver) -> None:
+    port = receiver.server.server_address[1]
+    url = f"http://hooks.test:{port}/hooks"  # a name real DNS does not know: only our lookup finds it
+    receiver.statuses.clear()
+    assert handoffs.deliver(
+        url, "s", {"event": "handoff"}, delays=(), allow_loopback=True, resolver=lambda _h, _p: ["127.0.0.1"]
+    )
+    assert receiver.received[0][0]["host"] == f"hooks.test:{port}"
+    # Without the development switch a name answering 127.0.0.1 is refused, and not retried.
+    lookups: list[str] = []
+
+    def rebinding(host: str, _port: int) -> list[str]:
+        lookups.append(host)
+        return ["93.184.215.14"] if len(lookups) == 1 else ["127.0.0.1"]
+
+    assert not handoffs.deliver(
+        url, "s", {"event": "handoff"}, delays=(), resolver=lambda _h, _p: ["127.0.0.1"]
+    )
+    # A name that answers a public address to the check and 127.0.0.1 afterwards: the connection
+    # goes to the checked (public) address, which this test machine may not reach.
+    assert not handoffs.deliver(url, "s", {"event": "handoff"}, delays=(), resolver=rebinding)
+    assert lookups == ["hooks.test"] and len(receiver.received) == 1
+
+
 def test_delivery_is_signed_and_retried(receiver: Receiver) -> None:
     payload = {"event": "handoff", "conversation_id": 5}
-    assert handoffs.deliver(receiver.url, "whsec_test", payload, delays=(0.05, 0.05))
+    assert handoffs.deliver(receiver.url, "whsec_test", payload, delays=(0.05, 0.05), allow_loopback=True)
     assert len(receiver.received) == 2  # the 503 was retried
     headers, body = receiver.received[-1]
     expected = hmac.new(
@@ -93,7 +135,7 @@ def test_delivery_is_signed_and_retried(receiver: Receiver) -> None:
 def test_a_refused_delivery_is_not_retried() -> None:
     r = Receiver([400])
     try:
-        assert not handoffs.deliver(r.url, "s", {"event": "handoff"}, delays=(0.05,))
+        assert not handoffs.deliver(r.url, "s", {"event": "handoff"}, delays=(0.05,), allow_loopback=True)
         assert len(r.received) == 1
     finally:
         r.server.shutdown()

@@ -66,6 +66,12 @@ def leaked(redactor: Redactor, ctx: RedactionContext, text: str, value: str) -> 
         ("PSC 1234, Box 5678\nAPO AE 09012", "PSC 1234, Box 5678\nAPO AE 09012"),
         ("Studio 4\nMarlow Gardens\nReading\nRG1 3AB", "Studio 4\nMarlow Gardens\nReading\nRG1 3AB"),
         ("I live at 48 Mayo Place Apt. 3, Dover, DE 19901", "48 Mayo Place Apt. 3, Dover, DE 19901"),
+        # a street named without its number
+        ("I live on Juniper Boulevard", "Juniper Boulevard"),
+        ("moro na Rua Visconde de Pirajá", "Rua Visconde de Pirajá"),
+        ("ich wohne in der Kastanienallee", "Kastanienallee"),
+        ("dirección de entrega: Plaza de Cervantes", "Plaza de Cervantes"),
+        ("mi dirección es calle del pez", "calle del pez"),
     ],
 )
 def test_whole_address_is_redacted(redactor: Redactor, ctx: RedactionContext, text: str, value: str) -> None:
@@ -83,6 +89,10 @@ def test_whole_address_is_redacted(redactor: Redactor, ctx: RedactionContext, te
         "mesa para 4 a las 21:00",
         "nos vemos en Madrid y mañana en Sevilla",
         "Rua nova? abre amanhã",
+        "Vamos a la Plaza Mayor a las 5",
+        "Do you have parking on the Main Road?",
+        "la calle está cortada, llego tarde",
+        "Gibt es einen Parkplatz?",
     ],
 )
 def test_look_alikes_stay(redactor: Redactor, ctx: RedactionContext, text: str) -> None:
