@@ -173,7 +173,7 @@ class CheckpointStore:
             if tenant.isdigit():
                 by_tenant.setdefault(int(tenant), []).append(thread)
         for tenant, own in by_tenant.items():
-            with _pinned(saver, self._pin(tenant)) as pinned:
+            with _pinned(saver, self._pin(tenant), session=True) as pinned:
                 pinned.prune(own, strategy="keep_latest")
         return len(threads)
 
@@ -202,7 +202,9 @@ _THREADS_FUNCTION = (
 )
 """Pruning runs in the workers, across tenants: it may list thread ids, nothing else."""
 
-_SET_PIN = f"SELECT set_config('{TENANT_SETTING}', %s, false)"
+_SET_PIN = f"SELECT set_config('{TENANT_SETTING}', %s, true)"
+"""The tenant pin, local to the operation's transaction (gone at its end: nothing to reset)."""
+_SET_SESSION_PIN = f"SELECT set_config('{TENANT_SETTING}', %s, false)"
 
 
 def _is_set_up(connection: Any) -> bool:
@@ -218,19 +220,30 @@ def _is_set_up(connection: Any) -> bool:
 
 
 @contextmanager
-def _pinned(saver: Any, pin: str | None) -> Generator[Any]:
-    """A saver on one pooled connection pinned to a tenant (the shared saver without a pin)."""
+def _pinned(saver: Any, pin: str | None, *, session: bool = False) -> Generator[Any]:
+    """A saver on one pooled connection pinned to a tenant (the shared saver without a pin).
+
+    The operation runs in one transaction with the pin local to it, pipelined: the pin and
+    a read go in one round trip, the commit in a second, and a checkpoint's rows (blobs and
+    checkpoint) are written together with one commit instead of one each. ``session``: the
+    pin holds for the connection's session until reset (pruning runs transactions of its own).
+    """
     if pin is None:
         yield saver
         return
     from langgraph.checkpoint.postgres import PostgresSaver
 
-    with saver.conn.connection() as connection:
+    if session:
+        with saver.conn.connection() as connection:
+            connection.execute(_SET_SESSION_PIN, (pin,))
+            try:
+                yield PostgresSaver(connection, serde=saver.serde)
+            finally:  # back to the pool pinned to no tenant
+                connection.execute(_SET_SESSION_PIN, ("",))
+        return
+    with saver.conn.connection() as connection, connection.pipeline(), connection.transaction():
         connection.execute(_SET_PIN, (pin,))
-        try:
-            yield PostgresSaver(connection, serde=saver.serde)
-        finally:  # back to the pool pinned to no tenant
-            connection.execute(_SET_PIN, ("",))
+        yield PostgresSaver(connection, serde=saver.serde)
 
 
 def _setup_alone(saver: Any) -> None:
@@ -261,13 +274,33 @@ class _InRunThread(BaseCheckpointSaver[Any]):
         super().__init__(serde=inner.serde)
         self.inner = inner
         self._pin = pin
+        self._reuse = False
+        self._kept: tuple[tuple[str, str], Any] | None = None
 
     def get_next_version(self, current: Any, channel: Any) -> Any:
         return self.inner.get_next_version(current, channel)
 
+    def reuse_next_read(self) -> None:
+        """Keep the next read of the thread's latest checkpoint for the read after it.
+
+        A turn looks at its thread (is it paused for a human?), then the run reads the same
+        checkpoint again: the second read gets the first one's tuple. Kept once, and not
+        when the checkpoint has pending writes (LangGraph's look applies those to it); any
+        write drops it. One run per conversation at a time, so nothing else writes between.
+        """
+        self._reuse = True
+
     async def aget_tuple(self, config: Any) -> Any:
+        key = _latest_of(config)
+        kept, self._kept = self._kept, None
+        if kept is not None and kept[0] == key:
+            return kept[1]
         with stage("checkpoint read"), _pinned(self.inner, self._pin) as saver:
-            return saver.get_tuple(config)
+            found = saver.get_tuple(config)
+        if self._reuse and key is not None and not (found is not None and found.pending_writes):
+            self._kept = (key, found)
+        self._reuse = False
+        return found
 
     async def alist(
         self,
@@ -283,18 +316,37 @@ class _InRunThread(BaseCheckpointSaver[Any]):
             yield item
 
     async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        self._kept = None
         with stage("checkpoint write"), _pinned(self.inner, self._pin) as saver:
             return saver.put(config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
         self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
+        self._kept = None
         with stage("checkpoint write"), _pinned(self.inner, self._pin) as saver:
             saver.put_writes(config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
+        self._kept = None
         with _pinned(self.inner, self._pin) as saver:
             saver.delete_thread(thread_id)
+
+
+def _latest_of(config: Any) -> tuple[str, str] | None:
+    """(thread, namespace) of a read of a thread's latest checkpoint; None for a named one."""
+    configurable = config.get("configurable", {})
+    if configurable.get("checkpoint_id") or "thread_id" not in configurable:
+        return None
+    return str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", ""))
+
+
+def reuse_next_read(saver: Any) -> None:
+    """Let ``saver`` serve the next two reads of a thread's latest checkpoint with one
+    (the PostgreSQL saver; others read twice)."""
+    reuse = getattr(saver, "reuse_next_read", None)
+    if reuse is not None:
+        reuse()
 
 
 def _prune_sqlite(path: str) -> int:

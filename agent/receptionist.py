@@ -15,7 +15,7 @@ from typing import Any
 
 from langgraph.types import Command
 
-from agent.checkpoints import CheckpointStore
+from agent.checkpoints import CheckpointStore, reuse_next_read
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
@@ -237,6 +237,7 @@ class Receptionist:
                 )
                 async with self.checkpoints.saver(request.tenant_id) as saver:
                     graph = build_graph(saver)
+                    reuse_next_read(saver)  # the run reads what the look below read
                     with stage("checkpoint read"):
                         snapshot = await graph.aget_state(config)
                     if snapshot.interrupts:

@@ -52,7 +52,8 @@ class TurnRecord:
         return asdict(self)
 
 
-def _fold(text: str) -> str:
+def _caseless(text: str) -> str:
+    """Case folded only: a reply must carry an expected phrase's accents (unlike ``textnorm.fold``)."""
     return text.casefold()
 
 
@@ -65,16 +66,16 @@ def check_turns(expect: Expect, turns: Sequence[TurnRecord], label: str) -> list
     """The checks of ``expect`` over ``turns`` (one turn, or the whole conversation)."""
     checks: list[Check] = []
     replies = [t.reply for t in turns]
-    joined = _fold("\n".join(replies))
+    joined = _caseless("\n".join(replies))
     for needle in expect.contains:
-        ok = _fold(needle) in joined
+        ok = _caseless(needle) in joined
         checks.append(Check(f"{label}: contains {needle!r}", ok, "" if ok else "not in the reply"))
     if expect.contains_any:
-        ok = any(_fold(n) in joined for n in expect.contains_any)
+        ok = any(_caseless(n) in joined for n in expect.contains_any)
         names = ", ".join(repr(n) for n in expect.contains_any)
         checks.append(Check(f"{label}: contains one of {names}", ok, "" if ok else "none in the reply"))
     for needle in expect.not_contains:
-        ok = _fold(needle) not in joined
+        ok = _caseless(needle) not in joined
         checks.append(Check(f"{label}: does not contain {needle!r}", ok, "" if ok else "found in the reply"))
     if expect.handoff is not None:
         got = any(t.handoff for t in turns)
@@ -109,7 +110,7 @@ def _citations(wanted: bool | list[str], citations: list[str], label: str) -> Ch
     if isinstance(wanted, bool):
         ok = bool(citations) == wanted
         return Check(f"{label}: cites is {wanted}", ok, f"citations: {citations or 'none'}")
-    missing = [w for w in wanted if not any(_fold(w) in _fold(c) for c in citations)]
+    missing = [w for w in wanted if not any(_caseless(w) in _caseless(c) for c in citations)]
     return Check(
         f"{label}: cites {', '.join(wanted)}",
         not missing,
@@ -142,8 +143,8 @@ def variants(value: str) -> set[str]:
 
 def find_values(values: Iterable[str], haystack: str) -> list[str]:
     """The planted values (as declared) that occur in ``haystack``, case-insensitively."""
-    folded = _fold(haystack)
-    return [v for v in values if any(_fold(f) in folded for f in variants(v))]
+    folded = _caseless(haystack)
+    return [v for v in values if any(_caseless(f) in folded for f in variants(v))]
 
 
 def check_pii(values: Sequence[str], surfaces: dict[str, str]) -> list[Check]:

@@ -14,8 +14,9 @@ from typing import TextIO
 
 from agent.redaction.redactor import LanguageChoice, RedactionContext, Redactor
 from agent.redaction.vault import ConversationKey, InMemoryVault
+from textnorm import LANGUAGES
 
-LANGS: dict[str, LanguageChoice] = {"auto": "auto", "es": "es", "pt": "pt", "de": "de", "en": "en"}
+LANGS: dict[str, LanguageChoice] = {"auto": "auto", **{lang: lang for lang in LANGUAGES}}
 
 
 def _raw_lines(stdin: TextIO) -> Iterator[bytes | str]:
