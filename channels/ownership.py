@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -77,7 +77,8 @@ class Verified:
 
 @dataclass(frozen=True)
 class Claim:
-    """A channel's fields as a tenant admin or the operator submits them."""
+    """A channel's fields as a tenant admin or the operator submits them (the keywords of
+    :func:`store.repo.channels.add`)."""
 
     phone_number_id: str
     verify_token: str
@@ -205,14 +206,7 @@ def connect(
     at: datetime | None = None,
 ) -> Verified:
     """Add a channel, proving ownership first (see the module's docstring)."""
-    channel_repo.validate(
-        phone_number_id=claim.phone_number_id,
-        verify_token=claim.verify_token,
-        app_secret=claim.app_secret,
-        access_token=claim.access_token,
-        display_phone_number=claim.display_phone_number,
-        waba_id=claim.waba_id,
-    )
+    channel_repo.validate(**asdict(claim))
     now = at or utcnow()
     number: PhoneNumber | None = None
     pending: str | None = None
@@ -225,17 +219,7 @@ def connect(
         pending = _unavailable(exc)
     try:
         with db.tenant_session(tenant_id) as session:
-            channel = channel_repo.add(
-                session,
-                db.keyring,
-                tenant_id,
-                phone_number_id=claim.phone_number_id,
-                verify_token=claim.verify_token,
-                app_secret=claim.app_secret,
-                access_token=claim.access_token,
-                display_phone_number=claim.display_phone_number,
-                waba_id=claim.waba_id,
-            )
+            channel = channel_repo.add(session, db.keyring, tenant_id, **asdict(claim))
             if number is not None:
                 _activate(session, channel, number, now)
             else:

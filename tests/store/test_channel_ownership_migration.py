@@ -3,47 +3,26 @@ among active channels only (a pending claim never blocks the owner), and once pe
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from errors import Conflict
-from store.crypto import Keyring
 from store.db import Database, migrate
 from store.models import Channel, new_id
 from store.repo import channels
+from tests.store.migrations import database_at
 
 BEFORE = "0012_privacy"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def old_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    keyring = Keyring.generate("m1")
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path}/frontdesk.db", keyring)
-        migrate(db, BEFORE)
-        yield db
-        db.dispose()
-        return
-    url = request.getfixturevalue("postgres_admin_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(url, keyring, schema=schema)
-    try:
-        migrate(db, BEFORE)
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_keys" CASCADE'))
-        admin.dispose()
+    """A database at the revision before this migration."""
+    yield from database_at(request, tmp_path, BEFORE)
 
 
 def _tenant(db: Database, slug: str) -> int:

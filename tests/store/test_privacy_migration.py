@@ -2,48 +2,27 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
-from store.crypto import Keyring, aad_for
+from store.crypto import aad_for
 from store.db import Database, migrate
 from store.identity import bsuid_of, number_digests, number_of
 from store.models import Contact, Message, new_id
 from store.sealed import unseal
+from tests.store.migrations import database_at
 
 BEFORE = "0011_sec_gateway"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def old_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A database at the revision before the privacy migration."""
-    keyring = Keyring.generate("m1")
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path}/frontdesk.db", keyring)
-        migrate(db, BEFORE)
-        yield db
-        db.dispose()
-        return
-    url = request.getfixturevalue("postgres_admin_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(url, keyring, schema=schema)
-    try:
-        migrate(db, BEFORE)
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_keys" CASCADE'))
-        admin.dispose()
+    """A database at the revision before this migration."""
+    yield from database_at(request, tmp_path, BEFORE)
 
 
 def test_existing_contacts_move_under_their_own_keys(old_db: Database) -> None:
