@@ -83,8 +83,12 @@ class Receptionist:
         alert: AlertSink = lambda _kind, _detail: None,
         runtimes: TenantRuntimes | None = None,
         hosts: HostPolicy | None = None,
+        note_provider_errors: bool = True,
     ) -> None:
         self.db = db
+        self.note_provider_errors = note_provider_errors
+        """False when the provider is not the tenant's own (evals on the simulator): its
+        outcomes say nothing about the tenant's key and must not set or clear ``last_error``."""
         self.hosts = hosts or HostPolicy()
         self.redactor = redactor
         self.checkpoints = checkpoints
@@ -153,6 +157,8 @@ class Receptionist:
 
     def _note_provider(self, runtime: TenantRuntime, output: TurnOutput) -> None:
         """Keep the operators' view current: the provider's last error, cleared once it answers."""
+        if not self.note_provider_errors:
+            return
         row = runtime.primary_row
         before = row.last_error if row is not None else None
         if output.error:

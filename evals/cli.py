@@ -221,7 +221,9 @@ def _run_for_tenant(
         loaded = load_suite(suite)
         if ids:
             loaded = loaded.select(ids)
-        target = TenantTarget.open(tenant_wiring(), slug)
+        target = TenantTarget.open(
+            tenant_wiring(), slug, "simulator" if provider == "simulator" else "tenant"
+        )
     except FrontdeskError as exc:
         raise _fail(str(exc)) from None
     folder = _folder(out or Path("out") / "evals" / f"{slug}-{suite}")

@@ -67,11 +67,12 @@ class TraceRecorder:
 @dataclass(frozen=True)
 class TenantWiring:
     """What the composition root hands the evals: the database, the deployment's tracer, and
-    a way to build its receptionist with a provider factory and a tracer."""
+    a way to build its receptionist with a provider factory, a tracer, and whether the
+    provider is the tenant's own (only then do its errors reach the tenant's ``last_error``)."""
 
     db: Database
     tracer: Tracer
-    receptionist: Callable[[ProviderFactory, Tracer], Receptionist]
+    receptionist: Callable[[ProviderFactory, Tracer, bool], Receptionist]
 
 
 def _dispatch(settings: ProviderSettings, key: str | None, fallback: str | None) -> Provider:
@@ -98,14 +99,14 @@ class TenantTarget:
     """(contact, conversation) of each trial's sandbox, erased by :meth:`close`."""
 
     @classmethod
-    def open(cls, wiring: TenantWiring, slug: str) -> TenantTarget:
+    def open(cls, wiring: TenantWiring, slug: str, provider: TenantProvider = "tenant") -> TenantTarget:
         try:
             with wiring.db.admin_session() as session:
                 tenant_id = tenants.get_by_slug(session, slug).id
         except NotFound:
             raise UserError(f"no tenant {slug!r}") from None
         traces = TraceRecorder(wiring.tracer)
-        receptionist = wiring.receptionist(_dispatch, traces)
+        receptionist = wiring.receptionist(_dispatch, traces, provider == "tenant")
         runtime = receptionist.runtimes.get(tenant_id)
         return cls(
             db=wiring.db,

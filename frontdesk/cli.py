@@ -569,8 +569,8 @@ def eval_wiring() -> TenantWiring:
     return TenantWiring(
         db=db,
         tracer=services.tracer(db),
-        receptionist=lambda factory, trace: services.receptionist(
-            settings, db, trace=trace, provider_factory=factory
+        receptionist=lambda factory, trace, own_provider: services.receptionist(
+            settings, db, trace=trace, provider_factory=factory, note_provider_errors=own_provider
         ),
     )
 

@@ -73,6 +73,7 @@ def receptionist(
     alert: AlertSink | None = None,
     trace: Tracer | None = None,
     provider_factory: ProviderFactory | None = None,
+    note_provider_errors: bool = True,
 ) -> Receptionist:
     """The receptionist every entry point runs (workers, chat, evals; evals pass a provider
     factory that records the calls or points them at the simulator)."""
@@ -84,6 +85,7 @@ def receptionist(
         alert=alert or (lambda _kind, _detail: None),
         hosts=HostPolicy.from_spec(settings.provider_hosts),
         provider_factory=provider_factory,
+        note_provider_errors=note_provider_errors,
     )
 
 

@@ -162,3 +162,34 @@ def test_tenant_run_usage_errors(env: CliRunner, tmp_path: Path) -> None:
         result = env.invoke(app, ["eval", "run", *args, "--out", str(tmp_path)])
         assert result.exit_code == 2, result.output
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_simulator_run_leaves_the_tenants_provider_error_alone(
+    env: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from store.models import ProviderSetting
+    from store.repo import providers
+
+    db = cli.ready_database()
+    with db.admin_session() as session:
+        tenant_id = doc_tenant_id(session, "clinic")
+        providers.set_provider(
+            session, db.keyring, tenant_id, "openai", model="gpt-4o-mini", api_key="sk-wrong-key"
+        )
+        providers.note_error(session, tenant_id, "invalid_key")
+    answered = {
+        "id": "model-answers",
+        "family": "faq",
+        "tenant": "any",
+        "simulator": {"rules": [{"pattern": ".", "reply": "Abrimos a las 9."}]},
+        "turns": [{"text": "¿A qué hora abrís?", "expect": {"contains": ["9"]}}],
+    }
+    parsed = _SuiteFile.model_validate({"scenarios": [answered]})
+    suite = Suite(name="sim", fixtures={}, scenarios=parsed.scenarios)
+    monkeypatch.setattr(evals.cli, "load_suite", lambda _name: suite)
+    result, doc = run_eval(env, tmp_path / "sim", "--provider", "simulator")
+    assert result.exit_code == 0, result.output
+    assert doc["scenarios"][0]["trials"][0]["turns"][0]["model_calls"] == 1  # the simulator answered
+    with db.admin_session() as session:
+        row = session.scalar(select(ProviderSetting).where(ProviderSetting.tenant_id == tenant_id))
+        assert row is not None and row.last_error == "invalid_key"  # not the tenant's provider: untouched
