@@ -7,6 +7,7 @@ template choice) and good enough for whole documents (the knowledge base's chunk
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final, Literal
 
 from textnorm.folding import fold
@@ -80,16 +81,32 @@ _LETTERS: Final[dict[Language, str]] = {"es": "ñ¿¡", "pt": "ãõç", "de": "�
 _LETTER_WEIGHT: Final = 1.5
 
 
+_LANGUAGES_OF: Final[dict[str, tuple[Language, ...]]] = {
+    word: tuple(lang for lang in LANGUAGES if word in _MARKERS[lang])
+    for word in frozenset().union(*_MARKERS.values())
+}
+
+
+_LETTER_OF: Final[tuple[tuple[str, Language], ...]] = tuple(
+    (letter, lang) for lang, letters in _LETTERS.items() for letter in letters
+)
+
+
+@lru_cache(maxsize=50_000)
+def _languages_of(word: str) -> tuple[Language, ...]:
+    """The languages a case-folded word is a marker of (accents or not)."""
+    return _LANGUAGES_OF.get(word if word.isascii() else fold(word), ())
+
+
 def _scores(text: str) -> dict[Language, float]:
     lowered = text[:_SCAN].casefold()
     scores: dict[Language, float] = dict.fromkeys(LANGUAGES, 0.0)
     for word in _WORD.findall(lowered):
-        folded = fold(word)
-        for lang in LANGUAGES:
-            if folded in _MARKERS[lang]:
-                scores[lang] += 1.0
-    for lang, letters in _LETTERS.items():
-        scores[lang] += _LETTER_WEIGHT * sum(1 for letter in letters if letter in lowered)
+        for lang in _languages_of(word):
+            scores[lang] += 1.0
+    for letter, lang in _LETTER_OF:
+        if letter in lowered:
+            scores[lang] += _LETTER_WEIGHT
     return scores
 
 

@@ -18,8 +18,8 @@ Every address span carries ``parts`` (``street``, ``number``, ``unit``, ``postco
 
 from __future__ import annotations
 
-import json
 import random
+import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -402,11 +402,10 @@ def keep_spans(text: str) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    records = build()
-    with OUT.open("w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    print(f"wrote {len(records)} messages to {OUT}")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from pii_jsonl import write_jsonl
+
+    write_jsonl(OUT, build())
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ digit or letter (a typo), with and without a cue word. PII-free messages hold wh
 
 from __future__ import annotations
 
-import json
 import random
 import string
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -181,11 +181,10 @@ def build() -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    records = build()
-    with OUT.open("w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    print(f"wrote {len(records)} messages to {OUT}")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from pii_jsonl import write_jsonl
+
+    write_jsonl(OUT, build())
 
 
 if __name__ == "__main__":

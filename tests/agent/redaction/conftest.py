@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from agent.redaction.redactor import RedactionContext, Redactor
@@ -23,3 +25,19 @@ def redactor(shared_redactor: Redactor) -> Redactor:
 @pytest.fixture
 def ctx() -> RedactionContext:
     return RedactionContext(ConversationKey(1, 100))
+
+
+@pytest.fixture
+def leaked(redactor: Redactor, ctx: RedactionContext) -> Callable[[str, str], str]:
+    """``leaked(text, value)``: the letters and digits of ``value`` left unredacted in ``text``."""
+
+    def check(text: str, value: str) -> str:
+        spans, _ = redactor.find(text, ctx)
+        start = text.index(value)
+        return "".join(
+            text[i]
+            for i in range(start, start + len(value))
+            if text[i].isalnum() and not any(s.start <= i < s.end for s in spans)
+        )
+
+    return check

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from agent.redaction.redactor import RedactionContext, Redactor
-
-
-def leaked(redactor: Redactor, ctx: RedactionContext, text: str, value: str) -> str:
-    """The letters and digits of ``value`` left unredacted in ``text`` ("" when all covered)."""
-    spans, _ = redactor.find(text, ctx)
-    start = text.index(value)
-    return "".join(
-        text[i]
-        for i in range(start, start + len(value))
-        if text[i].isalnum() and not any(s.start <= i < s.end for s in spans)
-    )
 
 
 @pytest.mark.parametrize(
@@ -74,8 +65,8 @@ def leaked(redactor: Redactor, ctx: RedactionContext, text: str, value: str) -> 
         ("mi dirección es calle del pez", "calle del pez"),
     ],
 )
-def test_whole_address_is_redacted(redactor: Redactor, ctx: RedactionContext, text: str, value: str) -> None:
-    assert leaked(redactor, ctx, text, value) == ""
+def test_whole_address_is_redacted(leaked: Callable[[str, str], str], text: str, value: str) -> None:
+    assert leaked(text, value) == ""
 
 
 @pytest.mark.parametrize(
