@@ -3,9 +3,9 @@ the two Graph API reads that prove a channel's ownership (``GET /{phone_number_i
 ``GET /{waba_id}/phone_numbers``).
 
 The access token is passed for each call as a :class:`store.crypto.Secret` and used only in the
-``Authorization`` header: it never appears in exceptions, reprs or logs. Errors map to
-:mod:`channels.errors`; the client never retries, the outbox sender decides from
-``SendError.retryable`` and ``retry_after``. The idempotency key travels as
+``Authorization`` header: it never appears in exceptions, reprs or logs. Errors are
+:class:`errors.SendError` subclasses (Meta's conditions in :mod:`channels.errors`); the client never
+retries, the outbox decides from ``retryable`` and ``retry_after``. The idempotency key travels as
 ``biz_opaque_callback_data``, so status callbacks name it even when a send's answer was lost.
 """
 
@@ -23,11 +23,10 @@ from channels.errors import (
     OptedOut,
     OutsideWindow,
     PairRateLimited,
-    PermanentSendError,
     RateLimited,
-    SendError,
     TransientSendError,
 )
+from errors import PermanentSendError, SendError
 from store.crypto import Secret
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
@@ -144,15 +143,15 @@ def error_from_response(response: httpx.Response) -> SendError:
     code = raw_code if isinstance(raw_code, int) else None
     subcode = raw_sub if isinstance(raw_sub, int) else None
     trace = error.get("fbtrace_id")
-    fbtrace_id = trace if isinstance(trace, str) else None
+    trace_id = trace if isinstance(trace, str) else None
     label = _LABELS.get(code or 0, "rejected")
     message = f"WhatsApp send failed: {label} (code {code}, HTTP {status})"
     wait = _retry_after(response) or _DEFAULT_WAIT.get(code or 0)
     kwargs: dict[str, Any] = {
         "code": code,
-        "http_status": status,
+        "status": status,
         "subcode": subcode,
-        "fbtrace_id": fbtrace_id,
+        "trace_id": trace_id,
     }
     if status == 401 or code == TOKEN_INVALID:
         return InvalidToken(message, **kwargs)
@@ -328,7 +327,7 @@ class CloudApiClient:
         first: Any = messages[0] if isinstance(messages, list) and messages else None
         wamid = first.get("id") if isinstance(first, dict) else None
         if not isinstance(wamid, str) or not wamid:
-            raise PermanentSendError("WhatsApp send answered without a message id", retryable=False)
+            raise PermanentSendError("WhatsApp send answered without a message id")
         contacts = data.get("contacts")
         contact: Any = contacts[0] if isinstance(contacts, list) and contacts else None
         wa_id = contact.get("wa_id") if isinstance(contact, dict) else None

@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 
 from channels.cloud_api import CloudApiClient, PhoneNumber
 from channels.errors import GraphReadError
+from errors import NotFound, UserError
 from store import audit
 from store.crypto import Secret
 from store.db import Database
-from store.errors import NotFound, UserError
 from store.models import Channel, utcnow
 from store.repo import channels as channel_repo
 from store.repo.channels import ClaimedElsewhere

@@ -20,7 +20,7 @@ from typing import Literal
 
 from sqlalchemy.exc import OperationalError
 
-from agent.errors import RetryLater
+from errors import RetryLater
 from store.models import utcnow
 from workers import handoffs, mailbox
 from workers.context import WorkerContext

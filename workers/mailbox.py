@@ -18,9 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from errors import NotFound
 from store.crypto import Keyring, aad_for
 from store.db import Database
-from store.errors import NotFound
 from store.identity import contact_of, conversation_keyring, open_number, pacing_key
 from store.models import ConsentEvent, Contact, Conversation, Message, TurnRow, new_id, utcnow
 from store.sealed import seal, unseal

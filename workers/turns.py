@@ -59,7 +59,7 @@ class TurnResult:
 class TurnRunner(Protocol):
     """Runs the agent graph for one turn.
 
-    Raise :class:`agent.errors.RetryLater` when the turn should run again later (the provider's
+    Raise :class:`errors.RetryLater` when the turn should run again later (the provider's
     429 or 5xx): the drain reschedules it, slowing only that tenant.
     """
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from agent.errors import RetryLater
+from errors import RetryLater
 from store.models import Conversation, Message, OutboxItem, TurnRow
 from store.sealed import unseal
 from tests.workers.conftest import World, make_ctx, pump
