@@ -196,7 +196,7 @@ def _files(name: str, root: Path) -> list[Path]:
     if name.endswith((".yaml", ".yml")):  # a file of one's own (a tenant's scenarios)
         own = Path(name)
         if not own.is_file():
-            raise EvalConfigError(f"no suite file {name!r}")
+            raise UserError(f"no suite file {name!r}")
         return [*shared, own]
     folder, single = root / name, root / f"{name}.yaml"
     if name.startswith("_"):

@@ -43,7 +43,7 @@ def test_a_suite_file_of_ones_own_loads_by_path(tmp_path):
     own.write_text("scenarios:\n  - {id: mine, family: faq, tenant: {slug: self}, turns: [{text: hi}]}\n")
     suite = load_suite(str(own))
     assert [s.id for s in suite.scenarios] == ["mine"] and "clinic" in suite.fixtures  # shared fixtures too
-    with pytest.raises(EvalConfigError, match="no suite file"):
+    with pytest.raises(UserError, match="no suite file"):
         load_suite(str(tmp_path / "missing.yaml"))
 
 
