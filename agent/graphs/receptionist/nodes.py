@@ -111,6 +111,10 @@ def route_after_triage(state: State) -> Literal["handoff", "retrieve"]:
     return "handoff" if state.get("handoff_reason") else "retrieve"
 
 
+def route_after_intake(state: State) -> Literal["handoff", "respond"]:
+    return "handoff" if route_after_triage(state) == "handoff" else "respond"
+
+
 # --- retrieve, respond, tools --------------------------------------------------------------
 
 
