@@ -123,7 +123,7 @@ def read_error_from_response(response: httpx.Response) -> GraphReadError:
         f"Graph API read failed: {label} (code {code}, HTTP {status})",
         reason=reason,
         code=code,
-        http_status=status,
+        status=status,
     )
 
 

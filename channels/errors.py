@@ -48,9 +48,9 @@ class GraphReadError(FrontdeskError):
     ``rejected`` (any other answer, e.g. a malformed one)."""
 
     def __init__(
-        self, message: str, *, reason: str, code: int | None = None, http_status: int | None = None
+        self, message: str, *, reason: str, code: int | None = None, status: int | None = None
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.code = code
-        self.http_status = http_status
+        self.status = status

@@ -95,7 +95,10 @@ root (``frontdesk.cli``) sets it."""
 
 @app.command("run")
 def run(
-    suite: Annotated[str, typer.Option("--suite", help="Suite name (see `frontdesk eval list`).")] = "smoke",
+    suite: Annotated[
+        str,
+        typer.Option("--suite", help="Suite name (see `frontdesk eval list`) or a YAML file of scenarios."),
+    ] = "smoke",
     provider: Annotated[
         str | None,
         typer.Option(
@@ -144,7 +147,7 @@ def run(
         raise _fail(str(exc)) from None
     if judge and key is None:
         typer.echo("frontdesk eval: note: --judge needs a real provider; skipped", err=True)
-    folder = _folder(out or Path("out") / "evals" / suite)
+    folder = _folder(out or Path("out") / "evals" / Path(suite).stem)
     options = RunOptions(
         provider=provider,
         k=k,
@@ -226,7 +229,7 @@ def _run_for_tenant(
         )
     except FrontdeskError as exc:
         raise _fail(str(exc)) from None
-    folder = _folder(out or Path("out") / "evals" / f"{slug}-{suite}")
+    folder = _folder(out or Path("out") / "evals" / f"{slug}-{Path(suite).stem}")
     options = RunOptions(
         provider="simulator" if provider == "simulator" else "tenant",
         k=k,

@@ -193,6 +193,11 @@ def suite_names(root: Path = SUITES_DIR) -> list[str]:
 
 def _files(name: str, root: Path) -> list[Path]:
     shared = sorted((root / SHARED).glob("*.yaml"))
+    if name.endswith((".yaml", ".yml")):  # a file of one's own (a tenant's scenarios)
+        own = Path(name)
+        if not own.is_file():
+            raise UserError(f"no suite file {name!r}")
+        return [*shared, own]
     folder, single = root / name, root / f"{name}.yaml"
     if name.startswith("_"):
         raise UserError(f"unknown suite {name!r} (known: {', '.join(suite_names(root)) or 'none'})")
@@ -229,7 +234,8 @@ def parse_suite_file(path: Path) -> tuple[dict[str, TenantFixture], list[Scenari
 
 
 def load_suite(name: str, root: Path = SUITES_DIR) -> Suite:
-    """Load and check a suite: unique ids, known fixtures, one tenant slug per fixture."""
+    """Load and check a suite (a shipped one by name, or a YAML file by its path, with the
+    shared fixtures): unique ids, known fixtures, one tenant slug per fixture."""
     fixtures: dict[str, TenantFixture] = {}
     scenarios: list[Scenario] = []
     for path in _files(name, root):

@@ -38,6 +38,15 @@ def test_a_minimal_suite_loads(tmp_path):
     assert suite_names(tmp_path) == ["mini"]  # _shared is not a suite
 
 
+def test_a_suite_file_of_ones_own_loads_by_path(tmp_path):
+    own = tmp_path / "my-clinic.yaml"
+    own.write_text("scenarios:\n  - {id: mine, family: faq, tenant: {slug: self}, turns: [{text: hi}]}\n")
+    suite = load_suite(str(own))
+    assert [s.id for s in suite.scenarios] == ["mine"] and "clinic" in suite.fixtures  # shared fixtures too
+    with pytest.raises(UserError, match="no suite file"):
+        load_suite(str(tmp_path / "missing.yaml"))
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
