@@ -18,7 +18,7 @@ from typing import Any, cast
 import httpx
 
 from channels.errors import (
-    GraphReadError,
+    CloudApiReadError,
     InvalidToken,
     OptedOut,
     OutsideWindow,
@@ -106,8 +106,8 @@ def _error_of(response: httpx.Response) -> dict[str, Any]:
     return {}
 
 
-def read_error_from_response(response: httpx.Response) -> GraphReadError:
-    """The :class:`GraphReadError` for a Graph API error answer (Meta's own text is not copied)."""
+def read_error_from_response(response: httpx.Response) -> CloudApiReadError:
+    """The :class:`CloudApiReadError` for a Graph API error answer (Meta's own text is not copied)."""
     status = response.status_code
     raw_code = _error_of(response).get("code")
     code = raw_code if isinstance(raw_code, int) else None
@@ -119,7 +119,7 @@ def read_error_from_response(response: httpx.Response) -> GraphReadError:
         reason, label = "denied", "not found, or not visible to this access token"
     else:
         reason, label = "rejected", "rejected"
-    return GraphReadError(
+    return CloudApiReadError(
         f"Graph API read failed: {label} (code {code}, HTTP {status})",
         reason=reason,
         code=code,
@@ -253,7 +253,7 @@ class CloudApiClient:
         data = self._get(phone_number_id, access_token, {"fields": PHONE_FIELDS})
         number = _phone_number(data)
         if number is None:
-            raise GraphReadError(
+            raise CloudApiReadError(
                 "Graph API read failed: an answer without the number's id", reason="rejected"
             )
         return number
@@ -267,7 +267,7 @@ class CloudApiClient:
             data = self._get(f"{waba_id}/phone_numbers", access_token, params)
             items = data.get("data")
             if not isinstance(items, list):
-                raise GraphReadError("Graph API read failed: an answer without data", reason="rejected")
+                raise CloudApiReadError("Graph API read failed: an answer without data", reason="rejected")
             numbers.extend(n for n in map(_phone_number, cast(list[Any], items)) if n is not None)
             paging = data.get("paging")
             paging = cast(dict[str, Any], paging) if isinstance(paging, dict) else {}
@@ -285,7 +285,7 @@ class CloudApiClient:
             raise ValueError("Graph object ids must be digits")
         token = access_token.reveal()
         if not _TOKEN_OK.match(token):
-            raise GraphReadError(
+            raise CloudApiReadError(
                 "Graph API read failed: the access token is empty or malformed", reason="token_invalid"
             )
         try:
@@ -293,7 +293,7 @@ class CloudApiClient:
                 f"{self.base_url}/{path}", params=params, headers={"Authorization": f"Bearer {token}"}
             )
         except httpx.HTTPError as exc:
-            raise GraphReadError(
+            raise CloudApiReadError(
                 f"Graph API read failed: {type(exc).__name__}", reason="unavailable"
             ) from None
         if response.status_code >= 400:
@@ -301,11 +301,13 @@ class CloudApiClient:
         try:
             data = response.json()
         except ValueError:
-            raise GraphReadError(
+            raise CloudApiReadError(
                 "Graph API read failed: an answer that is not JSON", reason="rejected"
             ) from None
         if not isinstance(data, dict):
-            raise GraphReadError("Graph API read failed: an answer that is not an object", reason="rejected")
+            raise CloudApiReadError(
+                "Graph API read failed: an answer that is not an object", reason="rejected"
+            )
         return cast(dict[str, Any], data)
 
     def _send(

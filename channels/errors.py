@@ -41,7 +41,7 @@ class InvalidToken(PermanentSendError):
     """The channel's access token is invalid or expired (HTTP 401, code 190)."""
 
 
-class GraphReadError(FrontdeskError):
+class CloudApiReadError(FrontdeskError):
     """A Graph API read (the ownership proof) failed. ``reason``: ``denied`` (no such object,
     or the token may not see it: Meta answers both alike), ``token_invalid`` (HTTP 401 or
     code 190), ``unavailable`` (network, server error or rate limit: try again later) or
