@@ -16,7 +16,6 @@ from typing import Any
 from langgraph.types import Command
 
 from agent.checkpoints import CheckpointStore, reuse_next_read
-from agent.errors import RetryLater, UserError
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.graph import build_graph, thread_id
 from agent.llm.base import Provider, ProviderEvent
@@ -35,6 +34,7 @@ from agent.tenant_runtime import DEFAULT_MODELS as DEFAULT_MODELS  # re-exported
 from agent.tenant_runtime import TenantRuntime, TenantRuntimes
 from agent.tools.base import ToolContext
 from agent.tracing.base import NoopTracer, Tracer, TurnInfo
+from errors import RetryLater, UserError
 from knowledge import search as knowledge_search
 from knowledge.injection import looks_like_injection
 from store.db import Database

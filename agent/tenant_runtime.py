@@ -23,10 +23,10 @@ from sqlalchemy import select
 
 from agent.llm.types import Price, ProviderSettings
 from agent.tenant import TenantProfile
+from errors import NotFound
 from knowledge.vocabulary import business_vocabulary
 from store.crypto import Keyring
 from store.db import Database
-from store.errors import NotFound
 from store.models import ProviderSetting, Tenant
 from store.repo import providers
 from textnorm import fold

@@ -113,17 +113,16 @@ class _TimedRunner:
         from agent.checkpoints import CheckpointStore
         from agent.llm.factory import build_provider
         from agent.receptionist import Receptionist
-        from agent.redaction.redactor import Redactor
-        from agent.redaction.sql_vault import SqlVault
         from frontdesk.runner import ReceptionistTurnRunner
-        from frontdesk.services import ner_pipeline
+        from frontdesk.services import redactor
+        from frontdesk.settings import Settings
 
         def timed(settings: ProviderSettings, key: str | None, fallback: str | None) -> Provider:
             return _TimedProvider(build_provider(settings, key, fallback_api_key=fallback))
 
         receptionist = Receptionist(
             db,
-            redactor=Redactor(SqlVault(db), nlp=ner_pipeline()),
+            redactor=redactor(Settings(), db),  # as production wires it (FRONTDESK_REDACTION_NER)
             checkpoints=CheckpointStore(os.environ["BENCH_DB_URL"], schema=os.environ["BENCH_SCHEMA"]),
             provider_factory=timed,
         )

@@ -3,9 +3,9 @@ the two Graph API reads that prove a channel's ownership (``GET /{phone_number_i
 ``GET /{waba_id}/phone_numbers``).
 
 The access token is passed for each call as a :class:`store.crypto.Secret` and used only in the
-``Authorization`` header: it never appears in exceptions, reprs or logs. Errors map to
-:mod:`channels.errors`; the client never retries, the outbox sender decides from
-``SendError.retryable`` and ``retry_after``. The idempotency key travels as
+``Authorization`` header: it never appears in exceptions, reprs or logs. Errors are
+:class:`errors.SendError` subclasses (Meta's conditions in :mod:`channels.errors`); the client never
+retries, the outbox decides from ``retryable`` and ``retry_after``. The idempotency key travels as
 ``biz_opaque_callback_data``, so status callbacks name it even when a send's answer was lost.
 """
 
@@ -18,16 +18,15 @@ from typing import Any, cast
 import httpx
 
 from channels.errors import (
-    GraphReadError,
+    CloudApiReadError,
     InvalidToken,
     OptedOut,
     OutsideWindow,
     PairRateLimited,
-    PermanentSendError,
     RateLimited,
-    SendError,
     TransientSendError,
 )
+from errors import PermanentSendError, SendError
 from store.crypto import Secret
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
@@ -107,8 +106,8 @@ def _error_of(response: httpx.Response) -> dict[str, Any]:
     return {}
 
 
-def read_error_from_response(response: httpx.Response) -> GraphReadError:
-    """The :class:`GraphReadError` for a Graph API error answer (Meta's own text is not copied)."""
+def read_error_from_response(response: httpx.Response) -> CloudApiReadError:
+    """The :class:`CloudApiReadError` for a Graph API error answer (Meta's own text is not copied)."""
     status = response.status_code
     raw_code = _error_of(response).get("code")
     code = raw_code if isinstance(raw_code, int) else None
@@ -120,11 +119,11 @@ def read_error_from_response(response: httpx.Response) -> GraphReadError:
         reason, label = "denied", "not found, or not visible to this access token"
     else:
         reason, label = "rejected", "rejected"
-    return GraphReadError(
+    return CloudApiReadError(
         f"Graph API read failed: {label} (code {code}, HTTP {status})",
         reason=reason,
         code=code,
-        http_status=status,
+        status=status,
     )
 
 
@@ -144,15 +143,15 @@ def error_from_response(response: httpx.Response) -> SendError:
     code = raw_code if isinstance(raw_code, int) else None
     subcode = raw_sub if isinstance(raw_sub, int) else None
     trace = error.get("fbtrace_id")
-    fbtrace_id = trace if isinstance(trace, str) else None
+    trace_id = trace if isinstance(trace, str) else None
     label = _LABELS.get(code or 0, "rejected")
     message = f"WhatsApp send failed: {label} (code {code}, HTTP {status})"
     wait = _retry_after(response) or _DEFAULT_WAIT.get(code or 0)
     kwargs: dict[str, Any] = {
         "code": code,
-        "http_status": status,
+        "status": status,
         "subcode": subcode,
-        "fbtrace_id": fbtrace_id,
+        "trace_id": trace_id,
     }
     if status == 401 or code == TOKEN_INVALID:
         return InvalidToken(message, **kwargs)
@@ -254,7 +253,7 @@ class CloudApiClient:
         data = self._get(phone_number_id, access_token, {"fields": PHONE_FIELDS})
         number = _phone_number(data)
         if number is None:
-            raise GraphReadError(
+            raise CloudApiReadError(
                 "Graph API read failed: an answer without the number's id", reason="rejected"
             )
         return number
@@ -268,7 +267,7 @@ class CloudApiClient:
             data = self._get(f"{waba_id}/phone_numbers", access_token, params)
             items = data.get("data")
             if not isinstance(items, list):
-                raise GraphReadError("Graph API read failed: an answer without data", reason="rejected")
+                raise CloudApiReadError("Graph API read failed: an answer without data", reason="rejected")
             numbers.extend(n for n in map(_phone_number, cast(list[Any], items)) if n is not None)
             paging = data.get("paging")
             paging = cast(dict[str, Any], paging) if isinstance(paging, dict) else {}
@@ -286,7 +285,7 @@ class CloudApiClient:
             raise ValueError("Graph object ids must be digits")
         token = access_token.reveal()
         if not _TOKEN_OK.match(token):
-            raise GraphReadError(
+            raise CloudApiReadError(
                 "Graph API read failed: the access token is empty or malformed", reason="token_invalid"
             )
         try:
@@ -294,7 +293,7 @@ class CloudApiClient:
                 f"{self.base_url}/{path}", params=params, headers={"Authorization": f"Bearer {token}"}
             )
         except httpx.HTTPError as exc:
-            raise GraphReadError(
+            raise CloudApiReadError(
                 f"Graph API read failed: {type(exc).__name__}", reason="unavailable"
             ) from None
         if response.status_code >= 400:
@@ -302,11 +301,13 @@ class CloudApiClient:
         try:
             data = response.json()
         except ValueError:
-            raise GraphReadError(
+            raise CloudApiReadError(
                 "Graph API read failed: an answer that is not JSON", reason="rejected"
             ) from None
         if not isinstance(data, dict):
-            raise GraphReadError("Graph API read failed: an answer that is not an object", reason="rejected")
+            raise CloudApiReadError(
+                "Graph API read failed: an answer that is not an object", reason="rejected"
+            )
         return cast(dict[str, Any], data)
 
     def _send(
@@ -328,7 +329,7 @@ class CloudApiClient:
         first: Any = messages[0] if isinstance(messages, list) and messages else None
         wamid = first.get("id") if isinstance(first, dict) else None
         if not isinstance(wamid, str) or not wamid:
-            raise PermanentSendError("WhatsApp send answered without a message id", retryable=False)
+            raise PermanentSendError("WhatsApp send answered without a message id")
         contacts = data.get("contacts")
         contact: Any = contacts[0] if isinstance(contacts, list) and contacts else None
         wa_id = contact.get("wa_id") if isinstance(contact, dict) else None

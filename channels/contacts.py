@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from channels.errors import ChannelError
 from channels.events import ContactRef
+from errors import FrontdeskError
 from store.crypto import Keyring
 from store.identity import (
     bsuid_digests,
@@ -42,7 +42,7 @@ def created_here(session: Session, contact: Contact) -> bool:
     return contact.id in session.info.get(_CREATED, ())
 
 
-class UnknownContact(ChannelError):
+class UnknownContact(FrontdeskError):
     """The event names no ``wa_id`` and no BSUID; it cannot be keyed."""
 
 

@@ -27,11 +27,11 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from channels.cloud_api import CloudApiClient, PhoneNumber
-from channels.errors import GraphReadError
+from channels.errors import CloudApiReadError
+from errors import NotFound, UserError
 from store import audit
 from store.crypto import Secret
 from store.db import Database
-from store.errors import NotFound, UserError
 from store.models import Channel, utcnow
 from store.repo import channels as channel_repo
 from store.repo.channels import ClaimedElsewhere
@@ -100,7 +100,7 @@ def prove(
     client: CloudApiClient, *, phone_number_id: str, waba_id: str | None, access_token: Secret
 ) -> PhoneNumber:
     """The number as the Graph API shows it to this token, if the token owns it (and the
-    account lists it). :class:`OwnershipNotProven`, or :class:`GraphReadError` with reason
+    account lists it). :class:`OwnershipNotProven`, or :class:`CloudApiReadError` with reason
     ``unavailable`` when Meta could not be asked."""
     try:
         number = client.phone_number(phone_number_id=phone_number_id, access_token=access_token)
@@ -110,7 +110,7 @@ def prove(
             listed = client.waba_phone_numbers(waba_id=waba_id, access_token=access_token)
             if phone_number_id not in {n.id for n in listed}:
                 raise _not_proven(phone_number_id, waba_id)
-    except GraphReadError as exc:
+    except CloudApiReadError as exc:
         if exc.reason == "unavailable":
             raise
         if exc.reason == "token_invalid":
@@ -129,7 +129,7 @@ def _ask(client: ClientFactory, claim: Claim) -> PhoneNumber:
         )
 
 
-def _unavailable(exc: GraphReadError) -> str:
+def _unavailable(exc: CloudApiReadError) -> str:
     return UNAVAILABLE.format(detail=str(exc).removeprefix("Graph API read failed: "))
 
 
@@ -215,7 +215,7 @@ def connect(
     except OwnershipNotProven as exc:
         _refused(db, tenant_id, actor, None, claim, exc)
         raise
-    except GraphReadError as exc:
+    except CloudApiReadError as exc:
         pending = _unavailable(exc)
     try:
         with db.tenant_session(tenant_id) as session:
@@ -270,7 +270,7 @@ def reverify(
         _set_error(db, tenant_id, channel_id, STORED[exc.reason])
         _refused(db, tenant_id, actor, subject, claim, exc)
         raise
-    except GraphReadError as exc:
+    except CloudApiReadError as exc:
         message = _unavailable(exc)
         _set_error(db, tenant_id, channel_id, message)
         return Verified(channel_id, _status_of(db, tenant_id, channel_id), message)

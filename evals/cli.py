@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from errors import FrontdeskError
+from errors import FrontdeskError, UserError
 from evals.keys import REAL_PROVIDERS, OperatorKey
-from evals.scenarios import EvalConfigError, load_suite, suite_names
+from evals.scenarios import load_suite, suite_names
 
 if TYPE_CHECKING:
     from evals.tenant import TenantWiring
@@ -50,7 +50,7 @@ def operator_key(provider: str, env: dict[str, str] | None = None) -> OperatorKe
     for name in names:
         if env.get(name, "").strip():
             return OperatorKey(env[name].strip())
-    raise EvalConfigError(f"the {provider} provider needs a key: set {' or '.join(names)}")
+    raise UserError(f"the {provider} provider needs a key: set {' or '.join(names)}")
 
 
 def _pct(value: float | None) -> str:
@@ -85,7 +85,7 @@ def print_summary(doc: dict[str, Any], report: Path, results: Path) -> None:
 
 
 def _unwired() -> TenantWiring:
-    raise EvalConfigError("--tenant needs the deployment's database: run it as `frontdesk eval run`")
+    raise UserError("--tenant needs the deployment's database: run it as `frontdesk eval run`")
 
 
 tenant_wiring: Callable[[], TenantWiring] = _unwired
@@ -95,7 +95,10 @@ root (``frontdesk.cli``) sets it."""
 
 @app.command("run")
 def run(
-    suite: Annotated[str, typer.Option("--suite", help="Suite name (see `frontdesk eval list`).")] = "smoke",
+    suite: Annotated[
+        str,
+        typer.Option("--suite", help="Suite name (see `frontdesk eval list`) or a YAML file of scenarios."),
+    ] = "smoke",
     provider: Annotated[
         str | None,
         typer.Option(
@@ -135,18 +138,16 @@ def run(
     provider = provider or "simulator"
     try:
         if provider not in PROVIDER_CHOICES:
-            raise EvalConfigError(
-                f"unknown provider {provider!r}: choose one of {', '.join(PROVIDER_CHOICES)}"
-            )
+            raise UserError(f"unknown provider {provider!r}: choose one of {', '.join(PROVIDER_CHOICES)}")
         loaded = load_suite(suite)
         if scenario:
             loaded = loaded.select(scenario)
         key = operator_key(provider) if provider in REAL_PROVIDERS else None
-    except EvalConfigError as exc:
+    except UserError as exc:
         raise _fail(str(exc)) from None
     if judge and key is None:
         typer.echo("frontdesk eval: note: --judge needs a real provider; skipped", err=True)
-    folder = _folder(out or Path("out") / "evals" / suite)
+    folder = _folder(out or Path("out") / "evals" / Path(suite).stem)
     options = RunOptions(
         provider=provider,
         k=k,
@@ -219,16 +220,16 @@ def _run_for_tenant(
 
     try:
         if provider not in ("tenant", "simulator"):
-            raise EvalConfigError("with --tenant, --provider is tenant (its own provider) or simulator")
+            raise UserError("with --tenant, --provider is tenant (its own provider) or simulator")
         loaded = load_suite(suite)
         if ids:
             loaded = loaded.select(ids)
         target = TenantTarget.open(
             tenant_wiring(), slug, "simulator" if provider == "simulator" else "tenant"
         )
-    except (EvalConfigError, FrontdeskError) as exc:
+    except FrontdeskError as exc:
         raise _fail(str(exc)) from None
-    folder = _folder(out or Path("out") / "evals" / f"{slug}-{suite}")
+    folder = _folder(out or Path("out") / "evals" / f"{slug}-{Path(suite).stem}")
     options = RunOptions(
         provider="simulator" if provider == "simulator" else "tenant",
         k=k,
@@ -289,7 +290,7 @@ def list_suites(
             for s in loaded.scenarios:
                 flag = "required" if s.required else ("known issue" if s.known_issue else "")
                 typer.echo(f"  {s.id:<34} {s.family:<14} {flag:<12} {s.description}")
-    except EvalConfigError as exc:
+    except UserError as exc:
         raise _fail(str(exc)) from None
 
 

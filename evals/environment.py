@@ -37,7 +37,7 @@ from agent.llm.types import (
     ToolSpec,
 )
 from agent.receptionist import DEFAULT_MODELS, Receptionist
-from agent.redaction.redactor import Redactor, load_ner_pipeline
+from agent.redaction.redactor import Redactor
 from agent.redaction.sql_vault import SqlVault
 from agent.tenant import TenantProfile
 from agent.tracing.base import Tracer
@@ -51,7 +51,6 @@ from store.repo import providers, tenants
 
 KEY_PLACEHOLDER = "held-in-memory"  # what the temporary database stores instead of a real key
 
-_NER_LOCK = threading.Lock()  # one spaCy pipeline shared by every trial's redactor
 _TEMPLATE_LOCK = threading.Lock()
 _template_db: Path | None = None
 
@@ -210,7 +209,6 @@ def environment(
     provider: ProviderChoice,
     key: OperatorKey | None,
     model: str | None = None,
-    nlp: Any = None,
 ) -> Generator[Environment]:
     """Set up the scenario's tenants and model in a fresh folder; tear everything down after."""
     with ExitStack() as stack:
@@ -236,8 +234,7 @@ def environment(
             recorders.append(recorder)
             return recorder
 
-        redactor = Redactor(SqlVault(db), nlp=nlp if nlp is not None else load_ner_pipeline())
-        redactor._ner_lock = _NER_LOCK
+        redactor = Redactor(SqlVault(db))  # as production wires it by default: no spaCy NER
         tracer = LangfuseTracer(
             global_project=LangfuseProject(f"pk-eval-{uuid.uuid4().hex[:12]}", "sk-eval", capture.base_url),
             environment="eval",

@@ -20,7 +20,6 @@ from typing import Any, Literal
 from agent.llm.factory import build_provider
 from agent.llm.types import ProviderSettings
 from agent.receptionist import TurnRequest
-from agent.redaction.redactor import load_ner_pipeline
 from agent.tenant_runtime import DEFAULT_MODELS
 from evals.environment import Environment, environment
 from evals.judge import judge, next_customer_message
@@ -202,21 +201,17 @@ def _score(
     return checks, notes
 
 
-def _open(
-    suite: Suite, scenario: Scenario, options: RunOptions, nlp: Any
-) -> AbstractContextManager[Environment]:
+def _open(suite: Suite, scenario: Scenario, options: RunOptions) -> AbstractContextManager[Environment]:
     """The trial's environment: a scratch folder, or a sandbox of the target tenant."""
     if options.target is not None:
         provider = "simulator" if options.provider == "simulator" else "tenant"
         return tenant_environment(options.target, scenario, provider)
     if options.provider == "tenant":
         raise ValueError("the tenant's own provider needs a tenant")
-    return environment(
-        suite, scenario, provider=options.provider, key=options.key, model=options.model, nlp=nlp
-    )
+    return environment(suite, scenario, provider=options.provider, key=options.key, model=options.model)
 
 
-def run_trial(suite: Suite, scenario: Scenario, trial: int, options: RunOptions, nlp: Any) -> TrialResult:
+def run_trial(suite: Suite, scenario: Scenario, trial: int, options: RunOptions) -> TrialResult:
     """Set up a fresh environment, play the scenario, score it."""
     if not scenario.turns and options.provider not in REAL_PROVIDERS:
         return TrialResult(trial, "skipped", notes=["simulated user needs a real provider"])
@@ -226,7 +221,7 @@ def run_trial(suite: Suite, scenario: Scenario, trial: int, options: RunOptions,
         )
     started = time.perf_counter()
     try:
-        with _open(suite, scenario, options, nlp) as env:
+        with _open(suite, scenario, options) as env:
             setup = time.perf_counter() - started
             notes: list[str] = []
             if scenario.user_simulator is not None and options.provider in REAL_PROVIDERS:
@@ -259,13 +254,12 @@ def run_trial(suite: Suite, scenario: Scenario, trial: int, options: RunOptions,
 
 def run_suite(suite: Suite, options: RunOptions, progress: Progress | None = None) -> dict[str, Any]:
     """Run every scenario ``options.k`` times; returns the results document (see ``summarize``)."""
-    nlp = load_ner_pipeline()
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     trials: dict[str, list[TrialResult]] = {s.id: [] for s in suite.scenarios}
     jobs = [(s, t) for t in range(1, options.k + 1) for s in suite.scenarios]
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="eval") as pool:
-        futures = {pool.submit(run_trial, suite, s, t, options, nlp): s for s, t in jobs}
+        futures = {pool.submit(run_trial, suite, s, t, options): s for s, t in jobs}
         for future in as_completed(futures):
             scenario = futures[future]
             result = future.result()

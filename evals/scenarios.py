@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.llm.simulator import SimulatorScript
+from errors import UserError
 from textnorm import Language
 
 SUITES_DIR = Path(__file__).parent / "suites"
@@ -32,10 +33,6 @@ FAMILIES: tuple[Family, ...] = (
     "window",
 )
 ScenarioProvider = Literal["openai", "anthropic", "gemini", "extractive"]
-
-
-class EvalConfigError(Exception):
-    """A suite cannot be loaded (unknown name, bad YAML, invalid scenario); the message is safe to show."""
 
 
 class _Strict(BaseModel):
@@ -177,7 +174,7 @@ class Suite(BaseModel):
         """Only the scenarios whose id starts with one of ``ids``."""
         chosen = [s for s in self.scenarios if any(s.id.startswith(i) for i in ids)]
         if not chosen:
-            raise EvalConfigError(f"no scenario of suite {self.name!r} matches {', '.join(ids)}")
+            raise UserError(f"no scenario of suite {self.name!r} matches {', '.join(ids)}")
         return self.model_copy(update={"scenarios": chosen})
 
 
@@ -196,15 +193,20 @@ def suite_names(root: Path = SUITES_DIR) -> list[str]:
 
 def _files(name: str, root: Path) -> list[Path]:
     shared = sorted((root / SHARED).glob("*.yaml"))
+    if name.endswith((".yaml", ".yml")):  # a file of one's own (a tenant's scenarios)
+        own = Path(name)
+        if not own.is_file():
+            raise UserError(f"no suite file {name!r}")
+        return [*shared, own]
     folder, single = root / name, root / f"{name}.yaml"
     if name.startswith("_"):
-        raise EvalConfigError(f"unknown suite {name!r} (known: {', '.join(suite_names(root)) or 'none'})")
+        raise UserError(f"unknown suite {name!r} (known: {', '.join(suite_names(root)) or 'none'})")
     if folder.is_dir():
         return shared + sorted(folder.glob("*.yaml"))
     if single.is_file():
         return [*shared, single]
     known = ", ".join(suite_names(root)) or "none"
-    raise EvalConfigError(f"unknown suite {name!r} (known: {known})")
+    raise UserError(f"unknown suite {name!r} (known: {known})")
 
 
 def _describe(exc: ValidationError) -> str:
@@ -215,45 +217,46 @@ def _describe(exc: ValidationError) -> str:
 
 
 def parse_suite_file(path: Path) -> tuple[dict[str, TenantFixture], list[Scenario]]:
-    """Fixtures and scenarios of one YAML file; :class:`EvalConfigError` names what is wrong."""
+    """Fixtures and scenarios of one YAML file; :class:`UserError` names what is wrong."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise EvalConfigError(f"{path.name}{where}: invalid YAML") from None
+        raise UserError(f"{path.name}{where}: invalid YAML") from None
     if not isinstance(data, dict):
-        raise EvalConfigError(f"{path.name}: expected a mapping with 'fixtures' and 'scenarios'")
+        raise UserError(f"{path.name}: expected a mapping with 'fixtures' and 'scenarios'")
     try:
         parsed = _SuiteFile.model_validate(data)
     except ValidationError as exc:
-        raise EvalConfigError(f"{path.name}: {_describe(exc)}") from None
+        raise UserError(f"{path.name}: {_describe(exc)}") from None
     return parsed.fixtures, parsed.scenarios
 
 
 def load_suite(name: str, root: Path = SUITES_DIR) -> Suite:
-    """Load and check a suite: unique ids, known fixtures, one tenant slug per fixture."""
+    """Load and check a suite (a shipped one by name, or a YAML file by its path, with the
+    shared fixtures): unique ids, known fixtures, one tenant slug per fixture."""
     fixtures: dict[str, TenantFixture] = {}
     scenarios: list[Scenario] = []
     for path in _files(name, root):
         file_fixtures, file_scenarios = parse_suite_file(path)
         for key, fixture in file_fixtures.items():
             if key in fixtures and fixtures[key] != fixture:
-                raise EvalConfigError(f"{path.name}: fixture {key!r} is defined twice, differently")
+                raise UserError(f"{path.name}: fixture {key!r} is defined twice, differently")
             fixtures[key] = fixture
         scenarios += file_scenarios
     seen: set[str] = set()
     for scenario in scenarios:
         if scenario.id in seen:
-            raise EvalConfigError(f"suite {name!r}: scenario id {scenario.id!r} is used twice")
+            raise UserError(f"suite {name!r}: scenario id {scenario.id!r} is used twice")
         seen.add(scenario.id)
         refs = [scenario.tenant, *scenario.other_tenants]
         for ref in refs:
             if isinstance(ref, str) and ref not in fixtures:
-                raise EvalConfigError(f"scenario {scenario.id!r}: unknown tenant fixture {ref!r}")
+                raise UserError(f"scenario {scenario.id!r}: unknown tenant fixture {ref!r}")
         slugs = [ref.slug if isinstance(ref, TenantFixture) else fixtures[ref].slug for ref in refs]
         if len(set(slugs)) != len(slugs):
-            raise EvalConfigError(f"scenario {scenario.id!r}: two tenants share a slug")
+            raise UserError(f"scenario {scenario.id!r}: two tenants share a slug")
     if not scenarios:
-        raise EvalConfigError(f"suite {name!r} has no scenarios")
+        raise UserError(f"suite {name!r} has no scenarios")
     return Suite(name=name, fixtures=fixtures, scenarios=scenarios)

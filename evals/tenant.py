@@ -28,10 +28,10 @@ from agent.loops import run_in_thread_loop
 from agent.receptionist import ProviderFactory, Receptionist
 from agent.tracing.base import Tracer, TurnInfo
 from agent.tracing.langfuse_tracer import LangfuseTracer
+from errors import NotFound, UserError
 from evals.environment import Environment, RecordingProvider
-from evals.scenarios import EvalConfigError, Scenario
+from evals.scenarios import Scenario
 from store.db import Database
-from store.errors import NotFound
 from store.models import EvalResult
 from store.privacy import erase_contact
 from store.repo import conversations, tenants
@@ -104,7 +104,7 @@ class TenantTarget:
             with wiring.db.admin_session() as session:
                 tenant_id = tenants.get_by_slug(session, slug).id
         except NotFound:
-            raise EvalConfigError(f"no tenant {slug!r}") from None
+            raise UserError(f"no tenant {slug!r}") from None
         traces = TraceRecorder(wiring.tracer)
         receptionist = wiring.receptionist(_dispatch, traces, provider == "tenant")
         runtime = receptionist.runtimes.get(tenant_id)

@@ -14,15 +14,15 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 import evals.cli as evals_cli
 import knowledge.cli as knowledge_cli
 from channels import ownership
+from errors import CryptoError, DatabaseError, FieldError, UserError
 from frontdesk import demo as demo_module
 from frontdesk import privacy_cli, redaction_cli, settings_cli
 from frontdesk.settings import secure_write
 from frontdesk.wiring import load_keyring, load_settings, open_database
 from store import audit
 from store import db as store_db
-from store.crypto import CryptoError, Keyring
-from store.db import Database, DatabaseError
-from store.errors import FieldError, UserError
+from store.crypto import Keyring
+from store.db import Database
 from store.models import PROVIDERS, ROLES, utcnow
 from store.repo import providers, tenants, users
 from store.repo import tracing as tracing_repo
@@ -244,11 +244,10 @@ def _check_provider(provider: str, model: str | None, base_url: str | None, api_
     """What answered one cheap call with the key, or a one-line :class:`UserError`."""
     import asyncio
 
-    from agent.errors import ProviderError, describe
-    from agent.errors import UserError as AgentUserError
     from agent.llm.factory import check_key
     from agent.llm.types import ProviderSettings
     from agent.receptionist import DEFAULT_MODELS
+    from errors import ProviderError
 
     settings = ProviderSettings.model_validate(
         {"provider": provider, "model": model or DEFAULT_MODELS[provider], "base_url": base_url}
@@ -256,8 +255,8 @@ def _check_provider(provider: str, model: str | None, base_url: str | None, api_
     try:
         return asyncio.run(check_key(settings, api_key))
     except ProviderError as exc:
-        raise UserError(f"{describe(exc)}; nothing was saved") from None
-    except AgentUserError as exc:
+        raise UserError(f"{exc.describe()}; nothing was saved") from None
+    except UserError as exc:
         raise UserError(f"{exc}; nothing was saved") from None
 
 

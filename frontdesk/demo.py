@@ -28,11 +28,11 @@ from channels import ownership
 from channels.cloud_api import CloudApiClient
 from channels.fake_cloud_api import FakeCloudApi
 from channels.signature import sign
+from errors import NotFound
 from frontdesk.settings import load_settings, secure_write
 from frontdesk.wiring import open_database
 from store import db as store_db
 from store.db import Database
-from store.errors import NotFound
 from store.repo import channels, providers, tenants, users
 
 DEMO_SLUG = "demo-clinic"

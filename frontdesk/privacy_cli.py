@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from errors import UserError
 from frontdesk.settings import load_settings, secure_write
 from store import retention
 from store.db import Database
-from store.errors import UserError
 from store.privacy import find_by_number
 from store.repo import tenants
 

@@ -32,8 +32,8 @@ def _fail(message: str) -> typer.Exit:
 
 def _edit(slug: str, change: Callable[[RedactionRules], RedactionRules], action: str) -> RedactionRules:
     from agent.redaction.rules import SETTING, RuleError, rules_of
+    from errors import NotFound
     from gateway import tenant_settings as ts
-    from store.errors import NotFound
     from store.repo import tenants
 
     db = _database()
@@ -68,7 +68,7 @@ def show(tenant: Tenant) -> None:
 
 def _read(slug: str) -> RedactionRules:
     from agent.redaction.rules import RuleError, rules_of
-    from store.errors import NotFound
+    from errors import NotFound
     from store.repo import tenants
 
     db = _database()

@@ -16,9 +16,13 @@ class ReceptionistTurnRunner:
 
     def run_turn(self, turn: OpenedTurn) -> TurnResult:
         db = self.receptionist.db
-        with stage("store reads"), db.tenant_connection(turn.tenant_id) as sql:
-            customer, name = conversations.customer_of(sql, db.keyring, turn.conversation_id)
-            human = conversations.human_replies_since_bot(sql, db.keyring, turn.conversation_id)
+        if turn.customer is not None:  # read with the turn
+            customer, name = turn.customer.customer_id, turn.customer.profile_name
+            human = list(turn.customer.human_messages)
+        else:
+            with stage("store reads"), db.tenant_connection(turn.tenant_id) as sql:
+                customer, name = conversations.customer_of(sql, db.keyring, turn.conversation_id)
+                human = conversations.human_replies_since_bot(sql, db.keyring, turn.conversation_id)
         output = self.receptionist.run(
             TurnRequest(
                 turn.tenant_id,

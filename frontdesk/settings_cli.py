@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from agent.tenant import TenantProfile
 from agent.tools.hours import describe_hours
+from errors import UserError
 from gateway import tenant_settings as ts
 from gateway.schemas import HandoffIn, HoursIn, ProfileIn
 from store.db import Database
-from store.errors import UserError
 from store.models import Tenant
 from store.repo import tenants
 from textnorm import LANGUAGES

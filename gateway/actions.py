@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from channels.window import within_window
+from errors import Conflict, NotFound, UserError
 from gateway.deps import Principal
 from gateway.services import GatewayServices
 from gateway.templates import registry
 from store import audit
-from store.errors import Conflict, NotFound, UserError
 from store.identity import conversation_keyring
 from store.models import Contact, Conversation, ConversationNote, Message, OutboxItem, User
 from store.sealed import seal, unseal

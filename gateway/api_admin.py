@@ -13,8 +13,8 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Response, Uploa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.errors import UserError as AgentUserError
 from channels import ownership
+from errors import NotFound, UserError
 from gateway.deps import Admin, Principal, Services
 from gateway.schemas import (
     AuditOut,
@@ -39,7 +39,6 @@ from gateway.services import GatewayServices
 from gateway.templates import sync_settings_registry
 from knowledge import service as kb
 from store import audit
-from store.errors import NotFound
 from store.models import AuditEntry, Channel, MessageTemplate, ProviderSetting, User
 from store.repo import conversations
 from store.repo import providers as provider_repo
@@ -160,7 +159,7 @@ def _check_host(services: GatewayServices, body: ProviderIn, current: ProviderCo
         return True  # the operator's own URL, unchanged
     try:
         services.provider_hosts.check(body.base_url)
-    except AgentUserError as exc:
+    except UserError as exc:
         raise HTTPException(422, str(exc)) from None
     return False
 

@@ -11,10 +11,10 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy import select
 
+from errors import NotFound
 from gateway.deps import Analyst, Principal, Services
 from gateway.schemas import EvalOut, RunDetailOut, RunMessageOut, RunOut
 from gateway.services import GatewayServices
-from store.errors import NotFound
 from store.models import EvalResult, Message, Tenant, TurnRow
 from store.sealed import unseal
 

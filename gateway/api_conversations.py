@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.window import window_closes_at, within_window
+from errors import NotFound
 from gateway import actions
 from gateway.deps import Services, Staff, Supervisor
 from gateway.live import stream
@@ -33,7 +34,6 @@ from gateway.schemas import (
     ReplyOut,
 )
 from gateway.services import GatewayServices
-from store.errors import NotFound
 from store.identity import number_of
 from store.models import Contact, Conversation, Message
 from store.sealed import unseal

@@ -13,10 +13,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from channels.optout import apply_consent
+from errors import NotFound
 from gateway.deps import Admin, Principal, Services
 from gateway.schemas import IdPath
 from store import audit, retention
-from store.errors import NotFound
 from store.models import Contact, Tenant
 from store.privacy import find_by_number
 from workers import privacy

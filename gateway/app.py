@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from errors import Conflict, NotFound, UserError
 from gateway import (
     api_admin,
     api_analytics,
@@ -35,7 +36,6 @@ from gateway.deps import ClientGuard
 from gateway.security import BodyLimit, BodyTimeout, RefuseNul, SecureHeaders
 from gateway.services import GatewayServices
 from knowledge.errors import DocumentTooLarge
-from store.errors import Conflict, NotFound, UserError
 
 log = logging.getLogger("frontdesk.gateway")
 access = logging.getLogger("frontdesk.gateway.access")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from store.errors import UserError
+from errors import UserError
 from store.repo.channels import validate as validate_channel
 from textnorm import Language
 

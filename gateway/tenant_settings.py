@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from agent.tenant import DEFAULT_HANDOFF_KEYWORDS, TenantProfile
+from errors import FieldError, UserError
 from gateway.schemas import WEEKDAYS, HandoffIn, HoursIn, ProfileIn, ProfileOut
 from store import audit
-from store.errors import FieldError, UserError
 from store.models import Tenant
 
 HOURS_KEYS = ("timezone", "opening_hours", "holidays")

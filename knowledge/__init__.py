@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from knowledge.errors import (
     CorruptDocument,
-    DocumentNotFound,
     DocumentTooLarge,
     EmptyDocument,
     EncryptedDocument,
-    KnowledgeError,
     UnsupportedFormat,
 )
 from knowledge.formats import Format, Limits
@@ -24,14 +22,12 @@ from knowledge.service import DocumentInfo, Embed, IngestResult, ingest, list_do
 __all__ = [
     "CorruptDocument",
     "DocumentInfo",
-    "DocumentNotFound",
     "DocumentTooLarge",
     "Embed",
     "EmptyDocument",
     "EncryptedDocument",
     "Format",
     "IngestResult",
-    "KnowledgeError",
     "Limits",
     "SearchHit",
     "UnsupportedFormat",

@@ -14,12 +14,12 @@ from typing import Annotated
 
 import typer
 
+from errors import DatabaseError, UserError
 from knowledge.formats import ParsedDocument, parse
 from knowledge.search import search as search_kb
 from knowledge.service import ingest, list_documents
 from knowledge.service import remove as remove_document
-from store.db import Database, DatabaseError
-from store.errors import UserError
+from store.db import Database
 from store.repo import tenants
 
 app = typer.Typer(help="Per-tenant knowledge bases: add, list, remove, search.", no_args_is_help=True)

@@ -1,33 +1,25 @@
-"""Errors raised by the knowledge base; all are user errors (never retried)."""
+"""What can be wrong with a document: user errors (never retried), each a one-line message."""
 
 from __future__ import annotations
 
-from store.errors import NotFound, UserError
+from errors import UserError
 
 
-class KnowledgeError(UserError):
-    """Base class: a problem with a document or a request, reported as one clear line."""
-
-
-class UnsupportedFormat(KnowledgeError):
+class UnsupportedFormat(UserError):
     """The content is not Markdown, text, HTML, PDF or DOCX."""
 
 
-class DocumentTooLarge(KnowledgeError):
-    """The file (or what it expands to) exceeds the configured limits."""
+class DocumentTooLarge(UserError):
+    """The file (or what it expands to) exceeds the configured limits (the gateway answers 413)."""
 
 
-class EncryptedDocument(KnowledgeError):
+class EncryptedDocument(UserError):
     """The file is password-protected."""
 
 
-class CorruptDocument(KnowledgeError):
+class CorruptDocument(UserError):
     """The file claims a format but cannot be read as it."""
 
 
-class EmptyDocument(KnowledgeError):
+class EmptyDocument(UserError):
     """The file holds no text to index."""
-
-
-class DocumentNotFound(KnowledgeError, NotFound):
-    """No document of that id or name in this tenant's knowledge base."""

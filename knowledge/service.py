@@ -11,8 +11,8 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from errors import NotFound, UserError
 from knowledge.chunking import Chunk, chunk_blocks
-from knowledge.errors import DocumentNotFound, KnowledgeError
 from knowledge.formats import Limits, ParsedDocument, parse
 from knowledge.injection import looks_like_injection
 from knowledge.models import KbChunk, KbDocument
@@ -83,9 +83,7 @@ def _chunk_rows(
     if embed is not None and chunks:
         vectors = embed([f"{title}\n{c.heading}\n{c.text}" for c in chunks])
         if len(vectors) != len(chunks):
-            raise KnowledgeError(
-                f"the embedding provider returned {len(vectors)} vectors for {len(chunks)} texts"
-            )
+            raise UserError(f"the embedding provider returned {len(vectors)} vectors for {len(chunks)} texts")
     rows: list[dict[str, object]] = []
     for index, chunk in enumerate(chunks):
         lang = _chunk_language(chunk, language)
@@ -212,7 +210,7 @@ def _find(session: Session, tenant_id: int, ref: int | str) -> KbDocument:
     if found is None:
         found = session.scalar(query.where(KbDocument.title == str(ref)).limit(1))
     if found is None:
-        raise DocumentNotFound(f"no document {ref!r} in this knowledge base")
+        raise NotFound(f"no document {ref!r} in this knowledge base")
     return found
 
 

@@ -16,9 +16,9 @@ from typing import Any, Literal
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from errors import UserError
 from store.crypto import DecryptionError
 from store.db import Database
-from store.errors import UserError
 from store.identity import bsuid_of, number_digests, number_of
 from store.keystore import contact_of_token
 from store.models import (

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from errors import UserError
 from store import audit
 from store.db import Database
-from store.errors import UserError
 from store.models import (
     Conversation,
     ConversationNote,

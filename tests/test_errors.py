@@ -103,3 +103,51 @@ def test_send_errors_survive_pickling() -> None:
         "A1",
         False,
     )
+
+
+ROOMS = (
+    "errors",
+    "textnorm",
+    "store",
+    "knowledge",
+    "channels",
+    "agent",
+    "workers",
+    "gateway",
+    "evals",
+    "frontdesk",
+)
+OUTSIDE_THE_ROOT = {
+    "channels.fake_cloud_api.PayloadError",  # the fake's own validation (a ValueError), never raised to callers
+    "channels.ownership._Held",  # control flow inside one proof (rolls its transaction back)
+    "gateway.console.routes._SignIn",  # control flow inside one route
+    "workers.mailbox._Conflict",  # control flow inside one transaction
+}
+
+
+def _defined_exceptions() -> list[type[BaseException]]:
+    import importlib
+    import pkgutil
+
+    for room in ROOMS:
+        package = importlib.import_module(room)
+        for info in pkgutil.walk_packages(package.__path__, f"{room}."):
+            if ".migrations" not in info.name and not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
+    found: set[type[BaseException]] = set()
+    pending: list[type[BaseException]] = [BaseException]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                pending.append(sub)
+    return [c for c in found if c.__module__.split(".")[0] in ROOMS]
+
+
+def test_every_error_frontdesk_defines_is_under_the_one_root() -> None:
+    defined = _defined_exceptions()
+    outside = {f"{c.__module__}.{c.__qualname__}" for c in defined if not issubclass(c, FrontdeskError)}
+    assert outside == OUTSIDE_THE_ROOT
+    assert {c.__name__ for c in defined}.isdisjoint({"WorkerError", "ChannelError", "KnowledgeError"})
+    names = [c.__name__ for c in defined]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == [], "one class per name"

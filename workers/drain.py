@@ -20,7 +20,7 @@ from typing import Literal
 
 from sqlalchemy.exc import OperationalError
 
-from agent.errors import RetryLater
+from errors import RetryLater, UserError
 from store.models import utcnow
 from workers import handoffs, mailbox
 from workers.context import WorkerContext
@@ -299,6 +299,10 @@ def _run_one(
             result: TurnResult = ctx.runner.run_turn(turn)
     except RetryLater as exc:
         return _later(ctx, lease, opened, turn, exc)
+    except UserError as exc:  # the tenant's settings stop the turn: running it again cannot help
+        ctx.metrics.failures.labels(tenant, "turn_user_error").inc()
+        error = f"{type(exc).__name__}: {exc}"
+        return _give_up(ctx, lease, turn, "the tenant's settings stop the assistant", turn_error=error)
     except Exception as exc:
         ctx.metrics.failures.labels(tenant, "turn_error").inc()
         log.warning("turn %s attempt %d failed: %s", turn.turn_id, attempt, type(exc).__name__)

@@ -30,9 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.llm.hosts import HostRefused, PinnedTransport, Resolver, checked_address, is_public, resolve
+from errors import UserError
 from store.crypto import Keyring, aad_for
 from store.db import Database
-from store.errors import UserError
 from store.models import Tenant, TurnRow
 from store.sealed import unseal
 

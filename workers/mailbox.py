@@ -18,15 +18,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from errors import NotFound
 from store.crypto import Keyring, aad_for
 from store.db import Database
-from store.errors import NotFound
 from store.identity import contact_of, conversation_keyring, open_number, pacing_key
 from store.models import ConsentEvent, Contact, Conversation, Message, TurnRow, new_id, utcnow
+from store.repo import conversations
 from store.sealed import seal, unseal
 from workers._sql import insert_ignore, rowcount
 from workers.outbox import Claim, insert_outbox
-from workers.turns import OpenedTurn, TurnResult, turn_id_for
+from workers.turns import OpenedTurn, TurnCustomer, TurnResult, turn_id_for
 
 _conversations = cast(Table, Conversation.__table__)
 _contacts = cast(Table, Contact.__table__)
@@ -53,6 +54,12 @@ _OPEN = (
         .where(_contacts.c.id == _conversations.c.contact_id)
         .scalar_subquery(),
         _conversations.c.test,
+        select(_contacts.c.bsuid_ciphertext)
+        .where(_contacts.c.id == _conversations.c.contact_id)
+        .scalar_subquery(),
+        select(_contacts.c.profile_name_ciphertext)
+        .where(_contacts.c.id == _conversations.c.contact_id)
+        .scalar_subquery(),
     )
 )
 _SEEN_FENCE = select(_conversations.c.lease_fence).where(_conversations.c.id == bindparam("cid"))
@@ -352,8 +359,23 @@ def open_turn(
                     "b_at": utcnow(),
                 },
             )
-            turn = replace(turn, attempt=int(attempt or 1))
+            customer = _customer(sql, db.keyring, tenant_id, conversation_id, row, number)
+            turn = replace(turn, attempt=int(attempt or 1), customer=customer)
         return Opened(turn=turn, mode=mode, oldest_at=_aware(messages[0].created_at), recipient=recipient)
+
+
+def _customer(
+    sql: Connection, keyring: Keyring, tenant_id: int, conversation_id: int, row: Any, number: str | None
+) -> TurnCustomer:
+    """Who a bot turn answers (what the runner would read in a transaction of its own)."""
+    contact = Contact(
+        id=int(row[3]), tenant_id=tenant_id, bsuid_ciphertext=row[6], profile_name_ciphertext=row[7]
+    )
+    return TurnCustomer(
+        customer_id=number or unseal(keyring, contact, "bsuid_ciphertext"),
+        profile_name=unseal(keyring, contact, "profile_name_ciphertext"),
+        human_messages=tuple(conversations.human_replies_since_bot(sql, keyring, conversation_id)),
+    )
 
 
 def _aware(value: datetime) -> datetime:

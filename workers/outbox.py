@@ -19,13 +19,12 @@ from typing import Any, Literal, Protocol, cast, runtime_checkable
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from errors import NotFound, PermanentSendError, SendError
 from store.crypto import Keyring, aad_for
 from store.db import Database
-from store.errors import NotFound
 from store.identity import conversation_keyring, open_number, pacing_key
 from store.models import Contact, Conversation, Message, OutboxItem, new_id, utcnow
 from workers._sql import rowcount
-from workers.errors import PermanentSendError, RetryableSendError
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +35,9 @@ FENCED_AUTHORS = ("bot", "system")
 class OutboundSender(Protocol):
     """Sends one text to a customer; returns the WhatsApp message id.
 
-    Raises :class:`workers.errors.RetryableSendError` (429, 5xx) or
-    :class:`workers.errors.PermanentSendError`. Must give up within the sender's timeout.
+    Raises :class:`errors.SendError`: retried when ``retryable`` (429, 5xx), else failed at once
+    (:class:`errors.PermanentSendError`); its ``reason`` is recorded. Must give up within the
+    sender's timeout.
     """
 
     def send_text(
@@ -75,20 +75,24 @@ class TemplateBody:
 
     @classmethod
     def parse(cls, body: str) -> TemplateBody:
-        """The body, or ``PermanentSendError("bad_template")``."""
+        """The body, or a :class:`PermanentSendError` with the reason ``bad_template``."""
         try:
             raw: Any = json.loads(body)
         except ValueError:
-            raise PermanentSendError("bad_template") from None
+            raise _bad_template() from None
         if not isinstance(raw, dict):
-            raise PermanentSendError("bad_template")
+            raise _bad_template()
         data = cast(dict[str, Any], raw)
         name, language, params = data.get("name"), data.get("language"), data.get("params", [])
         if not isinstance(name, str) or not name or not isinstance(language, str) or not language:
-            raise PermanentSendError("bad_template")
+            raise _bad_template()
         if not isinstance(params, list) or not all(isinstance(p, str) for p in cast(list[Any], params)):
-            raise PermanentSendError("bad_template")
+            raise _bad_template()
         return cls(name, language, cast(list[str], params))
+
+
+def _bad_template() -> PermanentSendError:
+    return PermanentSendError("the template item's body is not a valid template", reason="bad_template")
 
 
 class Pacer(Protocol):
@@ -390,10 +394,12 @@ def _send_claimed(sender: OutboundSender, tenant_id: int, claim: Claim) -> str:
             idempotency_key=claim.key,
         )
     if claim.kind != "template":
-        raise PermanentSendError(f"unknown_kind:{claim.kind}"[:60])
+        raise PermanentSendError(
+            "the outbox item has an unknown kind", reason=f"unknown_kind:{claim.kind}"[:60]
+        )
     template = TemplateBody.parse(claim.text)
     if not isinstance(sender, TemplateSender):
-        raise PermanentSendError("templates_unsupported")
+        raise PermanentSendError("this sender cannot send templates", reason="templates_unsupported")
     return sender.send_template(
         tenant_id=tenant_id,
         conversation_id=claim.conversation_id,
@@ -435,13 +441,11 @@ def deliver(
     claim = gated
     try:
         wa_message_id = _send_claimed(sender, tenant_id, claim)
-    except PermanentSendError as exc:
-        _mark_unsent(db, tenant_id, outbox_id, "failed", exc.code, None)
-        return SendOutcome("failed", error=exc.code)
     except Exception as exc:
-        code = exc.code if isinstance(exc, RetryableSendError) else f"error:{type(exc).__name__}"
-        retry_after = exc.retry_after if isinstance(exc, RetryableSendError) else None
-        if claim.attempts >= policy.max_attempts:
+        sent = exc if isinstance(exc, SendError) else None
+        code = sent.reason if sent else f"error:{type(exc).__name__}"
+        retry_after = sent.retry_after if sent else None
+        if (sent and not sent.retryable) or claim.attempts >= policy.max_attempts:
             _mark_unsent(db, tenant_id, outbox_id, "failed", code, None)
             return SendOutcome("failed", error=code)
         delay = backoff(claim.attempts, policy, retry_after)

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from errors import UserError
 from store.db import Database
 from workers.context import Enqueuer, WorkerConfig, WorkerContext
-from workers.errors import ConfigError
 from workers.events import NullPublisher, Publisher, RedisPublisher
 from workers.fairness import Fairness, LocalFairness, RedisFairness
 from workers.lease import DatabaseLeases, LeaseManager, RedisLeases
@@ -82,7 +82,7 @@ def install(factory: ContextFactory | None) -> None:
 def _named_factory() -> ContextFactory:
     spec = os.environ.get("FRONTDESK_WORKER_CONTEXT", "")
     if ":" not in spec:
-        raise ConfigError(
+        raise UserError(
             "no worker context: the composition root must call workers.runtime.install(factory) "
             "or set FRONTDESK_WORKER_CONTEXT=module:function"
         )

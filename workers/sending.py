@@ -1,9 +1,10 @@
 """Sending: the send task's body (:func:`send_once`) and the WhatsApp sender, which puts
 :class:`channels.cloud_api.CloudApiClient` behind :class:`workers.outbox.OutboundSender`.
 
-The channel's access token is unsealed just for the call and never logged. Meta's errors
-become the workers' two kinds: retryable (429, pair rate limit, 5xx, network) with their
-``retry_after``, and permanent (outside the window, opted out, invalid token, bad request).
+The channel's access token is unsealed just for the call and never logged. Meta's errors reach
+the outbox as they are (:class:`errors.SendError`): retryable (429, pair rate limit, 5xx,
+network) with their ``retry_after``, or permanent (outside the window, opted out, invalid
+token, bad request).
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from channels.cloud_api import CloudApiClient, SendResult
-from channels.errors import SendError as ChannelSendError
+from errors import PermanentSendError
 from store.crypto import Secret
 from store.db import Database
 from store.models import Channel, Conversation
 from store.repo.channels import secrets_of
 from workers.context import WorkerContext
-from workers.errors import PermanentSendError, RetryableSendError
 from workers.outbox import Claim, deliver, send_item
 
 
@@ -93,16 +93,9 @@ class WhatsAppSender:
                 .where(Conversation.id == conversation_id)
             )
             if channel is None:
-                raise PermanentSendError("no_channel")
+                raise PermanentSendError("the conversation has no WhatsApp channel", reason="no_channel")
             if channel.verified_at is None:  # ownership not proven: nothing leaves from it
-                raise PermanentSendError("channel_pending")
+                raise PermanentSendError("the channel's ownership is not proven", reason="channel_pending")
             phone_number_id = channel.phone_number_id
             token = secrets_of(self.db.keyring, channel).access_token
-        try:
-            result = send(phone_number_id, token)
-        except ChannelSendError as exc:
-            code = type(exc).__name__ if exc.code is None else f"{type(exc).__name__}:{exc.code}"
-            if exc.retryable:
-                raise RetryableSendError(code, retry_after=exc.retry_after) from None
-            raise PermanentSendError(code) from None
-        return result.wa_message_id
+        return send(phone_number_id, token).wa_message_id

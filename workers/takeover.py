@@ -15,8 +15,8 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from errors import NotFound
 from store.db import Database
-from store.errors import NotFound
 from store.models import Conversation, OutboxItem, utcnow
 from workers._sql import rowcount
 from workers.outbox import FENCED_AUTHORS, in_flight_bot_sends

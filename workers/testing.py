@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from workers.errors import PermanentSendError, RetryableSendError
+from errors import PermanentSendError, SendError
 from workers.turns import OpenedTurn, TurnResult
 
 
@@ -130,12 +130,12 @@ class RecordingSender:
         return wa_id
 
 
-def rate_limited(retry_after: float | None = 1.0) -> RetryableSendError:
-    return RetryableSendError("rate_limited", retry_after=retry_after)
+def rate_limited(retry_after: float | None = 1.0) -> SendError:
+    return SendError("rate limited", reason="rate_limited", retryable=True, retry_after=retry_after)
 
 
 def opted_out() -> PermanentSendError:
-    return PermanentSendError("opted_out")
+    return PermanentSendError("opted out", reason="opted_out")
 
 
 @dataclass

@@ -8,6 +8,20 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class TurnCustomer:
+    """Who the turn answers, read with the turn (one transaction fewer for the runner)."""
+
+    customer_id: str | None
+    """WhatsApp id, else business-scoped id."""
+    profile_name: str | None
+    human_messages: tuple[str, ...]
+    """What human agents wrote since the bot last spoke, oldest first."""
+
+    def __repr__(self) -> str:  # never print who
+        return f"TurnCustomer(human_messages={len(self.human_messages)})"
+
+
+@dataclass(frozen=True)
 class OpenedTurn:
     """A turn :func:`workers.mailbox.open_turn` opened: everything the agent needs for it.
 
@@ -26,6 +40,8 @@ class OpenedTurn:
     texts: tuple[str, ...]
     deadline: float = field(default_factory=lambda: time.monotonic() + 120.0)
     attempt: int = 1
+    customer: TurnCustomer | None = None
+    """Read by :func:`workers.mailbox.open_turn` for a bot turn (None: the runner reads it)."""
 
     def __repr__(self) -> str:  # never print message bodies
         return (
@@ -59,7 +75,7 @@ class TurnResult:
 class TurnRunner(Protocol):
     """Runs the agent graph for one turn.
 
-    Raise :class:`agent.errors.RetryLater` when the turn should run again later (the provider's
+    Raise :class:`errors.RetryLater` when the turn should run again later (the provider's
     429 or 5xx): the drain reschedules it, slowing only that tenant.
     """
 

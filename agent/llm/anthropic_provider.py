@@ -7,7 +7,6 @@ from typing import Any
 
 import anthropic
 
-from agent.errors import ProviderError
 from agent.llm.clients import connection_error, map_http_error, timeout_error, tls_context
 from agent.llm.keyed import KeyedProvider
 from agent.llm.types import (
@@ -24,6 +23,7 @@ from agent.llm.types import (
     UserMessage,
     render_passages,
 )
+from errors import ProviderError
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 _STOP: dict[str, StopReason] = {

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from agent.errors import UserError
 from agent.llm.types import CallSettings, Completion, Embeddings, Message, ToolSpec
+from errors import UserError
 
 EventKind = Literal["invalid_key", "retry", "fallback", "gave_up"]
 

@@ -14,16 +14,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.errors import (
+from agent.llm.retry import parse_retry_after
+from agent.llm.types import ApiKey
+from errors import (
     BadRequestError,
     InvalidKeyError,
     ProviderHTTPError,
     RateLimitedError,
     TransientProviderError,
-    scrub,
 )
-from agent.llm.retry import parse_retry_after
-from agent.llm.types import ApiKey
 
 CacheKey = tuple[str, str, str, str, float]
 """(vendor, base URL, owner, key fingerprint, timeout)"""
@@ -142,6 +141,17 @@ async def _quiet(aw: Awaitable[None]) -> None:
 
 DEFAULT_CLIENTS = ClientCache()
 """The process-wide client cache used unless one is injected (16 clients per event loop)."""
+
+
+def scrub(text: str, *secrets: str | None) -> str:
+    """``text`` with every occurrence of each secret (and its 12-char tail/head) masked."""
+    for secret in secrets:
+        if not secret:
+            continue
+        text = text.replace(secret, "[redacted]")
+        if len(secret) >= 16:
+            text = text.replace(secret[-12:], "[redacted]").replace(secret[:12], "[redacted]")
+    return text
 
 
 INVALID_KEY_MARKERS = ("api_key_invalid", "api key not valid", "invalid api key", "invalid x-api-key")

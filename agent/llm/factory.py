@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from agent.errors import UserError
 from agent.llm.base import EventSink, Provider, ignore_events
 from agent.llm.clients import ClientCache
 from agent.llm.retry import NO_RETRY, FallbackProvider, RetryPolicy
 from agent.llm.types import ApiKey, CallSettings, ProviderSettings, UserMessage
+from errors import UserError
 
 
 def build_provider(

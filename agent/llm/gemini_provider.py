@@ -11,7 +11,6 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as gt
 
-from agent.errors import ProviderError
 from agent.llm.clients import connection_error, map_http_error, timeout_error, tls_context
 from agent.llm.keyed import KeyedProvider
 from agent.llm.pricing import cost_usd
@@ -30,6 +29,7 @@ from agent.llm.types import (
     UserMessage,
     render_passages,
 )
+from errors import ProviderError
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/"
 GEMINI_API_VERSION = "v1beta"

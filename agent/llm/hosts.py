@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 import httpx2
 
-from agent.errors import UserError
-from store.errors import UserError as StoreUserError
+from errors import UserError
 from store.repo.providers import endpoint_of
 
 Resolver = Callable[[str, int], Sequence[str]]
@@ -165,6 +164,6 @@ class HostPolicy:
         """Raise :class:`HostRefused` unless the policy lets a provider call go to ``url``."""
         try:
             _scheme, host, port = endpoint_of(url)
-        except StoreUserError as exc:
+        except UserError as exc:
             raise HostRefused(str(exc)) from None
         self.address_for(host, port)

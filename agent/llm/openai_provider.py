@@ -9,7 +9,6 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion
 
-from agent.errors import ProviderError, UserError
 from agent.llm.base import EventSink, ignore_events
 from agent.llm.clients import ClientCache, connection_error, map_http_error, timeout_error, tls_context
 from agent.llm.keyed import KeyedProvider
@@ -32,6 +31,7 @@ from agent.llm.types import (
     UserMessage,
     render_passages,
 )
+from errors import ProviderError, UserError
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 _STOP: dict[str, StopReason] = {

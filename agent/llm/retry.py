@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from agent.errors import InvalidKeyError, ProviderError, RateLimitedError, TransientProviderError
 from agent.llm.base import EventSink, Provider, ProviderEvent, ignore_events
 from agent.llm.types import CallSettings, Completion, Embeddings, Message, ToolSpec
+from errors import InvalidKeyError, ProviderError, RateLimitedError, TransientProviderError
 
 T = TypeVar("T")
 

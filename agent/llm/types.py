@@ -192,7 +192,7 @@ class ApiKey:
     def __init__(self, value: str | SecretStr) -> None:
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         if not raw.strip():
-            from agent.errors import UserError
+            from errors import UserError
 
             raise UserError("empty API key")
         self._secret = raw.strip()

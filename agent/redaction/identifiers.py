@@ -61,7 +61,10 @@ _BIRTH_CUE = re.compile(
     re.IGNORECASE,
 )
 _CHUNK = re.compile(r"[A-Za-z0-9]+")
-_GAP = re.compile(r"\s?[-./]\s?|\s|\s?\(|\)\s?|\s?\)\s?\(?|\s?\(0\)\s?")
+_GAP = re.compile(r"\s?[-–—‑_./]\s?|\s|\s?\(|\)\s?|\s?\)\s?\(?|\s?\(0\)\s?")
+_CHECK_LETTER = re.compile(
+    r",?\s*(?:y\s+)?(?i:letra|letter|buchstabe|letra\s+de\s+control)\s+[A-Za-z](?![\w])"
+)
 _EXTENSION = re.compile(r"(?i:x|ext|extn|extension|ext\.|durchwahl|dw|ramal|anexo)")
 _UNIT_SUFFIX = re.compile(
     r"^\d+(?:am|pm|h|hs|hrs|min|mins|ml|l|kg|g|mg|cm|mm|km|m|x|st|nd|rd|th|eur|usd|gb|mb|px|k)$",
@@ -100,6 +103,8 @@ class IdentifierShapeRecognizer(BaseRecognizer):
         keep = survivor_spans(text)
         found: list[RecognizerResult] = []
         for start, end in self.runs(text, keep):
+            letter = _CHECK_LETTER.match(text, end)  # "12345678, letra Z"
+            end = letter.end() if letter else end
             found.append(result(self.classify(text[start:end]), start, end, 0.6, self))
         return found
 

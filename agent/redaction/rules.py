@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from errors import UserError
 from textnorm import fold
 
 if TYPE_CHECKING:  # presidio (and spaCy behind it) load only where rules are compiled: the workers
@@ -40,7 +41,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,59}")
 _PROBES = ("", " ", "a" * 64, "1" * 64, "A1-" * 30, "hola, mi número es 12345678Z gracias")
 
 
-class RuleError(ValueError):
+class RuleError(UserError):
     """A rule an operator gave is not acceptable (the message says why, never the text redacted)."""
 
 

@@ -34,6 +34,7 @@ from agent.redaction.vault import (
     VaultItem,
     canonical_value,
 )
+from errors import FrontdeskError
 from store.db import Database
 from store.identity import conversation_keyring
 from store.models import VaultEntry, new_id
@@ -43,7 +44,7 @@ from store.vault import value_digests
 logger = logging.getLogger(__name__)
 
 
-class VaultConflictError(RuntimeError):
+class VaultConflictError(FrontdeskError):
     """A placeholder could not be assigned after several concurrent conflicts."""
 
 

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import select
 
 from agent.tracing.langfuse_tracer import LangfuseProject
+from errors import FrontdeskError
 from store.db import Database
 from store.models import TraceErasure, utcnow
 
@@ -22,7 +23,7 @@ PAGE = 1000
 DELETE_BATCH = 100
 
 
-class TraceErasureError(Exception):
+class TraceErasureError(FrontdeskError):
     """Langfuse could not be reached or refused; the message carries no key and no personal data."""
 
 

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from errors import Conflict, NotFound, UserError
 from gateway import actions
 from gateway.console import session as cookies
 from gateway.console import views
@@ -29,7 +30,6 @@ from gateway.deps import Principal, authenticate, guard_of, services_of
 from gateway.live import stream
 from gateway.schemas import MAX_ID
 from gateway.services import GatewayServices
-from store.errors import Conflict, NotFound, UserError
 from store.models import User
 
 HERE = Path(__file__).parent

@@ -15,8 +15,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from errors import Conflict, FieldError, FrontdeskError
 from store.crypto import Keyring, Secret
-from store.errors import Conflict, FieldError, FrontdeskError
 from store.models import Channel, utcnow
 from store.repo.lookups import tenants_of_waba
 from store.sealed import seal, unseal

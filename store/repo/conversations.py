@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
+from errors import NotFound
 from store.crypto import Keyring
-from store.errors import NotFound
 from store.identity import bsuid_of, number_of, set_profile_name
 from store.models import Contact, Conversation, Message, utcnow
 from store.sealed import unseal

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from errors import FieldError, NotFound, UserError
 from store.crypto import Keyring, Secret
-from store.errors import FieldError, NotFound, UserError
 from store.models import PROVIDERS, ProviderSetting, utcnow
 from store.sealed import seal, unseal_secret
 

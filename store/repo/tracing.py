@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from errors import UserError
 from store.crypto import Keyring, Secret
-from store.errors import UserError
 from store.models import TenantTracing, utcnow
 from store.sealed import seal, unseal
 

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from errors import UserError
 from store.crypto import Secret
-from store.errors import UserError
 from store.models import ROLES, User, utcnow
 
 TOKEN_PREFIX = "fdk_"  # noqa: S105 (a public prefix, not a secret)

@@ -16,12 +16,11 @@ from channels.errors import (
     OptedOut,
     OutsideWindow,
     PairRateLimited,
-    PermanentSendError,
     RateLimited,
-    SendError,
     TransientSendError,
 )
 from channels.fake_cloud_api import FakeCloudApi
+from errors import PermanentSendError, SendError
 from store.crypto import Secret
 
 from .conftest import PHONE_NUMBER_ID, TOKEN
@@ -139,7 +138,7 @@ def test_error_codes_map(
     assert info.value.code == code
     assert info.value.retryable is retryable
     assert info.value.retry_after == retry_after
-    assert info.value.fbtrace_id
+    assert info.value.trace_id
     assert fake_cloud_api.sent == []
     # The fault was for one request only.
     assert send(cloud_api_client).wa_message_id
@@ -200,7 +199,7 @@ def test_bad_token_is_invalid_token_and_never_leaks(
     caplog.set_level(logging.DEBUG)
     with pytest.raises(InvalidToken) as info:
         send(cloud_api_client, access_token=Secret(wrong))
-    assert info.value.http_status == 401 and info.value.code == 190
+    assert info.value.status == 401 and info.value.code == 190
     assert not info.value.retryable
     for text in (str(info.value), repr(info.value), repr(cloud_api_client), caplog.text):
         assert wrong not in text and TOKEN not in text
@@ -337,12 +336,10 @@ def test_split_counts_emoji_as_two_and_never_breaks_them() -> None:
 def test_send_errors_survive_pickling() -> None:
     import pickle
 
-    error = PairRateLimited(
-        "WhatsApp send failed", code=131056, http_status=400, retry_after=6.0, fbtrace_id="A1"
-    )
+    error = PairRateLimited("WhatsApp send failed", code=131056, status=400, retry_after=6.0, trace_id="A1")
     again = pickle.loads(pickle.dumps(error))
     assert type(again) is PairRateLimited
-    assert (again.code, again.http_status, again.retryable, again.retry_after, again.fbtrace_id) == (
+    assert (again.code, again.status, again.retryable, again.retry_after, again.trace_id) == (
         131056,
         400,
         True,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from channels.cloud_api import CloudApiClient
-from channels.errors import GraphReadError
+from channels.errors import CloudApiReadError
 from channels.fake_cloud_api import IN_PROCESS_URL, FakeCloudApi
 from channels.ownership import OwnershipNotProven, prove
 from store.crypto import Secret
@@ -49,10 +49,10 @@ def test_what_the_token_does_not_own_is_denied_like_what_does_not_exist(
         lambda: client.phone_number(phone_number_id="333", access_token=Secret(OWNER)),
         lambda: client.waba_phone_numbers(waba_id="901", access_token=Secret(OWNER)),
     ):
-        with pytest.raises(GraphReadError) as denied:
+        with pytest.raises(CloudApiReadError) as denied:
             call()
         assert denied.value.reason == "denied" and denied.value.code == 100
-    with pytest.raises(GraphReadError) as unknown:
+    with pytest.raises(CloudApiReadError) as unknown:
         client.phone_number(phone_number_id="111", access_token=Secret("EAAG-unknown-token"))
     assert unknown.value.reason == "token_invalid"
     # The number of another account, or an account that does not list the number: not proven.
@@ -67,12 +67,12 @@ def test_meta_being_down_is_not_a_refusal(graph: tuple[FakeCloudApi, CloudApiCli
     fake, client = graph
     for code in (1, 2, 130429):
         fake.fail_next(code)
-        with pytest.raises(GraphReadError) as down:
+        with pytest.raises(CloudApiReadError) as down:
             prove(client, phone_number_id="111", waba_id=None, access_token=Secret(OWNER))
         assert down.value.reason == "unavailable"
     with (
         CloudApiClient("http://127.0.0.1:9/v21.0", timeout=1) as nowhere,
-        pytest.raises(GraphReadError) as gone,
+        pytest.raises(CloudApiReadError) as gone,
     ):
         nowhere.phone_number(phone_number_id="111", access_token=Secret(OWNER))
     assert gone.value.reason == "unavailable"

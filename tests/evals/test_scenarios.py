@@ -2,7 +2,8 @@
 
 import pytest
 
-from evals.scenarios import FAMILIES, EvalConfigError, load_suite, suite_names
+from errors import UserError
+from evals.scenarios import FAMILIES, load_suite, suite_names
 
 FIXTURE = """
 fixtures:
@@ -35,6 +36,15 @@ def test_a_minimal_suite_loads(tmp_path):
     suite = load_suite("mini", tmp_path)
     assert suite.scenarios[0].id == "a" and suite.tenant("shop").slug == "shop"
     assert suite_names(tmp_path) == ["mini"]  # _shared is not a suite
+
+
+def test_a_suite_file_of_ones_own_loads_by_path(tmp_path):
+    own = tmp_path / "my-clinic.yaml"
+    own.write_text("scenarios:\n  - {id: mine, family: faq, tenant: {slug: self}, turns: [{text: hi}]}\n")
+    suite = load_suite(str(own))
+    assert [s.id for s in suite.scenarios] == ["mine"] and "clinic" in suite.fixtures  # shared fixtures too
+    with pytest.raises(UserError, match="no suite file"):
+        load_suite(str(tmp_path / "missing.yaml"))
 
 
 @pytest.mark.parametrize(
@@ -72,21 +82,21 @@ def test_a_minimal_suite_loads(tmp_path):
 )
 def test_broken_suites_fail_with_a_clear_message(tmp_path, text, message):
     write(tmp_path, "bad", text)
-    with pytest.raises(EvalConfigError, match=message) as info:
+    with pytest.raises(UserError, match=message) as info:
         load_suite("bad", tmp_path)
     assert "\n" not in str(info.value)
 
 
 def test_unknown_suite_names_the_known_ones(tmp_path):
     write(tmp_path, "mini", "scenarios:\n  - {id: a, family: faq, tenant: shop, turns: [{text: hi}]}\n")
-    with pytest.raises(EvalConfigError, match=r"unknown suite 'nope' \(known: mini\)"):
+    with pytest.raises(UserError, match=r"unknown suite 'nope' \(known: mini\)"):
         load_suite("nope", tmp_path)
-    with pytest.raises(EvalConfigError, match="unknown suite"):
+    with pytest.raises(UserError, match="unknown suite"):
         load_suite("_shared", tmp_path)
 
 
 def test_select_by_id_prefix():
     suite = load_suite("smoke").select(["handoff-"])
     assert suite.scenarios and all(s.family == "handoff" for s in suite.scenarios)
-    with pytest.raises(EvalConfigError, match="no scenario"):
+    with pytest.raises(UserError, match="no scenario"):
         load_suite("smoke").select(["zzz"])

@@ -193,3 +193,21 @@ def test_a_simulator_run_leaves_the_tenants_provider_error_alone(
     with db.admin_session() as session:
         row = session.scalar(select(ProviderSetting).where(ProviderSetting.tenant_id == tenant_id))
         assert row is not None and row.last_error == "invalid_key"  # not the tenant's provider: untouched
+
+
+def test_a_tenants_own_scenario_file(env: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evals.scenarios import load_suite
+
+    monkeypatch.setattr(evals.cli, "load_suite", load_suite)  # the real loader, by path
+    own = tmp_path / "clinic-checks.yaml"
+    own.write_text(
+        "scenarios:\n"
+        "  - id: whitening\n    family: faq\n    required: true\n    tenant: {slug: self}\n"
+        "    provider: extractive\n"
+        "    turns: [{text: '¿Cuánto cuesta un blanqueamiento?', expect: {contains: ['250 €']}}]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = env.invoke(app, ["eval", "run", "--tenant", "clinic", "--suite", str(own)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "out" / "evals" / "clinic-clinic-checks" / "results.json").read_text())
+    assert [s["status"] for s in doc["scenarios"]] == ["passed"] and doc["suite"] == str(own)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from agent.errors import UserError
 from agent.llm.hosts import HostPolicy
 from agent.receptionist import Receptionist
+from errors import UserError
 from store.db import Database
 from store.models import AuditEntry, ProviderSetting
 from store.repo import providers

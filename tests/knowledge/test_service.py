@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from knowledge import DocumentNotFound, ingest, list_documents, remove, search
+from errors import NotFound
+from knowledge import ingest, list_documents, remove, search
 from knowledge.evaluation import baseline_recall, ingest_kb, load_questions, search_recall
 from knowledge.pdfgen import text_pdf
 
@@ -61,7 +62,7 @@ def test_ingest_dedupe_replace_remove(any_db: Any, make_tenant: Any) -> None:
     assert removed.chunks == 3
     assert search(any_db, a, "corte tinte mechas") == []
     assert search(any_db, a, "tostada")[0].source == "CARTA"
-    with pytest.raises(DocumentNotFound):
+    with pytest.raises(NotFound):
         remove(any_db, a, "precios.md")
 
 
@@ -81,7 +82,7 @@ def test_canary_in_tenant_b_never_reaches_tenant_a(any_db: Any, make_tenant: Any
         "preguntas.txt",
         "servicios.md",
     ]
-    with pytest.raises(DocumentNotFound):
+    with pytest.raises(NotFound):
         remove(any_db, a, "interno.md")
 
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from errors import Conflict
 from store.db import Database, migrate
-from store.errors import Conflict
 from store.models import Channel, new_id
 from store.repo import channels
 from tests.store.migrations import database_at

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from store.db import Database, DatabaseError
+from errors import DatabaseError
+from store.db import Database
 from store.models import Contact, Conversation
 from store.roles import ensure_app_login, scram_verifier
 

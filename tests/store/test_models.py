@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
+from errors import Conflict, NotFound, UserError
 from store.crypto import DecryptionError
-from store.errors import Conflict, NotFound, UserError
 from store.identity import new_contact
 from store.models import Contact, Conversation, Message, OutboxItem
 from store.repo import channels, providers, tenants, users

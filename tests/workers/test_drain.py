@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from agent.errors import RetryLater
+from agent.llm.hosts import HostRefused
+from errors import RetryLater
 from store.models import Conversation, Message, OutboxItem, TurnRow
 from store.sealed import unseal
 from tests.workers.conftest import World, make_ctx, pump
@@ -154,6 +155,20 @@ def test_failing_turn_is_retried_then_handed_to_a_human(world: World) -> None:
     assert runner.calls == 3
     assert mailbox.state(world.db, world.tenant_id, cid).mode == "human"
     assert mailbox.pending(world.db, world.tenant_id, cid) == []
+
+
+def test_a_user_error_is_handed_to_a_human_at_once_with_its_reason(world: World) -> None:
+    cid = world.conversation()
+    append(world, cid, "wamid.1")
+    world.ctx.runner = runner = FailingRunner(HostRefused("provider host 10.0.0.5 is not allowed"))
+    report = drain_and_reschedule(world.ctx, world.tenant_id, cid)
+    assert report.status == "drained" and runner.calls == 1  # never retried
+    assert world.enqueue.drains == []
+    assert mailbox.state(world.db, world.tenant_id, cid).mode == "human"
+    assert mailbox.pending(world.db, world.tenant_id, cid) == []
+    with world.db.tenant_session(world.tenant_id) as session:
+        turn = session.scalars(select(TurnRow)).one()
+        assert turn.last_error == "HostRefused: provider host 10.0.0.5 is not allowed"
 
 
 def test_provider_429_slows_only_that_tenant(world: World, make_tenant: Any) -> None:

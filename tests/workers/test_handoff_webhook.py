@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from agent.llm.hosts import is_public, resolve
-from store.errors import UserError
+from errors import UserError
 from store.identity import new_contact
 from store.models import Conversation, Tenant, TurnRow
 from store.sealed import seal

@@ -9,12 +9,12 @@ from sqlalchemy import update
 
 from channels.cloud_api import CloudApiClient
 from channels.fake_cloud_api import FakeCloudApi
+from errors import PermanentSendError, SendError
 from store.models import Channel, Conversation, OutboxItem
 from store.repo import channels
 from tests.workers.conftest import World, make_ctx
 from workers import mailbox
 from workers.drain import drain
-from workers.errors import PermanentSendError, RetryableSendError
 from workers.outbox import send_item
 from workers.sending import WhatsAppSender
 
@@ -69,15 +69,17 @@ def test_reply_goes_out_through_the_cloud_api_once(world: World, cloud_api: Any)
 def test_meta_errors_map_to_retryable_and_permanent(world: World, cloud_api: Any) -> None:
     cid, sender = setup_channel(world, cloud_api)
     cloud_api.fail_next(131047)  # outside the 24-hour window
-    with pytest.raises(PermanentSendError):
+    with pytest.raises(PermanentSendError) as permanent:
         sender.send_text(
             tenant_id=world.tenant_id, conversation_id=cid, to="34600000001", text="x", idempotency_key="k1"
         )
+    assert permanent.value.reason == "OutsideWindow:131047" and not permanent.value.retryable
     cloud_api.fail_next(131000, http_status=500)
-    with pytest.raises(RetryableSendError):
+    with pytest.raises(SendError) as transient:
         sender.send_text(
             tenant_id=world.tenant_id, conversation_id=cid, to="34600000001", text="x", idempotency_key="k2"
         )
+    assert transient.value.reason == "TransientSendError:131000" and transient.value.retryable
 
 
 def test_nothing_is_sent_from_a_pending_channel(world: World, cloud_api: Any) -> None:
@@ -98,8 +100,9 @@ def test_nothing_is_sent_from_a_pending_channel(world: World, cloud_api: Any) ->
             idempotency_key="p2",
         ),
     ):
-        with pytest.raises(PermanentSendError, match="channel_pending"):
+        with pytest.raises(PermanentSendError) as refused:
             send()
+        assert refused.value.reason == "channel_pending"
     assert cloud_api.requests == 0
 
 

@@ -38,7 +38,7 @@ class TurnOutput:
     model_calls: int = 0
     """Model calls that answered."""
     error: str | None = None
-    """Why the provider failed the turn (short, secret-free: ``agent.errors.describe``)."""
+    """Why the provider failed the turn (short, secret-free: ``errors.ProviderError.describe``)."""
 
 
 @dataclass(kw_only=True)

@@ -13,7 +13,6 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agent.errors import InvalidKeyError, ProviderError, RateLimitedError, RetryLater, describe
 from agent.graphs.receptionist.context import Context
 from agent.graphs.receptionist.prompts import leaks_prompt, system_prompt
 from agent.graphs.receptionist.state import State
@@ -34,6 +33,7 @@ from agent.redaction.vault import PLACEHOLDER_RE, ConversationKey
 from agent.tools import TOOLS, run_tool
 from agent.tools.hours import back_at, is_closed
 from agent.triage import triage as triage_rules
+from errors import InvalidKeyError, ProviderError, RateLimitedError, RetryLater
 from knowledge.injection import looks_like_injection, requests_payment_data
 from textnorm import conversation_language, detect_language, fold
 
@@ -111,6 +111,10 @@ def route_after_triage(state: State) -> Literal["handoff", "retrieve"]:
     return "handoff" if state.get("handoff_reason") else "retrieve"
 
 
+def route_after_intake(state: State) -> Literal["handoff", "respond"]:
+    return "handoff" if route_after_triage(state) == "handoff" else "respond"
+
+
 # --- retrieve, respond, tools --------------------------------------------------------------
 
 
@@ -146,14 +150,14 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         completion = await ctx.provider.complete(messages, TOOLS, settings)
     except InvalidKeyError as exc:
         ctx.alert("invalid_key", {"tenant_id": ctx.tenant_id, "provider": type(ctx.provider).__name__})
-        ctx.output.error = describe(exc)
+        ctx.output.error = exc.describe()
         return {"handoff_reason": "the model provider rejected the tenant's key", "handoff_rule": "provider"}
     except ProviderError as exc:
         ctx.alert("provider_failed", {"tenant_id": ctx.tenant_id, "error": type(exc).__name__})
-        ctx.output.error = describe(exc)
+        ctx.output.error = exc.describe()
         if exc.retryable:  # 429, 5xx, timeouts past the in-call retries: the worker reschedules
             defer = exc.retry_after if isinstance(exc, RateLimitedError) else None
-            raise RetryLater(defer if defer is not None else RETRY_DEFER, reason=describe(exc)) from None
+            raise RetryLater(defer if defer is not None else RETRY_DEFER, reason=exc.describe()) from None
         return {"handoff_reason": "the model provider refused the request", "handoff_rule": "provider"}
     ctx.output.model_calls += 1
     ctx.trace.generation(

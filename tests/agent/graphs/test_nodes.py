@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from langgraph.runtime import Runtime
 
-from agent.errors import InvalidKeyError, ProviderError
 from agent.graphs.receptionist import nodes
 from agent.graphs.receptionist.context import Context, TurnOutput
 from agent.graphs.receptionist.state import State
@@ -20,6 +19,7 @@ from agent.redaction.vault import InMemoryVault
 from agent.tenant import TenantProfile
 from agent.tools import ToolContext
 from agent.tracing.base import NoopTurnTrace
+from errors import InvalidKeyError, ProviderError
 
 PRICES = ContextPassage(text="Limpieza dental: 45 €. Empaste: 60 €.", source="tarifas.md", heading="Tarifas")
 HOURS = {d: [("09:00", "19:00")] for d in ("mon", "tue", "wed", "thu", "fri")}

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from agent.errors import RetryLater
+from errors import RetryLater
 from store.repo import providers
 from tests.agent.graphs.conftest import use_provider
 

@@ -9,7 +9,6 @@ import random
 
 import pytest
 
-from agent.errors import BadRequestError, InvalidKeyError, RateLimitedError, TransientProviderError, UserError
 from agent.llm.base import ProviderEvent
 from agent.llm.clients import ClientCache
 from agent.llm.factory import build_provider
@@ -28,6 +27,7 @@ from agent.llm.types import (
     ToolSpec,
     UserMessage,
 )
+from errors import BadRequestError, InvalidKeyError, RateLimitedError, TransientProviderError, UserError
 
 VENDORS: list[ProviderName] = ["openai", "anthropic", "gemini", "openai-compatible"]
 SIM_VENDOR = {"openai": "openai", "openai-compatible": "openai", "anthropic": "anthropic", "gemini": "gemini"}

@@ -8,13 +8,13 @@ import asyncio
 import httpx2
 import pytest
 
-from agent.errors import ProviderError
 from agent.llm.clients import ClientCache
 from agent.llm.factory import build_provider
 from agent.llm.hosts import AsyncPinnedTransport, HostPolicy, HostRefused
 from agent.llm.simulator import Simulator
 from agent.llm.testing import fast_retry, sim_settings
 from agent.llm.types import UserMessage
+from errors import ProviderError
 
 KEY = "sk-test-tenant-a-0123456789abcdef"
 

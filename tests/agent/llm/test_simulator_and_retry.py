@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.errors import RateLimitedError, RetryLater, TransientProviderError
 from agent.llm.pricing import cost_usd, find_price
 from agent.llm.retry import RetryPolicy, parse_retry_after
 from agent.llm.simulator import Latency, Simulator, load_script
@@ -29,6 +28,7 @@ from agent.llm.types import (
     Usage,
     UserMessage,
 )
+from errors import RateLimitedError, RetryLater, TransientProviderError
 
 
 def test_records_requests_without_auth_header_values(simulator: Simulator) -> None:

@@ -26,6 +26,9 @@ from agent.redaction.redactor import RedactionContext, Redactor
         ("nie x-1234567-l porfa", "x-1234567-l"),
         ("NIE X03 960 03H", "X03 960 03H"),
         ("documento 1234567-L", "1234567-L"),
+        ("DNI 12345678–Z", "12345678–Z"),  # an en dash
+        ("dni 12345678_z", "12345678_z"),
+        ("DNI: 12345678, letra Z", "12345678, letra Z"),
         # passports
         ("mi pasaporte es AAB 210 918", "AAB 210 918"),
         ("passport no. c01x00t47, expires 2030", "c01x00t47"),
