@@ -88,11 +88,16 @@ def _page(request: Request, template: str, status: int = 200, **context: Any) ->
     return HTMLResponse(html, status_code=status)
 
 
-class Signed:
-    """The signed-in console user and the session's CSRF token."""
+RECHECK_SECONDS = 300.0
+"""An open event stream ends after this long (or when its session or token expires); the
+browser reconnects, and the session is checked again (disabled, new token, expired)."""
 
-    def __init__(self, who: Principal, csrf: str, sid: str) -> None:
-        self.who, self.csrf, self.sid = who, csrf, sid
+
+class Signed:
+    """The signed-in console user, the session's CSRF token and how long it stays valid."""
+
+    def __init__(self, who: Principal, csrf: str, sid: str, seconds_left: float = RECHECK_SECONDS) -> None:
+        self.who, self.csrf, self.sid, self.seconds_left = who, csrf, sid, seconds_left
 
 
 def _signed(request: Request) -> Signed | None:
@@ -114,7 +119,10 @@ def _signed(request: Request) -> Signed | None:
         if cookies.token_fingerprint(keyring, user.token_hash) != claims.fingerprint:
             return None  # a new API token was issued: sign in again
         who = Principal(user.id, claims.tenant_id, user.role, user.name, bool(user.can_read_bodies))
-    return Signed(who, cookies.csrf_token(keyring, claims.sid), claims.sid)
+        left = min(RECHECK_SECONDS, claims.expires - time.time())
+        if user.expires_at is not None:
+            left = min(left, (user.expires_at - services.clock()).total_seconds())
+    return Signed(who, cookies.csrf_token(keyring, claims.sid), claims.sid, max(0.0, left))
 
 
 class _SignIn(Exception):
@@ -267,7 +275,13 @@ async def events(request: Request) -> Response:
     services = services_of(request)
     tenant = signed.who.tenant_id
     return StreamingResponse(
-        stream(services.events, tenant, request.is_disconnected, actions.latest_change(services, tenant)),
+        stream(
+            services.events,
+            tenant,
+            request.is_disconnected,
+            actions.latest_change(services, tenant),
+            signed.seconds_left,  # then the browser reconnects and the session is checked again
+        ),
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )

@@ -315,6 +315,12 @@ def test_10_docs_are_off_and_an_expired_token_is_refused(served: Served) -> None
     browser = served.client("127.0.0.23")
     assert console_sign_in(browser, made.json()["token"]).status_code == 303
     assert browser.get("/console/inbox").status_code == 200
+    with browser.stream("GET", "/console/events") as live:  # opened before the expiry…
+        assert live.status_code == 200
+        for _ in live.iter_bytes():  # keep-alives every few seconds
+            if datetime.now(UTC) > soon + timedelta(seconds=8):
+                break
+    assert abs((datetime.now(UTC) - soon).total_seconds()) < 3  # …it ends at the expiry (it ran on)
     time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.2)
     expired = c.get("/api/conversations", headers=temp)
     assert expired.status_code == 401 and "expired" in expired.json()["detail"]
