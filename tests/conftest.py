@@ -6,6 +6,7 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -125,30 +126,39 @@ def sqlite_db(tmp_path: Any, keyring: Any) -> Iterator[Any]:
     db.dispose()
 
 
-@pytest.fixture
-def postgres_db(postgres_admin_url: str, postgres_app_url: str, keyring: Any) -> Iterator[Any]:
-    """A migrated PostgreSQL database in its own schema: migrations run as the owner, the
-    application logs in as its own role under row-level security (the production path)."""
+@contextmanager
+def scratch_schema(admin_url: str) -> Iterator[str]:
+    """A new PostgreSQL schema for one test (and its contacts' key schema), dropped afterwards."""
     import uuid
 
     from sqlalchemy import create_engine, text
 
-    from store.db import Database, migrate
-
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_admin_url)
+    admin = create_engine(admin_url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(postgres_app_url, keyring, admin_url=postgres_admin_url, schema=schema)
     try:
-        migrate(db)
-        yield db
+        yield schema
     finally:
-        db.dispose()
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_keys" CASCADE'))  # contacts' data keys
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_db(postgres_admin_url: str, postgres_app_url: str, keyring: Any) -> Iterator[Any]:
+    """A migrated PostgreSQL database in its own schema: migrations run as the owner, the
+    application logs in as its own role under row-level security (the production path)."""
+    from store.db import Database, migrate
+
+    with scratch_schema(postgres_admin_url) as schema:
+        db = Database(postgres_app_url, keyring, admin_url=postgres_admin_url, schema=schema)
+        try:
+            migrate(db)
+            yield db
+        finally:
+            db.dispose()
 
 
 @pytest.fixture

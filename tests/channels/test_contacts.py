@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from channels.contacts import UnknownContact, change_number, find_contact, resolve_contact
 from channels.events import ContactRef
 from store.identity import bsuid_of, number_of
 from store.models import Contact
 from store.sealed import unseal
-from tests.conftest import app_url_of
+from tests.conftest import app_url_of, scratch_schema
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -31,19 +30,13 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
         database.dispose()
         return
     url = request.getfixturevalue("postgres_admin_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(app_url_of(url), keyring, admin_url=url, schema=schema)
-    try:
-        migrate(database)
-        yield database
-    finally:
-        database.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(url) as schema:
+        database = Database(app_url_of(url), keyring, admin_url=url, schema=schema)
+        try:
+            migrate(database)
+            yield database
+        finally:
+            database.dispose()
 
 
 @pytest.fixture

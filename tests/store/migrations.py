@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from store.crypto import Keyring
 from store.db import Database, migrate
+from tests.conftest import scratch_schema
 
 
 def database_at(request: pytest.FixtureRequest, tmp_path: Path, revision: str) -> Iterator[Database]:
@@ -23,17 +22,10 @@ def database_at(request: pytest.FixtureRequest, tmp_path: Path, revision: str) -
         db.dispose()
         return
     url = request.getfixturevalue("postgres_admin_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(url, keyring, schema=schema)
-    try:
-        migrate(db, revision)
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_keys" CASCADE'))
-        admin.dispose()
+    with scratch_schema(url) as schema:
+        db = Database(url, keyring, schema=schema)
+        try:
+            migrate(db, revision)
+            yield db
+        finally:
+            db.dispose()

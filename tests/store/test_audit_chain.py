@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from store import audit
 from store.audit_anchor import FileAnchor, RedisAnchor, scope_of
 from store.db import Database, migrate
 from store.models import AuditEntry, utcnow
+from tests.conftest import scratch_schema
 
 
 def _fill(db: Database, tenant_id: int, n: int) -> None:
@@ -200,18 +201,14 @@ def fresh_db(request: pytest.FixtureRequest, tmp_path: Any, keyring: Any) -> Any
         db.dispose()
         return
     admin_url = request.getfixturevalue("postgres_admin_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(request.getfixturevalue("postgres_app_url"), keyring, admin_url=admin_url, schema=schema)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(admin_url) as schema:
+        db = Database(
+            request.getfixturevalue("postgres_app_url"), keyring, admin_url=admin_url, schema=schema
+        )
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 def test_chains_written_before_the_key_verify_after_migration(fresh_db: Database) -> None:
