@@ -7,9 +7,12 @@ A conversation an agent may not see answers 404, exactly like another tenant's i
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +20,7 @@ from sqlalchemy.orm import Session
 from channels.window import window_closes_at, within_window
 from errors import NotFound
 from gateway import actions
-from gateway.deps import Services, Staff, Supervisor
+from gateway.deps import Principal, Services, Staff, Supervisor, still_signed_in
 from gateway.live import stream
 from gateway.schemas import (
     AssignIn,
@@ -230,15 +233,38 @@ async def events(
 ) -> StreamingResponse:
     """``event: conversation`` with ``{"tenant_id", "conversation_id", "kind", "at"}`` for every
     change in the tenant (kind: message, handoff, takeover, handback, assigned, reply, note);
-    read the conversation back for its details. Keep-alive comments every few seconds."""
+    read the conversation back for its details. Keep-alive comments every few seconds. The
+    stream ends when the user is disabled, changes role or its token expires."""
     return StreamingResponse(
         stream(
             services.events,
             who.tenant_id,
-            request.is_disconnected,
+            _until_signed_out(services, who, request.is_disconnected),
             actions.latest_change(services, who.tenant_id),
             seconds,
         ),
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
+
+
+ACCESS_RECHECK_SECONDS = 30.0
+"""How often an open event stream checks that its user may still read it."""
+
+
+def _until_signed_out(
+    services: GatewayServices, who: Principal, disconnected: Callable[[], Awaitable[bool]]
+) -> Callable[[], Awaitable[bool]]:
+    """``disconnected``, or the user lost access (checked at most every ACCESS_RECHECK_SECONDS)."""
+    next_check = time.monotonic() + ACCESS_RECHECK_SECONDS
+
+    async def gone() -> bool:
+        nonlocal next_check
+        if await disconnected():
+            return True
+        if time.monotonic() < next_check:
+            return False
+        next_check = time.monotonic() + ACCESS_RECHECK_SECONDS
+        return not await run_in_threadpool(still_signed_in, services, who)
+
+    return gone

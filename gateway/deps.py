@@ -186,6 +186,16 @@ def _signed_in(services: GatewayServices, token: str, client: str) -> Principal 
         return Principal(user.id, tenant_id, user.role, user.name, bool(user.can_read_bodies))
 
 
+def still_signed_in(services: GatewayServices, who: Principal) -> bool:
+    """Whether ``who`` may still act: the user exists, is enabled, keeps its role and its
+    token has not expired (for long-lived requests such as event streams)."""
+    with services.db.tenant_session(who.tenant_id) as session:
+        user = session.scalar(select(User).where(User.id == who.user_id, User.tenant_id == who.tenant_id))
+    if user is None or user.disabled or user.role != who.role:
+        return False
+    return user.expires_at is None or user.expires_at > services.clock()
+
+
 def authenticate(services: GatewayServices, guard: ClientGuard, token: str | None, client: str) -> Principal:
     """The user of ``token``, or an HTTP error (401 bad or expired token, 429 too many failures)."""
     if not token:

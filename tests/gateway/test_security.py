@@ -204,3 +204,43 @@ def test_api_body_limit(sqlite_db: Any, make_tenant: Any) -> None:
             "/api/conversations/1/notes", json={"body": "x" * 20_000}, headers=gw.a.auth("agent")
         )
         assert response.status_code == 413
+
+
+def _stream_ends_after(gw: Gateway, monkeypatch: Any, revoke: Any) -> float:
+    """Seconds an open ``/api/events`` stream of the agent lives on after ``revoke()``."""
+    import time
+
+    import gateway.api_conversations as api
+    import gateway.live as live
+
+    monkeypatch.setattr(api, "ACCESS_RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(live, "POLL_SECONDS", 0.1)
+    with gw.client.stream("GET", "/api/events?seconds=20", headers=gw.a.auth("agent")) as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(lines).startswith("retry:")
+        revoke()
+        revoked = time.monotonic()
+        for _ in lines:
+            pass
+    return time.monotonic() - revoked
+
+
+def test_an_open_event_stream_ends_when_its_user_is_disabled(gw: Gateway, monkeypatch: Any) -> None:
+    from sqlalchemy import update
+
+    def disable() -> None:
+        with gw.db.tenant_session(gw.a.id) as session:
+            session.execute(update(User).where(User.id == gw.a.user_ids["agent"]).values(disabled=True))
+
+    assert _stream_ends_after(gw, monkeypatch, disable) < 10  # not the 20 s it asked for
+
+
+def test_an_open_event_stream_ends_when_its_token_expires(gw: Gateway, monkeypatch: Any) -> None:
+    from sqlalchemy import update
+
+    with gw.db.tenant_session(gw.a.id) as session:
+        expires = gw.clock.now + timedelta(minutes=1)
+        session.execute(update(User).where(User.id == gw.a.user_ids["agent"]).values(expires_at=expires))
+    assert _stream_ends_after(gw, monkeypatch, lambda: gw.clock.advance(minutes=2)) < 10
