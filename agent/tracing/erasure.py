@@ -74,29 +74,29 @@ def delete_customer_traces(
                 traces |= _trace_ids(client, "sessionId", session)
             for user in user_ids:
                 traces |= _trace_ids(client, "userId", user)
-            ordered = sorted(traces)
-            for start in range(0, len(ordered), DELETE_BATCH):
-                response = client.request(
-                    "DELETE", "/api/public/traces", json={"traceIds": ordered[start : start + DELETE_BATCH]}
-                )
-                _check(response, "delete traces")
-            return len(ordered)
+            return _delete_traces(client, traces)
     except httpx.HTTPError as exc:
         raise TraceErasureError(f"Langfuse is unreachable: {type(exc).__name__}") from None
+
+
+def _delete_traces(client: httpx.Client, traces: set[str]) -> int:
+    """Delete ``traces`` in batches of DELETE_BATCH; how many there were."""
+    ordered = sorted(traces)
+    for start in range(0, len(ordered), DELETE_BATCH):
+        response = client.request(
+            "DELETE", "/api/public/traces", json={"traceIds": ordered[start : start + DELETE_BATCH]}
+        )
+        _check(response, "delete traces")
+    return len(ordered)
 
 
 def delete_old_traces(project: LangfuseProject, older_than: datetime, *, timeout: float = 10.0) -> int:
     """Delete every trace of the project that started before ``older_than`` (retention)."""
     try:
         with _client(project, timeout) as client:
-            traces = _trace_ids(client, "toStartTime", older_than.astimezone(UTC).isoformat())
-            ordered = sorted(traces)
-            for start in range(0, len(ordered), DELETE_BATCH):
-                response = client.request(
-                    "DELETE", "/api/public/traces", json={"traceIds": ordered[start : start + DELETE_BATCH]}
-                )
-                _check(response, "delete traces")
-            return len(ordered)
+            return _delete_traces(
+                client, _trace_ids(client, "toStartTime", older_than.astimezone(UTC).isoformat())
+            )
     except httpx.HTTPError as exc:
         raise TraceErasureError(f"Langfuse is unreachable: {type(exc).__name__}") from None
 
