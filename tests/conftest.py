@@ -195,3 +195,14 @@ def make_tenant() -> Any:
             return tenants.create(session, slug, name).id
 
     return make
+
+
+@pytest.fixture
+def embedded(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The embedded default in a fresh folder (the working directory): no FRONTDESK_ or
+    LANGFUSE_ variable of the caller's shell leaks in."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("FRONTDESK_", "LANGFUSE_")):
+            monkeypatch.delenv(name)
+    return tmp_path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,8 @@ from store.crypto import Keyring
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No FRONTDESK_/LANGFUSE_ variable of the caller's shell leaks in."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("FRONTDESK_", "LANGFUSE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("FRONTDESK_DATABASE_URL", f"sqlite:///{tmp_path}/fd.db")
+def cli_env(embedded: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The embedded default with its own SQLite file and master key."""
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", f"sqlite:///{embedded}/fd.db")
     monkeypatch.setenv("FRONTDESK_MASTER_KEYS", Keyring.new_key_spec("k1"))
-    return tmp_path
+    return embedded

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +21,6 @@ from agent.receptionist import Receptionist
 from agent.redaction.redactor import Redactor, load_ner_pipeline
 from agent.redaction.sql_vault import SqlVault
 from frontdesk.runner import ReceptionistTurnRunner
-from store.crypto import Keyring
 from store.db import Database
 from store.models import TurnRow as Turn
 from tests.agent.graphs.conftest import CLINIC_KB, use_provider
@@ -126,13 +124,7 @@ def test_a_refused_key_is_recorded_in_the_run(world: Any, sim: Any) -> None:
 
 
 @pytest.fixture
-def cli(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("FRONTDESK_", "LANGFUSE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("FRONTDESK_DATABASE_URL", f"sqlite:///{tmp_path}/fd.db")
-    monkeypatch.setenv("FRONTDESK_MASTER_KEYS", Keyring.new_key_spec("k1"))
+def cli(cli_env: Any) -> CliRunner:
     from frontdesk.cli import app
 
     runner = CliRunner()

@@ -4,7 +4,6 @@ a copy of the database, erasure, export of the other customer, audit verify, the
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -32,15 +31,6 @@ ANA, BETO = "34600111222", "34600999888"
 
 def run(*args: str) -> Any:
     return CliRunner().invoke(app, list(args))
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("FRONTDESK_", "LANGFUSE_")):
-            monkeypatch.delenv(name)
-    return tmp_path
 
 
 def _webhooks(db: Database) -> None:
