@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from functools import cache
 
 from agent.checkpoints import CheckpointStore
 from agent.llm.hosts import HostPolicy
 from agent.receptionist import AlertSink, ProviderFactory, Receptionist
-from agent.redaction.redactor import Redactor, load_ner_pipeline
+from agent.redaction.redactor import Redactor
 from agent.redaction.sql_vault import SqlVault
 from agent.tracing import LangfuseProject, LangfuseTracer, Tracer
 from frontdesk.settings import VAR_DIR, LangfuseSettings, Settings
@@ -17,17 +16,9 @@ from store.repo import tracing as tracing_repo
 from workers.privacy import PrivacyServices
 
 
-@cache
-def ner_pipeline() -> object:
-    """spaCy's pipeline, loaded once per process."""
-    return load_ner_pipeline()
-
-
 def redactor(settings: Settings, db: Database) -> Redactor:
     """The redactor over the database's vault; spaCy's pipeline loads only with ``redaction_ner``."""
-    if settings.redaction_ner:
-        return Redactor(SqlVault(db), use_ner=True, nlp=ner_pipeline())
-    return Redactor(SqlVault(db))
+    return Redactor(SqlVault(db), use_ner=settings.redaction_ner)
 
 
 def checkpoint_store(settings: Settings, db: Database) -> CheckpointStore:

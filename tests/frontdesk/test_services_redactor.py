@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from agent.redaction import redactor as redactor_module
 from frontdesk import services
 from frontdesk.settings import Settings
 
@@ -18,7 +19,7 @@ def test_redactor_without_ner_never_loads_the_pipeline(monkeypatch: pytest.Monke
     def refuse() -> Any:
         raise AssertionError("spaCy pipeline loaded although NER is off")
 
-    monkeypatch.setattr(services, "ner_pipeline", refuse)
+    monkeypatch.setattr(redactor_module, "load_ner_pipeline", refuse)
     redactor = services.redactor(Settings(), _NoDb())  # type: ignore[arg-type]
     assert not redactor.use_ner
 
@@ -34,7 +35,7 @@ def test_redactor_with_ner_configured_uses_the_pipeline(monkeypatch: pytest.Monk
         loaded.append(FakeNlp())
         return loaded[-1]
 
-    monkeypatch.setattr(services, "ner_pipeline", fake)
+    monkeypatch.setattr(redactor_module, "load_ner_pipeline", fake)
     monkeypatch.setenv("FRONTDESK_REDACTION_NER", "1")
     redactor = services.redactor(Settings(), _NoDb())  # type: ignore[arg-type]
     assert redactor.use_ner and len(loaded) == 1
