@@ -95,6 +95,7 @@ def resolve_contact(session: Session, keyring: Keyring, tenant_id: int, ref: Con
         contact = None
     if contact is None:
         contact = Contact(tenant_id=tenant_id)
+        keyring.for_new_contact(tenant_id, contact.id)  # its data key, made without a lookup
         set_number(keyring, contact, ref.wa_id)
         set_bsuid(keyring, contact, ref.bsuid)
         if ref.profile_name:

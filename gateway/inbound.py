@@ -43,7 +43,7 @@ from channels.status import apply_status
 from gateway.templates import sync_settings_registry
 from store import audit
 from store.crypto import Keyring
-from store.identity import conversation_keyring, number_digest
+from store.identity import conversation_keyring, number_digest, remember_contact_of
 from store.models import (
     Channel,
     Contact,
@@ -160,11 +160,11 @@ def conversation_for(session: Session, tenant_id: int, contact: Contact, channel
     found = None
     if not created_here(session, contact):  # a contact created a moment ago has none
         found = session.scalar(_CONVERSATION_OF, {"tid": tenant_id, "cid": contact.id, "chid": channel.id})
-    if found is not None:
-        return found
-    conversation = Conversation(tenant_id=tenant_id, contact_id=contact.id, channel_id=channel.id)
-    insert_now(session, conversation)
-    return conversation
+    if found is None:
+        found = Conversation(tenant_id=tenant_id, contact_id=contact.id, channel_id=channel.id)
+        insert_now(session, found)
+    remember_contact_of(found.id, tenant_id, contact.id)  # the mailbox seals under its key
+    return found
 
 
 def _bump_epoch(session: Session, conversation: Conversation, now: datetime) -> None:

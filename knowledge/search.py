@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from knowledge.models import KbChunk, KbDocument
@@ -85,7 +85,9 @@ def _lexical_sqlite(
 # The index below is built once per tenant and process from the columns FTS5 indexes on SQLite,
 # through the tenant's own session, and rebuilt when the tenant's documents change
 # (``_tenant_state``); a query costs one small aggregate over ``kb_documents`` and a sparse sum over
-# the query terms' postings, and scores every matching chunk exactly.
+# the query terms' postings, and scores every matching chunk exactly. The index keeps what a hit
+# shows (text, heading, document and its title) too, read in the same build: a lexical search is
+# that one aggregate, on a Core connection, and no second statement for the passages.
 
 K1, B = 1.2, 0.75
 INDEX_BUDGET = 4_000_000
@@ -103,16 +105,24 @@ class _LexicalIndex:
     offsets: npt.NDArray[np.int64]
     rows: npt.NDArray[np.int32]
     weights: npt.NDArray[np.float64]
+    passages: dict[int, tuple[str, str, int, str]]
+    """Chunk id → (text, heading, document id, document title), what a hit shows."""
+    passage_units: int = 0
+    """The passages' characters in posting-sized units (12), for :data:`INDEX_BUDGET`."""
 
     @property
     def size(self) -> int:
-        return int(self.rows.shape[0]) + len(self.slots) + int(self.ids.shape[0])
+        return int(self.rows.shape[0]) + len(self.slots) + int(self.ids.shape[0]) + self.passage_units
 
 
-def build_index(version: tuple[object, ...], chunks: Sequence[Sequence[object]]) -> _LexicalIndex:
+def build_index(
+    version: tuple[object, ...],
+    chunks: Sequence[Sequence[object]],
+    passages: dict[int, tuple[str, str, int, str]] | None = None,
+) -> _LexicalIndex:
     """BM25F over (id, search_heading, search_text, search_parts) rows: per-field saturation and
     length normalisation against the tenant's average field length, weighted per field, summed
-    per term; idf from the tenant's document frequencies."""
+    per term; idf from the tenant's document frequencies. ``passages``: what each hit shows."""
     total = len(chunks)
     vocab: dict[str, int] = {}
     term_list: list[int] = []
@@ -141,8 +151,17 @@ def build_index(version: tuple[object, ...], chunks: Sequence[Sequence[object]])
     idf = np.log(1 + (total - df + 0.5) / (df + 0.5))
     weights = np.bincount(inverse, weights=share, minlength=term_rows.shape[0]) * idf[posting_term]
     offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(df, dtype=np.int64)])
+    passages = passages or {}
+    units = sum(len(p[0]) + len(p[1]) + len(p[3]) for p in passages.values()) // 12 + 8 * len(passages)
     return _LexicalIndex(
-        version, ids, vocab, offsets, posting_row.astype(np.int32), weights.astype(np.float64)
+        version,
+        ids,
+        vocab,
+        offsets,
+        posting_row.astype(np.int32),
+        weights.astype(np.float64),
+        passages,
+        units,
     )
 
 
@@ -172,7 +191,7 @@ _building: dict[tuple[str, int], threading.Lock] = {}
 
 
 def _tenant_index(
-    db: Database, session: Session, tenant_id: int, version: tuple[object, ...]
+    db: Database, session: Session | Connection, tenant_id: int, version: tuple[object, ...]
 ) -> _LexicalIndex:
     """The tenant's lexical index, from the cache while its documents are unchanged.
 
@@ -192,11 +211,27 @@ def _tenant_index(
         if cached is not None and cached.version == version:
             return cached
         chunks = session.execute(
-            select(KbChunk.id, KbChunk.search_heading, KbChunk.search_text, KbChunk.search_parts).where(
-                KbChunk.tenant_id == tenant_id
-            )
+            select(
+                KbChunk.id,
+                KbChunk.search_heading,
+                KbChunk.search_text,
+                KbChunk.search_parts,
+                KbChunk.text,
+                KbChunk.heading,
+                KbChunk.document_id,
+            ).where(KbChunk.tenant_id == tenant_id)
         ).all()
-        index = build_index(version, chunks)
+        titles = dict(
+            session.execute(
+                select(KbDocument.id, KbDocument.title).where(KbDocument.tenant_id == tenant_id)
+            ).all()
+        )
+        passages = {
+            int(c[0]): (str(c[4]), str(c[5] or ""), int(c[6]), str(titles.get(c[6], "")))
+            for c in chunks
+            if c[6] in titles
+        }
+        index = build_index(version, [c[:4] for c in chunks if c[6] in titles], passages)
         with _indexes_lock:
             _indexes[key] = index
             _indexes.move_to_end(key)
@@ -208,7 +243,7 @@ def _tenant_index(
     return index
 
 
-def _tenant_state(session: Session, tenant_id: int) -> tuple[list[Language], tuple[object, ...]]:
+def _tenant_state(session: Session | Connection, tenant_id: int) -> tuple[list[Language], tuple[object, ...]]:
     """PostgreSQL: the tenant's languages (most chunks first) and a version of its documents.
 
     Every ingest, replacement and removal inserts, updates or deletes a ``kb_documents`` row in
@@ -292,6 +327,21 @@ def _dense(
     return [(int(vectors.ids[r]), float(s)) for r, s in zip(rows, scores, strict=True)]
 
 
+def _search_lexical(db: Database, tenant_id: int, query: str, k: int) -> list[SearchHit]:
+    """PostgreSQL, lexical only: the version check on a Core connection, the rest in memory."""
+    with db.tenant_connection(tenant_id) as connection:
+        langs, version = _tenant_state(connection, tenant_id)
+        terms = query_terms(query, langs)
+        if not terms or not version:
+            return []
+        index = _tenant_index(db, connection, tenant_id, version)
+    hits: list[SearchHit] = []
+    for chunk_id, score in rank_index(index, terms, CANDIDATES)[:k]:
+        text_, heading, document_id, title = index.passages[chunk_id]
+        hits.append(SearchHit(text_, title, heading, score, chunk_id, document_id))
+    return hits
+
+
 # --- public ----------------------------------------------------------------------------------
 
 
@@ -313,6 +363,8 @@ def search(
         return []
     if query_vector is None and embed is not None:
         query_vector = list(embed([query])[0])
+    if db.is_postgres and query_vector is None:
+        return _search_lexical(db, tenant_id, query, k)
     with db.tenant_session(tenant_id) as session:
         lexical: list[tuple[int, float]] = []
         if db.is_postgres:

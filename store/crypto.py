@@ -146,6 +146,10 @@ class Keyring:
         master keys; :class:`store.keystore.DataKeyring` returns the contact's own data key."""
         return self
 
+    def for_new_contact(self, tenant_id: int, contact_id: int) -> Keyring:
+        """:meth:`for_contact` for a contact id just made (no key can exist yet: none is looked up)."""
+        return self.for_contact(tenant_id, contact_id)
+
     def encrypt(self, plaintext: str, *, aad: str) -> str:
         """Encrypt under the newest key, bound to ``aad``."""
         nonce = os.urandom(NONCE_BYTES)

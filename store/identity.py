@@ -109,6 +109,14 @@ def contact_of(sql: Session | Connection, conversation_id: int) -> tuple[int, in
     return found
 
 
+def remember_contact_of(conversation_id: int, tenant_id: int, contact_id: int) -> None:
+    """Note a conversation's contact read or written by the caller (its tenant's transaction),
+    so that :func:`contact_of` need not read it again."""
+    if len(_contact_of) >= _CONTACT_OF_SIZE:
+        _contact_of.clear()
+    _contact_of[conversation_id] = (tenant_id, contact_id)
+
+
 def conversation_keyring(sql: Session | Connection, keyring: Keyring, conversation_id: int) -> Keyring:
     """The keyring that seals data of a conversation: its contact's data key (the master keys
     for a conversation the store does not have, such as an eval's)."""
