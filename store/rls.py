@@ -43,15 +43,45 @@ def enable_tenant_rls(table: str) -> list[str]:
     ]
 
 
-_PIN_FUNCTION = r"""CREATE OR REPLACE FUNCTION frontdesk_tenant() RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
-  SELECT split_part(s.v, '.', 1)::bigint
-  FROM (SELECT current_setting('app.tenant_id', true) AS v) AS s
-  JOIN frontdesk_pin_keys AS k ON k.key_id = split_part(s.v, '.', 2)
-  WHERE s.v ~ '^[0-9]{1,18}\.[A-Za-z0-9_-]{1,32}\.[0-9a-f]{64}$'
-    AND encode(sha256(k.pin_key || sha256(k.pin_key
-        || convert_to('tenant:' || split_part(s.v, '.', 1), 'UTF8'))), 'hex') = split_part(s.v, '.', 3)
-$$"""
+_PIN_BODY = r"""
+DECLARE
+  v text := current_setting('app.tenant_id', true);
+  tenant text;
+  mac_key bytea;
+BEGIN
+  IF v IS NULL OR length(v) > 160 OR split_part(v, '.', 4) <> '' THEN
+    RETURN NULL;
+  END IF;
+  SELECT k.pin_key INTO mac_key FROM frontdesk_pin_keys AS k WHERE k.key_id = split_part(v, '.', 2);
+  IF mac_key IS NULL THEN
+    RETURN NULL;
+  END IF;
+  tenant := split_part(v, '.', 1);
+  IF encode(sha256(mac_key || sha256(mac_key || convert_to('tenant:' || tenant, 'UTF8'))), 'hex')
+      IS DISTINCT FROM split_part(v, '.', 3) THEN
+    RETURN NULL;
+  END IF;
+  RETURN tenant::bigint;  -- signed: a tenant id the application wrote
+END
+"""
+"""``frontdesk_tenant()``: the pinned tenant when its MAC checks out, else NULL.
+
+PL/pgSQL, whose statement plans live as long as the connection: a policy evaluates it once per
+table a statement reads, and the SQL function it replaces was parsed and planned again at every
+statement (its regular expression cost as much again; the MAC check is what rejects a forged
+pin, and the tenant id is cast only once it is signed). ``search_path`` ends with ``pg_temp``:
+left implicit, the session's temporary schema comes first, and a temporary table named
+``frontdesk_pin_keys`` would let the application sign its own pins.
+"""
+
+
+def _definer(name: str, returns: str, language: str, body: str) -> str:
+    """``CREATE OR REPLACE FUNCTION`` owned by the migrating role, its search path the schema it is
+    created in, then ``pg_temp`` (never first: a temporary table must not shadow one of ours)."""
+    return f"""DO $create$ BEGIN EXECUTE format($function$
+CREATE OR REPLACE FUNCTION {name}() RETURNS {returns}
+LANGUAGE {language} STABLE SECURITY DEFINER SET search_path = %I, pg_temp AS $body${body}$body$
+$function$, current_schema()); END $create$"""
 
 
 def create_app_role() -> list[str]:
@@ -64,12 +94,10 @@ def create_app_role() -> list[str]:
         END $$""",
         "CREATE TABLE IF NOT EXISTS frontdesk_pin_keys (key_id text PRIMARY KEY, pin_key bytea NOT NULL)",
         "REVOKE ALL ON frontdesk_pin_keys FROM PUBLIC",
-        _PIN_FUNCTION,
+        _definer("frontdesk_tenant", "bigint", "plpgsql", _PIN_BODY),
         "REVOKE ALL ON FUNCTION frontdesk_tenant() FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION frontdesk_tenant() TO {APP_ROLE}",
-        """CREATE OR REPLACE FUNCTION frontdesk_pin_key_ids() RETURNS SETOF text
-        LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS
-        $$ SELECT key_id FROM frontdesk_pin_keys $$""",
+        _definer("frontdesk_pin_key_ids", "SETOF text", "sql", " SELECT key_id FROM frontdesk_pin_keys "),
         f"GRANT EXECUTE ON FUNCTION frontdesk_pin_key_ids() TO {APP_ROLE}",
     ]
 

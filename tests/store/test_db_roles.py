@@ -74,6 +74,24 @@ def test_set_config_cannot_name_another_tenant(two_tenants: tuple[Database, int,
             s.execute(text("SELECT set_config('app.tenant_id', '', false)"))
 
 
+def test_a_temporary_pin_keys_table_signs_no_pin(two_tenants: tuple[Database, int, int]) -> None:
+    """The session's temporary schema comes before the function's unless named last: a
+    temporary ``frontdesk_pin_keys`` must not let the application sign pins of its own."""
+    db, _, b = two_tenants
+    key_id = db.pin(b).split(".")[1]
+    forged = text(
+        "SELECT set_config('app.tenant_id', :t || '.' || :k || '.' || encode(sha256('\\x00'::bytea "
+        "|| sha256('\\x00'::bytea || convert_to('tenant:' || :t, 'UTF8'))), 'hex'), true)"
+    )
+    with db.app_session() as s:
+        s.execute(text("CREATE TEMPORARY TABLE frontdesk_pin_keys (key_id text, pin_key bytea)"))
+        s.execute(text("INSERT INTO frontdesk_pin_keys VALUES (:k, '\\x00'::bytea)"), {"k": key_id})
+        s.execute(forged, {"t": str(b), "k": key_id})
+        assert s.execute(text("SELECT frontdesk_tenant()")).scalar() is None
+        assert _visible(s) == []
+        assert list(s.execute(text("SELECT frontdesk_pin_key_ids()")).scalars()) == db.keyring.key_ids[:1]
+
+
 def test_the_pin_keys_are_out_of_the_apps_reach(postgres_db: Database) -> None:
     with pytest.raises(DBAPIError, match="permission denied"), postgres_db.app_session() as s:
         s.execute(text("SELECT * FROM frontdesk_pin_keys"))

@@ -30,16 +30,12 @@ def build_graph(checkpointer: Any = None) -> Any:
 def _compiled() -> Any:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node("intake", _intake)
-    builder.add_node("respond", _staged("model call and SDK", nodes.respond))
-    builder.add_node("tools", _staged("tools", nodes.tools))
-    builder.add_node("guard", _staged("guard", nodes.guard))
+    builder.add_node("answer", _answer)
     builder.add_node("handoff", _staged("handoff", nodes.handoff))
     builder.add_node("await_human", _staged("handoff", nodes.await_human))
     builder.add_edge(START, "intake")
     builder.add_conditional_edges("intake", _inline(nodes.route_after_intake))
-    builder.add_conditional_edges("respond", _inline(nodes.route_after_respond))
-    builder.add_conditional_edges("tools", _inline(nodes.route_after_tools))
-    builder.add_conditional_edges("guard", _inline(nodes.route_after_guard))
+    builder.add_conditional_edges("answer", _inline(nodes.route_after_answer))
     builder.add_edge("handoff", "await_human")
     builder.add_edge("await_human", END)
     return builder.compile()
@@ -61,6 +57,35 @@ async def _intake(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         with stage(name):
             update.update(step(view, runtime))
     return update
+
+
+async def _answer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """respond ⇄ tools, then guard: the model's side of the turn in one superstep.
+
+    The steps run as the nodes they were, in the order their routers chose (respond, tools
+    while the model calls them, guard), each seeing the state the steps before it left; a
+    handoff any of them asks for ends the loop, and :func:`nodes.route_after_answer` takes
+    the turn to the handoff node. A superstep of LangGraph's own costs more CPU than the
+    routing it does.
+    """
+    update: dict[str, Any] = {}
+    while True:
+        view: Any = {**state, **update}
+        with stage("model call and SDK"):
+            update.update(await nodes.respond(view, runtime))
+        view = {**state, **update}
+        route = nodes.route_after_respond(view)
+        if route == "handoff":
+            return update
+        if route == "guard":
+            with stage("guard"):
+                update.update(nodes.guard(view, runtime))
+            return update
+        with stage("tools"):
+            update.update(nodes.tools(view, runtime))
+        view = {**state, **update}
+        if nodes.route_after_tools(view) == "handoff":
+            return update
 
 
 def _staged(name: str, node: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,6 +1,7 @@
 """The receptionist's nodes: small functions returning partial state updates.
 
-redact → triage → retrieve → respond ⇄ tools → guard → END, or → handoff → await_human.
+redact → triage → retrieve → respond ⇄ tools → guard → END, or → handoff → await_human
+(the graph runs the first three as its ``intake`` node, the next three as ``answer``).
 Only redacted text enters the state; restored text goes to the run's ``TurnOutput``.
 """
 
@@ -111,8 +112,8 @@ def route_after_triage(state: State) -> Literal["handoff", "retrieve"]:
     return "handoff" if state.get("handoff_reason") else "retrieve"
 
 
-def route_after_intake(state: State) -> Literal["handoff", "respond"]:
-    return "handoff" if route_after_triage(state) == "handoff" else "respond"
+def route_after_intake(state: State) -> Literal["handoff", "answer"]:
+    return "handoff" if route_after_triage(state) == "handoff" else "answer"
 
 
 # --- retrieve, respond, tools --------------------------------------------------------------
@@ -303,6 +304,12 @@ def _normal(match: Any) -> str:
 
 def route_after_guard(state: State) -> Literal["handoff", "__end__"]:
     return "handoff" if state.get("handoff_reason") and not state.get("reply") else "__end__"
+
+
+def route_after_answer(state: State) -> Literal["handoff", "__end__"]:
+    """After respond ⇄ tools → guard (one node of the graph): a handoff any of them asked for
+    and no approved reply."""
+    return route_after_guard(state)
 
 
 # --- handoff -------------------------------------------------------------------------------

@@ -194,3 +194,57 @@ def test_a_reply_that_ignores_the_knowledge_cites_nothing(sim, clinic, reception
     sim.add_rule("limpieza", reply="Hoy hace un día precioso para pasear.")
     out = receptionist.run(turn(clinic, "¿Cuánto cuesta una limpieza?"))
     assert out.citations == []
+
+
+def _graph_before_answer():
+    """The graph as it was until respond, tools and guard became its one ``answer`` node."""
+    from langgraph.graph import START, StateGraph
+
+    from agent.graphs.receptionist import graph, nodes
+    from agent.graphs.receptionist.context import Context
+    from agent.graphs.receptionist.state import InputState, State
+
+    builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    builder.add_node("intake", graph._intake)  # pyright: ignore[reportPrivateUsage]
+    builder.add_node("respond", nodes.respond)
+    builder.add_node("tools", nodes.tools)
+    builder.add_node("guard", nodes.guard)
+    builder.add_node("handoff", nodes.handoff)
+    builder.add_node("await_human", nodes.await_human)
+    builder.add_edge(START, "intake")
+    builder.add_conditional_edges(
+        "intake",
+        lambda s: "handoff" if nodes.route_after_triage(s) == "handoff" else "respond",
+        ["handoff", "respond"],
+    )
+    builder.add_conditional_edges("respond", nodes.route_after_respond)
+    builder.add_conditional_edges("tools", nodes.route_after_tools)
+    builder.add_conditional_edges("guard", nodes.route_after_guard)
+    builder.add_edge("handoff", "await_human")
+    return builder.compile()
+
+
+def test_a_thread_paused_under_the_previous_graph_resumes(
+    sim, clinic, receptionist, turn, sqlite_db, monkeypatch
+):
+    import asyncio
+
+    from agent.graphs.receptionist import graph
+
+    use_provider(sqlite_db, clinic, sim)
+    monkeypatch.setattr(graph, "_compiled", _graph_before_answer)
+    first = receptionist.run(turn(clinic, "quiero hablar con una persona"))
+    assert first.handoff and asyncio.run(receptionist.is_paused(clinic, 1))
+    monkeypatch.undo()  # the current graph from here on
+    sim.add_rule(
+        "empaste",
+        tool="search_knowledge",
+        arguments={"query": "empaste"},
+        after_tool="El empaste cuesta 60 €.",
+    )
+    after = receptionist.run(
+        turn(clinic, "¿y cuánto cuesta un empaste?", human=["Te he reservado el martes."])
+    )
+    assert not after.handoff and "60 €" in after.reply and "asistente de IA" not in after.reply
+    assert not asyncio.run(receptionist.is_paused(clinic, 1))
+    assert "[human agent]" in sent_bodies(sim)
