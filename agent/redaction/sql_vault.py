@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from typing import cast as cast_type
 
 from sqlalchemy import (
     Connection,
     Integer,
     String,
+    Table,
+    bindparam,
     cast,
     delete,
     func,
@@ -35,10 +39,10 @@ from agent.redaction.vault import (
     canonical_value,
 )
 from errors import FrontdeskError
+from store.crypto import aad_for
 from store.db import Database
 from store.identity import conversation_keyring
 from store.models import VaultEntry, new_id
-from store.sealed import seal, unseal
 from store.vault import value_digests
 
 logger = logging.getLogger(__name__)
@@ -48,7 +52,66 @@ class VaultConflictError(FrontdeskError):
     """A placeholder could not be assigned after several concurrent conflicts."""
 
 
-_RETURNED = (VaultEntry.id, VaultEntry.placeholder, VaultEntry.value_ciphertext)
+_entries = cast_type(Table, VaultEntry.__table__)
+_RETURNED = (_entries.c.id, _entries.c.placeholder, _entries.c.value_ciphertext)
+_SCOPE = (
+    _entries.c.tenant_id == bindparam("b_tenant"),
+    _entries.c.conversation_id == bindparam("b_cid"),
+    _entries.c.entity_type == bindparam("b_type"),
+)
+_FOUND_BY_OLDER_DIGEST = (
+    update(_entries)
+    .where(*_SCOPE, _entries.c.value_digest.in_(bindparam("b_digests", expanding=True)))
+    .values(expires_at=bindparam("b_expires"))
+    .returning(*_RETURNED)
+)
+_ITEMS = select(
+    _entries.c.id, _entries.c.placeholder, _entries.c.entity_type, _entries.c.value_ciphertext
+).where(
+    _entries.c.tenant_id == bindparam("b_tenant"),
+    _entries.c.conversation_id == bindparam("b_cid"),
+    _entries.c.expires_at > bindparam("b_now", type_=_entries.c.expires_at.type),
+)
+
+
+def _assign_statement(postgres: bool) -> Any:
+    """Insert the value under the type's next number, or keep the conversation's placeholder
+    for it and extend its expiry: one statement, built once (building it cost more CPU than
+    running it). The number after ``<TYPE_`` starts at ``b_start``."""
+    start = bindparam("b_start", type_=Integer)
+    placeholder = _entries.c.placeholder
+    taken = cast(func.substr(placeholder, start, func.length(placeholder) - start), Integer)
+    number = func.coalesce(func.max(taken), 0) + 1
+    text_of = bindparam("b_prefix", type_=String) + cast(number, String) + literal(">", String)
+    fixed = {
+        "id": "b_id",
+        "tenant_id": "b_tenant",
+        "conversation_id": "b_cid",
+        "entity_type": "b_type",
+        "value_digest": "b_digest",
+        "value_ciphertext": "b_sealed",
+        "expires_at": "b_expires",
+    }
+    values = select(
+        text_of, *(bindparam(name, type_=_entries.c[column].type) for column, name in fixed.items())
+    ).where(*_SCOPE)
+    insert = (pg_insert if postgres else sqlite_insert)(_entries)
+    return (
+        insert.from_select(["placeholder", *fixed], values)
+        .on_conflict_do_update(
+            index_elements=["tenant_id", "conversation_id", "entity_type", "value_digest"],
+            set_={"expires_at": insert.excluded.expires_at},
+        )
+        .returning(*_RETURNED)
+    )
+
+
+_ASSIGN = {True: _assign_statement(True), False: _assign_statement(False)}
+
+
+def _aad(tenant_id: int, entry_id: int) -> str:
+    """What a value is sealed to (``store.sealed``'s binding of ``vault_entries.value_ciphertext``)."""
+    return aad_for("vault_entries.value_ciphertext", tenant_id, entry_id)
 
 
 class SqlVault:
@@ -95,84 +158,46 @@ class SqlVault:
         by its older digest first (each configured key gives one; the newest is written).
         """
         expires = datetime.now(UTC) + self.ttl
-        scope = (
-            VaultEntry.tenant_id == conversation.tenant_id,
-            VaultEntry.conversation_id == conversation.conversation_id,
-            VaultEntry.entity_type == entity_type,
-        )
+        tenant_id = conversation.tenant_id
+        scope = {"b_tenant": tenant_id, "b_cid": conversation.conversation_id, "b_type": entity_type}
         if len(digests) > 1:
             found = sql.execute(
-                update(VaultEntry)
-                .where(*scope, VaultEntry.value_digest.in_(digests[1:]))
-                .values(expires_at=expires)
-                .returning(*_RETURNED)
+                _FOUND_BY_OLDER_DIGEST, {**scope, "b_digests": digests[1:], "b_expires": expires}
             ).first()
             if found is not None:
-                return self._item(conversation, entity_type, *found)
+                return self._item(tenant_id, entity_type, *found)
         entry_id = new_id()
-        row = VaultEntry(id=entry_id, tenant_id=conversation.tenant_id)
         keyring = conversation_keyring(sql, self.db.keyring, conversation.conversation_id)
-        seal(keyring, row, "value_ciphertext", stored)
-        start = len(entity_type) + 3  # "<TYPE_" then the number, then ">"
-        taken = cast(
-            func.substr(VaultEntry.placeholder, start, func.length(VaultEntry.placeholder) - start),
-            Integer,
-        )
-        number = func.coalesce(func.max(taken), 0) + 1
-        placeholder = literal(f"<{entity_type}_", String) + cast(number, String) + literal(">", String)
-        table = VaultEntry.__table__
-        fixed = {
-            "id": entry_id,
-            "tenant_id": conversation.tenant_id,
-            "conversation_id": conversation.conversation_id,
-            "entity_type": entity_type,
-            "value_digest": digests[0],
-            "value_ciphertext": row.value_ciphertext,
-            "expires_at": expires,
+        params = {
+            **scope,
+            "b_start": len(entity_type) + 3,  # "<TYPE_" then the number, then ">"
+            "b_prefix": f"<{entity_type}_",
+            "b_id": entry_id,
+            "b_digest": digests[0],
+            "b_sealed": keyring.encrypt(stored, aad=_aad(tenant_id, entry_id)),
+            "b_expires": expires,
         }
-        values = select(
-            placeholder, *(literal(value, table.c[name].type) for name, value in fixed.items())
-        ).where(*scope)
-        insert = (pg_insert if self.db.is_postgres else sqlite_insert)(VaultEntry)
-        statement = (
-            insert.from_select(["placeholder", *fixed], values)
-            .on_conflict_do_update(
-                index_elements=["tenant_id", "conversation_id", "entity_type", "value_digest"],
-                set_={"expires_at": expires},
-            )
-            .returning(*_RETURNED)
-        )
-        found_id, placeholder_text, sealed = sql.execute(statement).one()
+        found_id, placeholder_text, sealed = tuple(sql.execute(_ASSIGN[self.db.is_postgres], params).one())
         if found_id == entry_id:  # inserted: the value is this one
             return VaultItem(str(placeholder_text), entity_type, SecretValue(stored))
-        return self._item(conversation, entity_type, found_id, placeholder_text, sealed)
+        return self._item(tenant_id, entity_type, found_id, placeholder_text, sealed)
 
     def _item(
-        self, conversation: ConversationKey, entity_type: str, entry_id: int, placeholder: str, sealed: str
+        self, tenant_id: int, entity_type: str, entry_id: int, placeholder: str, sealed: str
     ) -> VaultItem:
-        row = VaultEntry(id=entry_id, tenant_id=conversation.tenant_id, value_ciphertext=sealed)
-        value = unseal(self.db.keyring, row, "value_ciphertext") or ""
+        value = self.db.keyring.decrypt(sealed, aad=_aad(tenant_id, entry_id)) if sealed else ""
         return VaultItem(str(placeholder), entity_type, SecretValue(value))
 
     def items(self, conversation: ConversationKey) -> list[VaultItem]:
         """Core statements on a pinned connection: a turn reads these once, no ORM session needed."""
-        now = datetime.now(UTC)
-        with self.db.tenant_connection(conversation.tenant_id) as sql:
-            rows = sql.execute(
-                select(
-                    VaultEntry.id, VaultEntry.placeholder, VaultEntry.entity_type, VaultEntry.value_ciphertext
-                ).where(
-                    VaultEntry.tenant_id == conversation.tenant_id,
-                    VaultEntry.conversation_id == conversation.conversation_id,
-                    VaultEntry.expires_at > now,
-                )
-            ).all()
-        items: list[VaultItem] = []
-        for entry_id, placeholder, entity_type, sealed in rows:
-            row = VaultEntry(id=entry_id, tenant_id=conversation.tenant_id, value_ciphertext=sealed)
-            value = unseal(self.db.keyring, row, "value_ciphertext") or ""
-            items.append(VaultItem(placeholder, entity_type, SecretValue(value)))
-        return items
+        tenant_id = conversation.tenant_id
+        params = {"b_tenant": tenant_id, "b_cid": conversation.conversation_id, "b_now": datetime.now(UTC)}
+        with self.db.tenant_connection(tenant_id) as sql:
+            rows = sql.execute(_ITEMS, params).all()
+        return [
+            self._item(tenant_id, entity_type, entry_id, placeholder, sealed)
+            for entry_id, placeholder, entity_type, sealed in rows
+        ]
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete expired entries of every tenant (retention job). On PostgreSQL the owner's
