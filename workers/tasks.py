@@ -33,20 +33,33 @@ log = logging.getLogger(__name__)
 
 
 class CeleryEnqueuer:
-    """Wake-ups through the broker; what the gateway uses after appending a message."""
+    """Wake-ups through the broker; what the gateway uses after appending a message.
+
+    Each message's argument repr (what the worker logs) is written here instead of by Celery's
+    ``saferepr``; the queue is not declared again on every publish (the workers declare theirs
+    when they start consuming, and a publish to the default exchange lands in the named queue
+    either way).
+    """
 
     def __init__(self, app: Celery) -> None:
         self.app = app
 
-    def drain(self, tenant_id: int, conversation_id: int, countdown: float = 0.0) -> None:
+    def _wake(self, task: str, queue: str, tenant_id: int, item_id: int, countdown: float) -> None:
         self.app.send_task(
-            DRAIN_TASK, args=[tenant_id, conversation_id], countdown=countdown or None, queue=TURNS_QUEUE
+            task,
+            args=[tenant_id, item_id],
+            countdown=countdown or None,
+            queue=queue,
+            argsrepr=f"({tenant_id!r}, {item_id!r})",
+            kwargsrepr="{}",
+            declare=[],
         )
 
+    def drain(self, tenant_id: int, conversation_id: int, countdown: float = 0.0) -> None:
+        self._wake(DRAIN_TASK, TURNS_QUEUE, tenant_id, conversation_id, countdown)
+
     def send(self, tenant_id: int, outbox_id: int, countdown: float = 0.0) -> None:
-        self.app.send_task(
-            SEND_TASK, args=[tenant_id, outbox_id], countdown=countdown or None, queue=OUTBOX_QUEUE
-        )
+        self._wake(SEND_TASK, OUTBOX_QUEUE, tenant_id, outbox_id, countdown)
 
 
 def wake(app: Celery, tenant_id: int, conversation_id: int) -> None:

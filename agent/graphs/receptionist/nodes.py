@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -129,7 +130,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def _model_messages(state: State, ctx: Context) -> list[Message]:
-    history = _load(state.get("history", []))[-HISTORY_MESSAGES:]
+    history = _load(state.get("history", [])[-HISTORY_MESSAGES:])
     messages: list[Message] = [
         SystemMessage(text=system_prompt(ctx.profile, state.get("language", "en"))),
         *history,
@@ -179,9 +180,9 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def _last_assistant(state: State) -> AssistantMessage | None:
-    for message in reversed(_load(state.get("scratch", []))):
-        if isinstance(message, AssistantMessage):
-            return message
+    for message in reversed(state.get("scratch", [])):
+        if message.get("kind") == "assistant":  # the one message read, validated alone
+            return AssistantMessage.model_validate(message)
     return None
 
 
@@ -287,12 +288,18 @@ def _content(text: str) -> set[str]:
     return {fold(w) for w in _CONTENT.findall(text)}
 
 
+@lru_cache(maxsize=512)
+def _passage_content(text: str) -> frozenset[str]:
+    """The same knowledge passages come back turn after turn; keyed by the text itself."""
+    return frozenset(_content(text))
+
+
 def _sources(state: State, reply: str) -> list[str]:
     """The passages the reply drew on (two shared content words or a shared number)."""
     said = _content(reply)
     seen: dict[str, None] = {}
     for p in state.get("passages", []):
-        shared = said & _content(str(p.get("text", "")))
+        shared = said & _passage_content(str(p.get("text", "")))
         if len(shared) >= 2 or any(w[0].isdigit() for w in shared):
             seen[p.get("source", "") + (f" > {p['heading']}" if p.get("heading") else "")] = None
     return [s for s in seen if s]

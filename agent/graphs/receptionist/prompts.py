@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from agent.tenant import TenantProfile
 from textnorm import fold
@@ -57,9 +58,7 @@ def leaks_prompt(
     each place the prompt has that word extends the best chain ending just before it, so the
     time is the reply's length times the word's occurrences in the prompt times the gap.
     """
-    where: dict[str, list[int]] = {}
-    for position, word in enumerate(_tokens(prompt)):
-        where.setdefault(word, []).append(position)
+    where = _positions(prompt)
     # chain[p] = (length, reply index) of the best chain ending at prompt word p
     chain: dict[int, tuple[int, int]] = {}
     for index, word in enumerate(_tokens(reply)):
@@ -77,3 +76,14 @@ def leaks_prompt(
             if length >= chain.get(position, (0, -1))[0] or index - chain[position][1] > reply_gap + 1:
                 chain[position] = (length, index)
     return False
+
+
+@lru_cache(maxsize=256)
+def _positions(prompt: str) -> dict[str, tuple[int, ...]]:
+    """Where each folded word stands in ``prompt`` (a tenant's prompt is the same every turn
+    until its settings change: folding it was most of the guard's time). Keyed by the text
+    itself, so an entry is only ever the index of that very text."""
+    where: dict[str, list[int]] = {}
+    for position, word in enumerate(_tokens(prompt)):
+        where.setdefault(word, []).append(position)
+    return {word: tuple(positions) for word, positions in where.items()}
