@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from agent.checkpoints import CheckpointStore
 from agent.llm.hosts import HostPolicy
-from agent.receptionist import AlertSink, ProviderFactory, Receptionist
-from agent.redaction.redactor import Redactor
-from agent.redaction.sql_vault import SqlVault
 from agent.tracing import LangfuseProject, LangfuseTracer, Tracer
 from frontdesk.settings import VAR_DIR, LangfuseSettings, Settings
 from store.db import Database
 from store.repo import tracing as tracing_repo
 from workers.privacy import PrivacyServices
 
+if TYPE_CHECKING:  # the redactor pulls in presidio and spaCy (about 80 MB): imported when built,
+    # so a process that never runs a turn (the gateway, for its privacy services) goes without
+    from agent.receptionist import AlertSink, ProviderFactory, Receptionist
+    from agent.redaction.redactor import Redactor
+
 
 def redactor(settings: Settings, db: Database) -> Redactor:
     """The redactor over the database's vault; spaCy's pipeline loads only with ``redaction_ner``."""
+    from agent.redaction.redactor import Redactor
+    from agent.redaction.sql_vault import SqlVault
+
     return Redactor(SqlVault(db), use_ner=settings.redaction_ner)
 
 
@@ -68,6 +74,8 @@ def receptionist(
 ) -> Receptionist:
     """The receptionist every entry point runs (workers, chat, evals; evals pass a provider
     factory that records the calls or points them at the simulator)."""
+    from agent.receptionist import Receptionist
+
     return Receptionist(
         db,
         redactor=redactor(settings, db),

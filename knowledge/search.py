@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -243,6 +244,13 @@ def _tenant_index(
     return index
 
 
+_STATE_SQL = """SELECT language, sum(chunk_count), count(*), sum(id {mod} 1000003),
+                      sum(CAST(CAST(xmin AS text) AS bigint)), max(updated_at)
+               FROM kb_documents WHERE tenant_id = {tenant} GROUP BY language ORDER BY language"""
+_STATE_TEXT = text(_STATE_SQL.format(mod="%", tenant=":tenant"))
+_STATE_DRIVER = _STATE_SQL.format(mod="%%", tenant="%s")
+
+
 def _tenant_state(session: Session | Connection, tenant_id: int) -> tuple[list[Language], tuple[object, ...]]:
     """PostgreSQL: the tenant's languages (most chunks first) and a version of its documents.
 
@@ -250,14 +258,17 @@ def _tenant_state(session: Session | Connection, tenant_id: int) -> tuple[list[L
     the transaction that changes the chunks, so the row count and the sum of row versions
     (``xmin``) change with every committed change to the tenant's knowledge base.
     """
-    rows = session.execute(
-        text(
-            """SELECT language, sum(chunk_count), count(*), sum(id % 1000003),
-                      sum(CAST(CAST(xmin AS text) AS bigint)), max(updated_at)
-               FROM kb_documents WHERE tenant_id = :tenant GROUP BY language ORDER BY language"""
-        ),
-        {"tenant": tenant_id},
-    ).all()
+    return _state_of(session.execute(_STATE_TEXT, {"tenant": tenant_id}).all())
+
+
+def _tenant_state_direct(connection: Connection, tenant_id: int) -> tuple[list[Language], tuple[object, ...]]:
+    """:func:`_tenant_state` straight through the driver, as a prepared statement: it runs for
+    every search, and SQLAlchemy's execution path cost more CPU than the statement."""
+    dbapi: Any = connection.connection.dbapi_connection
+    return _state_of(dbapi.execute(_STATE_DRIVER, (tenant_id,), prepare=True).fetchall())
+
+
+def _state_of(rows: Sequence[Sequence[Any]]) -> tuple[list[Language], tuple[object, ...]]:
     ranked = sorted(rows, key=lambda row: (-int(row[1] or 0), str(row[0])))
     langs: list[Language] = [_LANG_NAMES[str(row[0])] for row in ranked if str(row[0]) in _LANG_NAMES]
     return langs, tuple(tuple(row) for row in rows)
@@ -330,7 +341,7 @@ def _dense(
 def _search_lexical(db: Database, tenant_id: int, query: str, k: int) -> list[SearchHit]:
     """PostgreSQL, lexical only: the version check on a Core connection, the rest in memory."""
     with db.tenant_connection(tenant_id) as connection:
-        langs, version = _tenant_state(connection, tenant_id)
+        langs, version = _tenant_state_direct(connection, tenant_id)
         terms = query_terms(query, langs)
         if not terms or not version:
             return []

@@ -95,6 +95,7 @@ def _ping(dbapi_connection: Any) -> None:
 
 
 _SET_TENANT = "SELECT set_config(%s, %s, true)"
+_SET_TENANT_NO_FLUSH = "SELECT set_config(%s, %s, true), set_config('synchronous_commit', 'off', true)"
 
 
 def _pin_tenant(session: Session, _tx: Any, connection: Any) -> None:
@@ -108,8 +109,9 @@ def _pin_tenant(session: Session, _tx: Any, connection: Any) -> None:
         _pin(connection, pin)
 
 
-def _pin(connection: Connection, pin: str) -> None:
-    connection.connection.dbapi_connection.execute(_SET_TENANT, (TENANT_SETTING, pin), prepare=True)  # pyright: ignore[reportOptionalMemberAccess]
+def _pin(connection: Connection, pin: str, *, flush: bool = True) -> None:
+    statement = _SET_TENANT if flush else _SET_TENANT_NO_FLUSH
+    connection.connection.dbapi_connection.execute(statement, (TENANT_SETTING, pin), prepare=True)  # pyright: ignore[reportOptionalMemberAccess]
 
 
 _LOGIN_ROLE = "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
@@ -271,12 +273,20 @@ class Database:
             yield session
 
     @contextmanager
-    def tenant_connection(self, tenant_id: int) -> Generator[Connection]:
+    def tenant_connection(self, tenant_id: int, *, flush: bool = True) -> Generator[Connection]:
         """Like :meth:`tenant_session`, for Core statements only: no session to set up (the
-        workers' hot transactions, where that cost more than some of the statements)."""
+        workers' hot transactions, where that cost more than some of the statements).
+
+        ``flush=False`` (PostgreSQL): the commit does not wait for its WAL flush
+        (``synchronous_commit`` off for this transaction; the pin and the setting go in one
+        statement). Only for writes that a later synchronous commit of the same work depends
+        on: any session's next synchronous commit flushes the WAL past this one, and a server
+        crash before that loses asynchronous commits only (never a later synchronous one, and
+        without corruption), so the work that depended on them fails and runs again.
+        """
         with self.engine.begin() as connection:
             if self.is_postgres:
-                _pin(connection, self.pin(tenant_id))
+                _pin(connection, self.pin(tenant_id), flush=flush)
             yield connection
 
     @contextmanager

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -63,12 +63,32 @@ _OPEN = (
     )
 )
 _SEEN_FENCE = select(_conversations.c.lease_fence).where(_conversations.c.id == bindparam("cid"))
+_MAILBOX_COLUMNS = (
+    _messages.c.direction,
+    _messages.c.id,
+    _messages.c.created_at,
+    _messages.c.tenant_id,
+    _messages.c.author,
+    _messages.c.body_ciphertext,
+)
 _PENDING = (
-    select(_messages.c.id, _messages.c.created_at, _messages.c.body_ciphertext)
+    select(*_MAILBOX_COLUMNS)
     .where(*_PENDING_WHERE)
     .order_by(_messages.c.created_at, _messages.c.id)
     .limit(bindparam("limit"))
 )
+_MAILBOX = union_all(
+    _PENDING.subquery().select(),
+    select(*_MAILBOX_COLUMNS)
+    .where(_messages.c.conversation_id == bindparam("cid"), _messages.c.direction == "out")
+    .order_by(_messages.c.created_at.desc())
+    .limit(bindparam("out_limit"))
+    .subquery()
+    .select(),
+)
+"""The pending messages (oldest first, up to ``limit``) and the latest outbound ones (for what
+human agents wrote since the bot): one statement; each part's order is restored in Python."""
+OUTBOUND_LIMIT = 50
 _TOUCH = (
     update(_conversations)
     .where(_conversations.c.id == bindparam("cid"))
@@ -311,8 +331,15 @@ def open_turn(
     deadline: float = 0.0,
 ) -> Opened:
     """Register the fence, read the conversation and its pending messages, and start the turn:
-    one transaction (the hot path of a drain)."""
-    with db.tenant_connection(tenant_id) as sql:
+    one transaction (the hot path of a drain).
+
+    Its commit does not wait for the WAL flush (``flush=False``): the turn's commit, or any
+    other synchronous commit, makes it durable. A database crash in between forgets the fence
+    and the attempt, so :func:`commit_turn`, which requires this fence, finds the turn lost and
+    writes nothing; the messages stay pending for the next drain (an older holder whose fence
+    the database still has can commit instead of this one, which is one reply all the same).
+    """
+    with db.tenant_connection(tenant_id, flush=False) as sql:
         row = sql.execute(_OPEN, {"cid": conversation_id, "fence": fence}).one_or_none()
         if row is None:
             seen = sql.scalar(_SEEN_FENCE, {"cid": conversation_id})
@@ -324,7 +351,12 @@ def open_turn(
             return Opened(mode="test")
         number = open_number(db.keyring, tenant_id, int(row[3]), row[4])
         recipient = Recipient(row[2], number, pacing_key(int(row[3]))) if number else None
-        messages = sql.execute(_PENDING, {"cid": conversation_id, "limit": limit}).all()
+        rows = sql.execute(_MAILBOX, {"cid": conversation_id, "limit": limit, "out_limit": OUTBOUND_LIMIT})
+        messages: list[Any] = []
+        outbound: list[Any] = []
+        for m in rows:
+            (messages if m.direction == "in" else outbound).append(m)
+        messages.sort(key=lambda m: (_aware(m.created_at), m.id))
         if not messages:
             return Opened(mode=mode)
         age = (utcnow() - _aware(messages[-1].created_at)).total_seconds()
@@ -359,23 +391,33 @@ def open_turn(
                     "b_at": utcnow(),
                 },
             )
-            customer = _customer(sql, db.keyring, tenant_id, conversation_id, row, number)
+            customer = _customer(db.keyring, tenant_id, row, number, outbound)
             turn = replace(turn, attempt=int(attempt or 1), customer=customer)
         return Opened(turn=turn, mode=mode, oldest_at=_aware(messages[0].created_at), recipient=recipient)
 
 
 def _customer(
-    sql: Connection, keyring: Keyring, tenant_id: int, conversation_id: int, row: Any, number: str | None
+    keyring: Keyring,
+    tenant_id: int,
+    row: Any,
+    number: str | None,
+    outbound: list[Any],
 ) -> TurnCustomer:
-    """Who a bot turn answers (what the runner would read in a transaction of its own)."""
+    """Who a bot turn answers (what the runner would read in a transaction of its own);
+    ``outbound``: the conversation's latest outbound messages."""
     contact = Contact(
         id=int(row[3]), tenant_id=tenant_id, bsuid_ciphertext=row[6], profile_name_ciphertext=row[7]
     )
     return TurnCustomer(
         customer_id=number or unseal(keyring, contact, "bsuid_ciphertext"),
         profile_name=unseal(keyring, contact, "profile_name_ciphertext"),
-        human_messages=tuple(conversations.human_replies_since_bot(sql, keyring, conversation_id)),
+        human_messages=tuple(conversations.human_replies_in(keyring, _newest_first(outbound))),
     )
+
+
+def _newest_first(outbound: list[Any]) -> list[tuple[int, int, str, str | None]]:
+    ordered = sorted(outbound, key=lambda m: _aware(m.created_at), reverse=True)
+    return [(m.id, m.tenant_id, m.author, m.body_ciphertext) for m in ordered]
 
 
 def _aware(value: datetime) -> datetime:

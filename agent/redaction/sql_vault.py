@@ -135,7 +135,10 @@ class SqlVault:
         digests = value_digests(self.db.keyring, entity_type, stored)
         for attempt in range(self.attempts):
             try:
-                with self.db.tenant_connection(conversation.tenant_id) as sql:
+                # The commit does not wait for the WAL flush: what the placeholder is used in
+                # (the turn's checkpoint and its commit) commits synchronously after it, which
+                # flushes it too; a database crash before that fails the turn, which runs again.
+                with self.db.tenant_connection(conversation.tenant_id, flush=False) as sql:
                     return self._assign_once(sql, conversation, entity_type, stored, digests)
             except IntegrityError:
                 # Another turn took the number for another value: look again.

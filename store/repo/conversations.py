@@ -6,6 +6,8 @@ both on one pinned connection, without an ORM session to set up).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
@@ -64,6 +66,12 @@ def human_replies_since_bot(
 ) -> list[str]:
     """What human agents wrote since the bot last spoke, oldest first."""
     rows = sql.execute(_OUTBOUND, {"cid": conversation_id, "limit": limit})
+    return human_replies_in(keyring, rows)
+
+
+def human_replies_in(keyring: Keyring, rows: Iterable[tuple[int, int, str, str | None]]) -> list[str]:
+    """What human agents wrote since the bot last spoke, oldest first, from a conversation's
+    outbound messages newest first (``id, tenant_id, author, body_ciphertext``)."""
     texts: list[str] = []
     for message_id, tenant_id, author, body in rows:
         if author == "bot":

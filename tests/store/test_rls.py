@@ -87,3 +87,22 @@ def test_a_tenant_connection_sees_only_its_tenant_and_leaves_no_setting_behind(t
         assert sql.execute(text("SELECT consent_source FROM contacts")).scalars().all() == ["222"]
     with db.app_session() as s:  # the same pooled connection, the next transaction
         assert s.execute(text("SELECT count(*) FROM contacts")).scalar_one() == 0
+
+
+def test_a_tenant_connection_without_flush_is_pinned_and_leaves_no_setting_behind(two_tenants):
+    db, a, b = two_tenants
+    with db.tenant_connection(a, flush=False) as sql:
+        assert sql.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
+        assert sql.execute(text("SELECT tenant_id, consent_source FROM contacts")).all() == [(a, "111")]
+        assert (
+            sql.execute(
+                text("UPDATE contacts SET consent_source = 'x' WHERE tenant_id = :b"), {"b": b}
+            ).rowcount
+            == 0
+        )
+        sql.execute(text("UPDATE contacts SET consent_source = 'a2'"))
+    with db.tenant_connection(a) as sql:  # committed, and the next transaction flushes again
+        assert sql.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
+        assert sql.execute(text("SELECT consent_source FROM contacts")).scalars().all() == ["a2"]
+    with db.app_session() as s:
+        assert s.execute(text("SELECT count(*) FROM contacts")).scalar_one() == 0
