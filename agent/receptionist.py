@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from langgraph.types import Command
@@ -184,7 +185,7 @@ class Receptionist:
             with stage("search"):
                 hits = knowledge_search(self.db, tenant_id, query, k)
             for hit in hits:
-                if looks_like_injection(f"{hit.heading}\n{hit.text}"):
+                if _passage_injects(f"{hit.heading}\n{hit.text}"):
                     self._alert("kb_injection", {"tenant_id": tenant_id, "document": hit.source})
                     continue
                 passages.append(
@@ -279,6 +280,10 @@ class Receptionist:
         config: Any = {"configurable": {"thread_id": thread_id(tenant_id, conversation_id)}}
         async with self.checkpoints.saver(tenant_id) as saver:
             return bool((await build_graph(saver).aget_state(config)).interrupts)
+
+
+_passage_injects = lru_cache(maxsize=1024)(looks_like_injection)
+"""The same knowledge passages come back turn after turn; keyed by the passage's text itself."""
 
 
 def _redact_all(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from textnorm import fold
 
@@ -112,10 +113,17 @@ def asks_for_human(text: str) -> bool:
 def matching_keyword(text: str, keywords: Sequence[str]) -> str | None:
     """The first tenant keyword found as a whole word or phrase, if any."""
     folded = fold(text)
-    for keyword in keywords:
-        if re.search(r"\b" + re.escape(fold(keyword)) + r"\b", folded):
+    for keyword, pattern in _keyword_patterns(tuple(keywords)):
+        if pattern.search(folded):
             return keyword
     return None
+
+
+@lru_cache(maxsize=256)
+def _keyword_patterns(keywords: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each keyword with its folded whole-word pattern (a tenant's list is the same every turn;
+    keyed by the keywords themselves)."""
+    return tuple((k, re.compile(r"\b" + re.escape(fold(k)) + r"\b")) for k in keywords)
 
 
 def negativity(text: str) -> int:
