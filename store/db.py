@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import time
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,13 +20,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DisconnectionError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from errors import DatabaseError
 from store.audit_anchor import AuditAnchor
 from store.crypto import Keyring
 from store.keystore import DataKeyring, KeyStore, default_store_url
+from store.pooling import ping_when_idle
 from store.rls import TENANT_SETTING, create_app_role, pin_value, register_pin_keys
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -59,39 +59,6 @@ def _prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         private_sqlite_file(database)
-
-
-PING_AFTER_IDLE = 5.0
-"""Seconds a pooled connection may sit idle before its next checkout pings it first."""
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    """Ping a pooled connection on checkout only when it sat idle for a while.
-
-    A ping on every checkout costs a round trip per transaction; a connection used a moment
-    ago is alive, and one that idled (a database restart, a dropped socket) is checked.
-    """
-
-    @event.listens_for(engine, "checkin")
-    def _checked_in(_dbapi_connection: Any, record: Any) -> None:  # pyright: ignore[reportUnusedFunction]
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:  # pyright: ignore[reportUnusedFunction]
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
-            return
-        try:
-            _ping(dbapi_connection)
-        except Exception as exc:
-            raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from None
-
-
-def _ping(dbapi_connection: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("SELECT 1")
-    cursor.close()
-    dbapi_connection.rollback()
 
 
 _SET_TENANT = "SELECT set_config(%s, %s, true)"
@@ -212,7 +179,7 @@ class Database:
         engine = create_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", self._on_connect_listener(app))
         if self.is_postgres:
-            _ping_when_idle(engine)
+            ping_when_idle(engine)
         return engine
 
     def _on_connect_listener(self, app: bool) -> Any:

@@ -37,9 +37,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from store.crypto import DecryptionError, Keyring, MasterKey
+from store.pooling import ping_when_idle
 
 DATA_KEY_PREFIX = "dk"
 CACHE_SIZE = 20_000
@@ -74,32 +75,6 @@ def _wrap_aad(tenant_id: int, contact_id: int) -> str:
     return f"data_keys|{tenant_id}|{contact_id}"
 
 
-PING_AFTER_IDLE = 5.0
-"""Seconds a pooled connection may sit idle before its next checkout pings it first."""
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    """Ping a pooled connection on checkout only after it sat idle (as ``store.db`` does): a
-    ping on every checkout was a round trip more for each key made or read."""
-
-    @event.listens_for(engine, "checkin")
-    def _checked_in(_dbapi_connection: Any, record: Any) -> None:  # pyright: ignore[reportUnusedFunction]
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:  # pyright: ignore[reportUnusedFunction]
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
-            return
-        try:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
-            dbapi_connection.rollback()
-        except Exception as exc:
-            raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from None
-
-
 class KeyStore:
     """The wrapped data keys: one row per contact, in SQLite or PostgreSQL (not the app database).
 
@@ -130,7 +105,7 @@ class KeyStore:
             kwargs.update(pool_size=5, max_overflow=5)
         self.engine: Engine = create_engine(parsed, **kwargs)
         if self.is_postgres:
-            _ping_when_idle(self.engine)
+            ping_when_idle(self.engine)
         if self.is_postgres and self.schema:
             name = self.schema
 

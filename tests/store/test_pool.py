@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-import store.db
+import store.pooling
 from store.models import Tenant
 
 
@@ -23,7 +23,7 @@ def test_a_connection_dropped_while_idle_is_replaced_before_use(
     (pid,) = _backend_pids(postgres_db)
     with postgres_db.admin_engine.begin() as admin:  # the database restarts, a proxy drops it, ...
         admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 0.0)
+    monkeypatch.setattr(store.pooling, "PING_AFTER_IDLE", 0.0)
     with postgres_db.tenant_session(tenant_id) as session:  # no error: the ping found it dead
         assert session.get(Tenant, tenant_id) is not None
     assert _backend_pids(postgres_db) != {pid}
@@ -34,13 +34,13 @@ def test_only_a_connection_that_idled_is_pinged(
 ) -> None:
     tenant_id = make_tenant(postgres_db, "busy")
     pings: list[object] = []
-    real_ping = store.db._ping  # pyright: ignore[reportPrivateUsage]
-    monkeypatch.setattr(store.db, "_ping", lambda c: (pings.append(c), real_ping(c)))
+    real_ping = store.pooling.ping
+    monkeypatch.setattr(store.pooling, "ping", lambda c: (pings.append(c), real_ping(c)))
     for _ in range(3):  # a connection used a moment ago: no round trip spent on a ping
         with postgres_db.tenant_session(tenant_id) as session:
             session.execute(text("SELECT 1"))
     assert pings == []
-    monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 0.0)
+    monkeypatch.setattr(store.pooling, "PING_AFTER_IDLE", 0.0)
     with postgres_db.tenant_session(tenant_id) as session:
         session.execute(text("SELECT 1"))
     assert len(pings) == 1

@@ -73,16 +73,17 @@ def test_the_tenant_setting_does_not_leak_between_transactions(two_tenants):
         assert s.execute(text("SELECT count(*) FROM contacts")).scalar_one() == 0
 
 
+def _sees_only_its_own(sql, a, b):
+    """Tenant ``a``'s connection reads only a's contact and cannot update b's."""
+    assert sql.execute(text("SELECT tenant_id, consent_source FROM contacts")).all() == [(a, "111")]
+    update = text("UPDATE contacts SET consent_source = 'x' WHERE tenant_id = :b")
+    assert sql.execute(update, {"b": b}).rowcount == 0
+
+
 def test_a_tenant_connection_sees_only_its_tenant_and_leaves_no_setting_behind(two_tenants):
     db, a, b = two_tenants
     with db.tenant_connection(a) as sql:
-        assert sql.execute(text("SELECT tenant_id, consent_source FROM contacts")).all() == [(a, "111")]
-        assert (
-            sql.execute(
-                text("UPDATE contacts SET consent_source = 'x' WHERE tenant_id = :b"), {"b": b}
-            ).rowcount
-            == 0
-        )
+        _sees_only_its_own(sql, a, b)
     with db.tenant_connection(b) as sql:
         assert sql.execute(text("SELECT consent_source FROM contacts")).scalars().all() == ["222"]
     with db.app_session() as s:  # the same pooled connection, the next transaction
@@ -93,13 +94,7 @@ def test_a_tenant_connection_without_flush_is_pinned_and_leaves_no_setting_behin
     db, a, b = two_tenants
     with db.tenant_connection(a, flush=False) as sql:
         assert sql.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
-        assert sql.execute(text("SELECT tenant_id, consent_source FROM contacts")).all() == [(a, "111")]
-        assert (
-            sql.execute(
-                text("UPDATE contacts SET consent_source = 'x' WHERE tenant_id = :b"), {"b": b}
-            ).rowcount
-            == 0
-        )
+        _sees_only_its_own(sql, a, b)
         sql.execute(text("UPDATE contacts SET consent_source = 'a2'"))
     with db.tenant_connection(a) as sql:  # committed, and the next transaction flushes again
         assert sql.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
