@@ -15,6 +15,16 @@ def sent_bodies(sim):
     return "\n".join(json.dumps(r.body, ensure_ascii=False) for r in sim.requests)
 
 
+def _answers_fillings_with_a_search(sim: object) -> None:
+    """The model asked about a filling searches the knowledge base, then answers with the price."""
+    sim.add_rule(  # type: ignore[attr-defined]
+        "empaste",
+        tool="search_knowledge",
+        arguments={"query": "empaste"},
+        after_tool="El empaste cuesta 60 €.",
+    )
+
+
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
 def test_answer_from_the_knowledge_base_with_a_citation(sim, clinic, receptionist, turn, sqlite_db, provider):
     use_provider(sqlite_db, clinic, sim, provider)
@@ -150,12 +160,7 @@ def test_resume_after_handback_does_not_repeat_the_handoff(sim, clinic, receptio
     import asyncio
 
     assert asyncio.run(receptionist.is_paused(clinic, 1))
-    sim.add_rule(
-        "empaste",
-        tool="search_knowledge",
-        arguments={"query": "empaste"},
-        after_tool="El empaste cuesta 60 €.",
-    )
+    _answers_fillings_with_a_search(sim)
     after = receptionist.run(
         turn(
             clinic,
@@ -236,12 +241,7 @@ def test_a_thread_paused_under_the_previous_graph_resumes(
     first = receptionist.run(turn(clinic, "quiero hablar con una persona"))
     assert first.handoff and asyncio.run(receptionist.is_paused(clinic, 1))
     monkeypatch.undo()  # the current graph from here on
-    sim.add_rule(
-        "empaste",
-        tool="search_knowledge",
-        arguments={"query": "empaste"},
-        after_tool="El empaste cuesta 60 €.",
-    )
+    _answers_fillings_with_a_search(sim)
     after = receptionist.run(
         turn(clinic, "¿y cuánto cuesta un empaste?", human=["Te he reservado el martes."])
     )
