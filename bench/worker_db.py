@@ -1,7 +1,7 @@
 """The worker's database path per turn: client CPU, PostgreSQL CPU and statements, by step.
 
 Each turn is what a worker's turn asks of PostgreSQL, without the model and the redactor:
-tenant settings (the settings-version check, made every turn here), open the turn, the vault
+open the turn, tenant settings (a runtime revalidated every turn here), the vault
 (one assignment, one read), the checkpoint read and write (a small graph with the
 receptionist's state, run as the receptionist runs it), commit the turn (reply claimed for
 the inline send, the AI disclosure recorded) and the first send (a recording sender; marked
@@ -55,8 +55,8 @@ from workers.testing import RecordingSender  # noqa: E402
 from workers.turns import TurnResult  # noqa: E402
 
 STEPS = [
-    "tenant settings",
     "open turn",
+    "tenant settings",
     "vault",
     "checkpoint read",
     "checkpoint write",
@@ -233,13 +233,17 @@ class Bench:
             text="¿Cuánto cuesta un empaste?",
         )
         fence = self.fences[cid] = self.fences.get(cid, 0) + 1
-        with meter.step("tenant settings"):
-            self.runtimes.get(tenant_id)
         with meter.step("open turn"):
             opened = mailbox.open_turn(db, tenant_id, cid, fence)
         turn, recipient = opened.turn, opened.recipient
         if turn is None or recipient is None:
             raise SystemExit(f"turn {self.sequence}: nothing opened ({opened})")
+        version = getattr(turn, "settings_version", None)  # read with the turn (else checked)
+        with meter.step("tenant settings"):
+            if version is None:
+                self.runtimes.get(tenant_id)
+            else:
+                self.runtimes.get(tenant_id, version=version)
         conversation = ConversationKey(tenant_id, cid)
         with meter.step("vault"):
             self.vault.items(conversation)

@@ -22,7 +22,7 @@ from errors import NotFound
 from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.identity import contact_of, conversation_keyring, open_number, pacing_key
-from store.models import ConsentEvent, Contact, Conversation, Message, TurnRow, new_id, utcnow
+from store.models import ConsentEvent, Contact, Conversation, Message, Tenant, TurnRow, new_id, utcnow
 from store.repo import conversations
 from store.sealed import seal, unseal
 from workers._sql import insert_ignore, rowcount
@@ -33,6 +33,7 @@ _conversations = cast(Table, Conversation.__table__)
 _contacts = cast(Table, Contact.__table__)
 _messages = cast(Table, Message.__table__)
 _turns = cast(Table, TurnRow.__table__)
+_tenants = cast(Table, Tenant.__table__)
 _INSERT_CONSENT = insert(cast(Table, ConsentEvent.__table__))
 
 # The hot path's statements are built once (building them per call cost more CPU than running them).
@@ -59,6 +60,10 @@ _OPEN = (
         .scalar_subquery(),
         select(_contacts.c.profile_name_ciphertext)
         .where(_contacts.c.id == _conversations.c.contact_id)
+        .scalar_subquery(),
+        # The tenant's settings version, so the turn's runtime needs no read of its own.
+        select(_tenants.c.settings_version)
+        .where(_tenants.c.id == _conversations.c.tenant_id)
         .scalar_subquery(),
     )
 )
@@ -392,7 +397,8 @@ def open_turn(
                 },
             )
             customer = _customer(db.keyring, tenant_id, row, number, outbound)
-            turn = replace(turn, attempt=int(attempt or 1), customer=customer)
+            version = None if row[8] is None else int(row[8])
+            turn = replace(turn, attempt=int(attempt or 1), customer=customer, settings_version=version)
         return Opened(turn=turn, mode=mode, oldest_at=_aware(messages[0].created_at), recipient=recipient)
 
 
