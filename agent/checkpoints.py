@@ -28,7 +28,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import make_url
 
 from agent.stages import stage
-from store.rls import TENANT_SETTING, secure_checkpoints
+from store.rls import TENANT_SETTING, definer, secure_checkpoints
 
 _SETUP_LOCK = 0x4644_4350  # "FDCP": an advisory lock key of our own
 POOL_SIZE = 10
@@ -194,9 +194,12 @@ def prepare_postgres(admin_url: str, schema: str | None = None) -> None:
 
 
 _THREADS_FUNCTION = (
-    """CREATE OR REPLACE FUNCTION frontdesk_checkpoint_threads() RETURNS TABLE(thread_id text)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS
-    $$ SELECT DISTINCT thread_id FROM checkpoints $$""",
+    definer(
+        "frontdesk_checkpoint_threads",
+        "TABLE(thread_id text)",
+        "sql",
+        " SELECT DISTINCT thread_id FROM checkpoints ",
+    ),
     "REVOKE ALL ON FUNCTION frontdesk_checkpoint_threads() FROM PUBLIC",
     "GRANT EXECUTE ON FUNCTION frontdesk_checkpoint_threads() TO frontdesk_app",
 )

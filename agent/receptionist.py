@@ -61,6 +61,8 @@ class TurnRequest:
     known_names: Sequence[str] = ()
     human_messages: Sequence[str] = field(default_factory=tuple[str, ...])
     """What human agents wrote since the handoff, to resume a paused thread with."""
+    settings_version: int | None = None
+    """The tenant's settings version as the caller just read it (None: the runtime checks)."""
 
     def __repr__(self) -> str:
         return (
@@ -208,7 +210,7 @@ class Receptionist:
     async def arun(self, request: TurnRequest) -> TurnOutput:
         """Run one turn through the graph and return what to send."""
         with stage("tenant settings"):
-            runtime = self.runtimes.get(request.tenant_id)
+            runtime = self.runtimes.get(request.tenant_id, version=request.settings_version)
             provider = self.provider(runtime)
         slug, profile = runtime.slug, runtime.profile
         output = TurnOutput()

@@ -5,7 +5,9 @@ A turn used to read the tenant's row, its provider settings and its business voc
 keeps them per tenant and trusts an entry for at most ``revalidate_s`` (1 s): after that one
 small statement compares the tenant's ``settings_version``, which the database bumps on
 every change to the tenant's row or its provider settings (migration 0008), and reloads on
-a difference. So a settings change reaches every worker within a second.
+a difference. So a settings change reaches every worker within a second. A worker's turn
+reads the version with the turn itself (``workers.mailbox.open_turn``) and passes it in: no
+statement of its own, and the change is seen by the next turn.
 
 Provider keys stay sealed in the cache: :meth:`TenantRuntime.keys` unseals them for the
 turn that calls the provider, bound to the tenant's own rows.
@@ -113,17 +115,21 @@ class TenantRuntimes:
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, tenant_id: int) -> TenantRuntime:
-        """The tenant's current runtime: from memory while its version is unchanged."""
+    def get(self, tenant_id: int, *, version: int | None = None) -> TenantRuntime:
+        """The tenant's current runtime: from memory while its version is unchanged.
+
+        ``version``: the tenant's ``settings_version`` as the caller just read it (in its own
+        transaction); an entry of that version or newer is current without a read.
+        """
         now = self._clock()
         with self._lock:
             entry = self._entries.get(tenant_id)
             if entry is not None:
                 self._entries.move_to_end(tenant_id)
-        if entry is not None and now - entry.checked < self.revalidate_s:
+        if version is None and entry is not None and now - entry.checked < self.revalidate_s:
             return entry.runtime
         fresh_words = entry is not None and now - entry.vocabulary_at < self.vocabulary_ttl_s
-        if entry is not None and fresh_words and self._version(tenant_id) == entry.runtime.version:
+        if entry is not None and fresh_words and self._current(tenant_id, entry, version):
             entry.checked = now
             return entry.runtime
         entry = self._load(tenant_id, now, entry if fresh_words else None)
@@ -141,6 +147,11 @@ class TenantRuntimes:
                 self._entries.clear()
             else:
                 self._entries.pop(tenant_id, None)
+
+    def _current(self, tenant_id: int, entry: _Entry, version: int | None) -> bool:
+        if version is not None:
+            return entry.runtime.version >= version  # versions only grow
+        return self._version(tenant_id) == entry.runtime.version
 
     def _version(self, tenant_id: int) -> int | None:
         with self.db.tenant_connection(tenant_id) as connection:

@@ -141,7 +141,7 @@ class _StagedVault:
 class Setup:
     """A schema (or SQLite file), tenants with numbers, knowledge and the simulator as provider."""
 
-    def __init__(self, args: argparse.Namespace, simulator_url: str) -> None:
+    def __init__(self, args: argparse.Namespace, simulator_url: str, *, ingest: bool = True) -> None:
         self.args = args
         self.schema: str | None = None
         keyring = Keyring.generate()
@@ -188,7 +188,7 @@ class Setup:
                         trusted=True,  # the operator names the simulator (a loopback host)
                     )
                 self.tenants.append((tenant.id, channel.id))
-        for tenant_id, _ in self.tenants:
+        for tenant_id, _ in self.tenants if ingest else []:
             for path in sorted(KB.iterdir()):
                 knowledge.ingest(self.db, tenant_id, path.name, path.read_bytes())
         self.sequence = 0

@@ -57,6 +57,16 @@ def _pct(value: float | None) -> str:
     return "   –" if value is None else f"{value * 100:4.0f}%"
 
 
+def _why(scenario: dict[str, Any]) -> str:
+    """Why a scenario failed, in one line: its trials' errors, else the checks that did not hold
+    (names only: never a reply or a customer's words)."""
+    errors = sorted({t["error"] for t in scenario["trials"] if t.get("error")})
+    if errors:
+        return "error " + "; ".join(errors)[:300]
+    failing = sorted({c["name"] for t in scenario["trials"] for c in t["checks"] if not c["passed"]})
+    return "checks failed: " + ", ".join(failing)
+
+
 def print_summary(doc: dict[str, Any], report: Path, results: Path) -> None:
     """A short per-family summary on stdout."""
     s, k = doc["summary"], str(doc["k"])
@@ -80,6 +90,9 @@ def print_summary(doc: dict[str, Any], report: Path, results: Path) -> None:
     )
     if s["required_failed"]:
         typer.echo("REQUIRED FAILING: " + ", ".join(s["required_failed"]))
+    for scenario in doc["scenarios"]:
+        if scenario["status"] == "failed":
+            typer.echo(f"  {scenario['id']}: {_why(scenario)}")
     typer.echo(f"results: {results}")
     typer.echo(f"report:  {report}")
 

@@ -32,6 +32,7 @@ class ReceptionistTurnRunner:
                 customer_id=customer,
                 profile_name=name,
                 human_messages=human,
+                settings_version=turn.settings_version,
             )
         )
         return TurnResult(

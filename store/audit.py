@@ -103,7 +103,7 @@ def _head(sql: Connection, tenant_id: int | None) -> tuple[int, str]:
 _APPEND = (
     "SELECT head_seq, head_hash FROM frontdesk_audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
-"""Migration 0014_audit_append: lock the chain, read its head, insert if the entry follows it."""
+"""Migration 0015_audit_append: lock the chain, read its head, insert if the entry follows it."""
 
 
 def _new_entry(keyring: Keyring, tenant_id: int | None, head: tuple[int, str], **fields: Any) -> AuditEntry:

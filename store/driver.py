@@ -9,7 +9,7 @@ that retry or answer 503 see what they expect.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +28,9 @@ def utc(value: datetime) -> datetime:
     return _UTC.process_bind_param(value, _DIALECT) or value
 
 
-def execute(connection: Connection, statement: str, params: Sequence[Any]) -> Any:
-    """Run ``statement`` (``%s`` placeholders) prepared on the connection's driver connection;
-    the driver's cursor (parameters are kept out of any error, as the engines do)."""
+def execute(connection: Connection, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> Any:
+    """Run ``statement`` (``%s`` or ``%(name)s`` placeholders) prepared on the connection's driver
+    connection; the driver's cursor (parameters are kept out of any error, as the engines do)."""
     dbapi: Any = connection.connection.dbapi_connection
     try:
         return dbapi.execute(statement, params, prepare=True)

@@ -75,13 +75,26 @@ left implicit, the session's temporary schema comes first, and a temporary table
 """
 
 
-def _definer(name: str, returns: str, language: str, body: str) -> str:
+def definer(name: str, returns: str, language: str, body: str) -> str:
     """``CREATE OR REPLACE FUNCTION`` owned by the migrating role, its search path the schema it is
     created in, then ``pg_temp`` (never first: a temporary table must not shadow one of ours)."""
     return f"""DO $create$ BEGIN EXECUTE format($function$
 CREATE OR REPLACE FUNCTION {name}() RETURNS {returns}
 LANGUAGE {language} STABLE SECURITY DEFINER SET search_path = %I, pg_temp AS $body${body}$body$
 $function$, current_schema()); END $create$"""
+
+
+TEMP_SCHEMA_LAST = """DO $paths$ DECLARE f regprocedure; BEGIN
+  FOR f IN SELECT p.oid FROM pg_proc p
+           WHERE p.pronamespace = current_schema()::regnamespace AND p.prosecdef
+             AND p.proname LIKE 'frontdesk\\_%' LOOP
+    EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', f, current_schema());
+  END LOOP;
+END $paths$"""
+"""Every ``SECURITY DEFINER`` function of ours in the current schema gets the search path
+``schema, pg_temp``. Created with ``SET search_path FROM CURRENT`` they searched the session's
+temporary schema first: a temporary ``channels`` table made by SQL running as the application
+(kept by a pooled connection) would have routed other customers' messages to its tenant."""
 
 
 def create_app_role() -> list[str]:
@@ -94,10 +107,10 @@ def create_app_role() -> list[str]:
         END $$""",
         "CREATE TABLE IF NOT EXISTS frontdesk_pin_keys (key_id text PRIMARY KEY, pin_key bytea NOT NULL)",
         "REVOKE ALL ON frontdesk_pin_keys FROM PUBLIC",
-        _definer("frontdesk_tenant", "bigint", "plpgsql", _PIN_BODY),
+        definer("frontdesk_tenant", "bigint", "plpgsql", _PIN_BODY),
         "REVOKE ALL ON FUNCTION frontdesk_tenant() FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION frontdesk_tenant() TO {APP_ROLE}",
-        _definer("frontdesk_pin_key_ids", "SETOF text", "sql", " SELECT key_id FROM frontdesk_pin_keys "),
+        definer("frontdesk_pin_key_ids", "SETOF text", "sql", " SELECT key_id FROM frontdesk_pin_keys "),
         f"GRANT EXECUTE ON FUNCTION frontdesk_pin_key_ids() TO {APP_ROLE}",
     ]
 

@@ -23,9 +23,10 @@ from store import driver
 from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.identity import contact_of, conversation_keyring, open_number, pacing_key
-from store.models import ConsentEvent, Contact, Conversation, Message, TurnRow, new_id, utcnow
+from store.models import ConsentEvent, Contact, Conversation, Message, Tenant, TurnRow, new_id, utcnow
 from store.repo import conversations
 from store.sealed import seal, unseal
+from workers import hot_sql
 from workers._sql import insert_ignore, rowcount
 from workers.outbox import Claim, insert_outbox
 from workers.turns import OpenedTurn, TurnCustomer, TurnResult, turn_id_for
@@ -34,6 +35,7 @@ _conversations = cast(Table, Conversation.__table__)
 _contacts = cast(Table, Contact.__table__)
 _messages = cast(Table, Message.__table__)
 _turns = cast(Table, TurnRow.__table__)
+_tenants = cast(Table, Tenant.__table__)
 _INSERT_CONSENT = insert(cast(Table, ConsentEvent.__table__))
 
 # The hot path's statements are built once (building them per call cost more CPU than running them).
@@ -60,6 +62,10 @@ _OPEN = (
         .scalar_subquery(),
         select(_contacts.c.profile_name_ciphertext)
         .where(_contacts.c.id == _conversations.c.contact_id)
+        .scalar_subquery(),
+        # The tenant's settings version, so the turn's runtime needs no read of its own.
+        select(_tenants.c.settings_version)
+        .where(_tenants.c.id == _conversations.c.tenant_id)
         .scalar_subquery(),
     )
 )
@@ -408,7 +414,8 @@ def open_turn(
                 },
             )
             customer = _customer(db.keyring, tenant_id, row, number, outbound)
-            turn = replace(turn, attempt=int(attempt or 1), customer=customer)
+            version = None if row[8] is None else int(row[8])
+            turn = replace(turn, attempt=int(attempt or 1), customer=customer, settings_version=version)
         return Opened(turn=turn, mode=mode, oldest_at=_aware(messages[0].created_at), recipient=recipient)
 
 
@@ -536,6 +543,14 @@ def commit_turn(
     try:
         with db.tenant_connection(turn.tenant_id) as sql:
             cid = turn.conversation_id
+            if (
+                hot_sql.on_postgres(sql)
+                and result.reply
+                and not (result.handoff or result.error or result.handoff_summary)
+            ):
+                replied = _commit_reply(sql, db.keyring, turn, fence, result, claim_for)
+                if replied is not None:
+                    return replied
             if _holds(sql, cid, fence, epoch=turn.epoch):
                 outbox_id: int | None = None
                 claim: Claim | None = None
@@ -560,24 +575,14 @@ def commit_turn(
                         idempotency_key=key,
                         claim_until=claim_for.until if claim_for else None,
                     )
-                    if claim_for is not None:
-                        claim = Claim(
-                            cid,
-                            claim_for.to,
-                            result.reply,
-                            key,
-                            1,
-                            author,
-                            "text",
-                            claim_for.customer_wrote_at,
-                        )
+                    claim = _claim_of(cid, claim_for, result.reply, key, author)
                     if result.disclosure:
                         _record_disclosure(sql, turn, result)
                 status: CommitStatus = (
                     "handoff" if result.handoff else "replied" if result.reply else "silent"
                 )
                 has_more: bool | None = None
-                if result.handoff_summary or result.error:
+                if result.handoff_summary or result.error:  # (a reply without them: _commit_reply)
                     noted = {"last_error": result.error[:200]} if result.error else {}
                     _finish(sql, db.keyring, turn, status, handoff_summary=result.handoff_summary, **noted)
                 else:
@@ -593,6 +598,62 @@ def commit_turn(
             return Committed("preempted", None, _has_pending(sql, cid))
     except (_Conflict, IntegrityError):
         return Committed("lost")
+
+
+def _claim_of(cid: int, claim_for: ClaimFor | None, text: str, key: str, author: str) -> Claim | None:
+    if claim_for is None:
+        return None
+    return Claim(cid, claim_for.to, text, key, 1, author, "text", claim_for.customer_wrote_at)
+
+
+def _commit_reply(
+    sql: Connection,
+    keyring: Keyring,
+    turn: OpenedTurn,
+    fence: int,
+    result: TurnResult,
+    claim_for: ClaimFor | None,
+) -> Committed | None:
+    """:func:`commit_turn`'s usual case, a bot reply without handoff, in one statement
+    (:data:`workers.hot_sql.COMMIT_REPLY`); None when the conversation is no longer held by
+    this fence for the bot at the turn's epoch (nothing was written)."""
+    assert result.reply is not None
+    cid, outbox_id, key, at = turn.conversation_id, new_id(), reply_key(turn.turn_id), utcnow()
+    found = contact_of(sql, cid)
+    sealing = keyring if found is None else keyring.for_contact(*found)
+    params: dict[str, object] = {
+        "fence": fence,
+        "cid": cid,
+        "epoch": turn.epoch,
+        "tid": turn.turn_id,
+        "ids": list(turn.message_ids),
+        "oid": outbox_id,
+        "tenant_id": turn.tenant_id,
+        "key": key,
+        "body": sealing.encrypt(
+            result.reply, aad=aad_for("outbox.body_ciphertext", turn.tenant_id, outbox_id)
+        ),
+        "status": "pending" if claim_for is None else "sending",
+        "attempts": 0 if claim_for is None else 1,
+        "until": claim_for.until if claim_for else None,
+        "at": at,
+    }
+    disclosure = bool(result.disclosure) and found is not None
+    if disclosure:
+        assert found is not None
+        params.update(
+            consent_id=new_id(), contact_id=found[1], wording=result.disclosure, language=result.language
+        )
+    held, consumed, replies, has_more = hot_sql.execute(
+        sql, hot_sql.COMMIT_REPLY[disclosure], params
+    ).fetchone()
+    if not held:
+        return None
+    if consumed != len(turn.message_ids) or replies != 1:
+        raise _Conflict
+    return Committed(
+        "replied", outbox_id, bool(has_more), _claim_of(cid, claim_for, result.reply, key, "bot")
+    )
 
 
 def close_without_reply(db: Database, turn: OpenedTurn, fence: int, status: str, **values: object) -> bool:

@@ -24,6 +24,7 @@ from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.identity import conversation_keyring, open_number, pacing_key
 from store.models import Contact, Conversation, Message, OutboxItem, new_id, utcnow
+from workers import hot_sql
 from workers._sql import rowcount
 
 log = logging.getLogger(__name__)
@@ -348,6 +349,14 @@ def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: Claim, wa_me
     now = utcnow()
     message_id = new_id()
     with db.tenant_connection(tenant_id) as sql:
+        body = conversation_keyring(sql, db.keyring, claim.conversation_id).encrypt(
+            claim.text, aad=aad_for("messages.body_ciphertext", tenant_id, message_id)
+        )
+        if hot_sql.on_postgres(sql):
+            sent = {"oid": outbox_id, "wa_id": wa_message_id, "at": now, "id": message_id}
+            sent.update(tenant_id=tenant_id, cid=claim.conversation_id, author=claim.author)
+            hot_sql.execute(sql, hot_sql.MARK_SENT, {**sent, "kind": claim.kind, "body": body})
+            return
         sql.execute(_SENT, {"oid": outbox_id, "wa_id": wa_message_id, "at": now})
         sql.execute(
             _INSERT_MESSAGE,
@@ -362,9 +371,7 @@ def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: Claim, wa_me
                 "status": "sent",
                 "status_at": now,
                 "created_at": now,
-                "body_ciphertext": conversation_keyring(sql, db.keyring, claim.conversation_id).encrypt(
-                    claim.text, aad=aad_for("messages.body_ciphertext", tenant_id, message_id)
-                ),
+                "body_ciphertext": body,
             },
         )
 

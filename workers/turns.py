@@ -42,6 +42,8 @@ class OpenedTurn:
     attempt: int = 1
     customer: TurnCustomer | None = None
     """Read by :func:`workers.mailbox.open_turn` for a bot turn (None: the runner reads it)."""
+    settings_version: int | None = None
+    """The tenant's ``settings_version``, read with the turn (None: the runtime checks it)."""
 
     def __repr__(self) -> str:  # never print message bodies
         return (

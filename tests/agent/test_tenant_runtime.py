@@ -111,3 +111,28 @@ def test_an_unchanged_tenant_costs_one_small_statement_a_second(any_db: Any, mak
         assert runtimes.get(tenant).profile.tone == "brief"
     finally:
         event.remove(any_db.engine, "before_cursor_execute", count)
+
+
+def test_a_version_read_with_the_turn_replaces_the_check(any_db: Any, make_tenant: Any) -> None:
+    """A worker's turn reads the version with the turn: no statement of its own while it
+    matches, and a newer one is loaded at once (not a second later)."""
+    tenant = make_tenant(any_db, "clinic")
+    now = [100.0]
+    runtimes = TenantRuntimes(any_db, clock=lambda: now[0])
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    first = runtimes.get(tenant)
+    event.listen(any_db.engine, "before_cursor_execute", count)
+    try:
+        now[0] += 5.0  # past the revalidation: the version given stands in for the check
+        assert runtimes.get(tenant, version=first.version) is first and statements == []
+        with any_db.admin_session() as session:
+            session.get(Tenant, tenant).settings = {"tone": "brief"}
+        changed = runtimes.get(tenant, version=_version(any_db, tenant))  # no second's wait
+        assert changed.version > first.version and changed.profile.tone == "brief"
+        assert runtimes.get(tenant, version=first.version) is changed  # an older read: still current
+    finally:
+        event.remove(any_db.engine, "before_cursor_execute", count)

@@ -64,6 +64,7 @@ def test_a_required_failure_makes_the_cli_exit_1(tmp_path, monkeypatch):
     result = CliRunner().invoke(root, ["eval", "run", "--suite", "t", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "REQUIRED FAILING: wrong-price" in result.output
+    assert "  wrong-price: checks failed: turn 1: contains '£15'" in result.output  # why, in one line
     html = (tmp_path / "report.html").read_text()
     assert "wrong-price" in html and "not in the reply" in html and "A drop-in class is £5." in html
 

@@ -1,4 +1,4 @@
-"""The chain's one-statement append (migration 0014): a process's guess of the head is only a
+"""The chain's one-statement append (migration 0015): a process's guess of the head is only a
 guess; the database inserts only an entry that follows the head it reads under the lock."""
 
 from __future__ import annotations
@@ -113,12 +113,12 @@ def test_a_temporary_audit_log_does_not_take_the_entries(postgres_db: Database, 
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def db_at_0013(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    yield from database_at(request, tmp_path, "0013_channel_ownership")
+def db_before(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    yield from database_at(request, tmp_path, "0014_definer_paths")
 
 
-def test_a_chain_written_before_the_migration_grows_after_it(db_at_0013: Database) -> None:
-    db = db_at_0013
+def test_a_chain_written_before_the_migration_grows_after_it(db_before: Database) -> None:
+    db = db_before
     with db.admin_session() as session:
         tenant = tenants.create(session, "acme").id
     with db.admin_session() as session:  # as the code before this revision appended

@@ -92,6 +92,35 @@ def test_a_temporary_pin_keys_table_signs_no_pin(two_tenants: tuple[Database, in
         assert list(s.execute(text("SELECT frontdesk_pin_key_ids()")).scalars()) == db.keyring.key_ids[:1]
 
 
+def test_a_temporary_channels_table_routes_no_number(two_tenants: tuple[Database, int, int]) -> None:
+    """The gateway's lookups run as their owner: a temporary ``channels`` made by SQL running as
+    the application (and kept by its pooled connection) must not name a number's tenant."""
+    db, _, b = two_tenants
+    with db.app_session() as s:
+        s.execute(
+            text(
+                "CREATE TEMPORARY TABLE channels (tenant_id bigint, phone_number_id text, waba_id text,"
+                " verify_token_digest text, verified_at timestamptz)"
+            )
+        )
+        s.execute(text("INSERT INTO channels VALUES (:b, '999', 'waba-9', 'digest-9', now())"), {"b": b})
+        assert s.execute(text("SELECT frontdesk_channel_tenant('999')")).scalar() is None
+        assert list(s.execute(text("SELECT frontdesk_waba_tenants('waba-9')")).scalars()) == []
+        assert (
+            list(s.execute(text("SELECT frontdesk_verify_token_tenants(ARRAY['digest-9'])")).scalars()) == []
+        )
+    with db.admin_session() as s:
+        paths = dict(
+            s.execute(
+                text(
+                    "SELECT proname, array_to_string(proconfig, ',') FROM pg_proc"
+                    " WHERE pronamespace = current_schema()::regnamespace AND prosecdef"
+                )
+            ).all()
+        )
+    assert paths and all(str(path).endswith(", pg_temp") for path in paths.values()), paths
+
+
 def test_the_pin_keys_are_out_of_the_apps_reach(postgres_db: Database) -> None:
     with pytest.raises(DBAPIError, match="permission denied"), postgres_db.app_session() as s:
         s.execute(text("SELECT * FROM frontdesk_pin_keys"))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from agent.llm.hosts import HostRefused
 from errors import RetryLater
-from store.models import Conversation, Message, OutboxItem, TurnRow
+from store.models import ConsentEvent, Conversation, Message, OutboxItem, TurnRow, utcnow
 from store.sealed import unseal
 from tests.workers.conftest import World, make_ctx, pump
 from workers import mailbox
@@ -107,6 +107,45 @@ def test_stale_lease_holder_cannot_write(world: World) -> None:
     # a second commit of the same turn finds its messages consumed: nothing doubled
     assert mailbox.commit_turn(world.db, turn, 8, TurnResult(reply="again")).status == "lost"
     assert len(outbox_rows(world, cid)) == 1
+
+
+def test_a_committed_reply_leaves_the_outbox_the_turn_and_the_disclosure(world: World) -> None:
+    """What commit_turn writes for a reply (one statement on PostgreSQL, several on SQLite)."""
+    cid = world.conversation()
+    append(world, cid, "wamid.1")
+    opened = mailbox.open_turn(world.db, world.tenant_id, cid, 3)
+    assert opened.turn is not None
+    append(world, cid, "wamid.2", "meanwhile")
+    until = utcnow() + timedelta(seconds=12)
+    result = TurnResult(reply="¡Hola!", disclosure="Soy un asistente de IA.", language="es")
+    claim_for = mailbox.ClaimFor("34600000001", until, opened.oldest_at)
+    committed = mailbox.commit_turn(world.db, opened.turn, 3, result, claim_for=claim_for)
+    assert committed.status == "replied" and committed.has_more
+    assert committed.claim is not None and (committed.claim.text, committed.claim.attempts) == ("¡Hola!", 1)
+    [item] = outbox_rows(world, cid)
+    assert (item.id, item.status, item.attempts, item.author, item.kind) == (
+        committed.outbox_id,
+        "sending",
+        1,
+        "bot",
+        "text",
+    )
+    assert item.idempotency_key == mailbox.reply_key(opened.turn.turn_id) and item.next_attempt_at
+    with world.db.tenant_session(world.tenant_id) as session:
+        turn = session.get(TurnRow, opened.turn.turn_id)
+        assert turn is not None and turn.status == "replied" and turn.finished_at is not None
+        consent = session.scalars(select(ConsentEvent).where(ConsentEvent.conversation_id == cid)).one()
+        assert (consent.kind, consent.wording, consent.language) == (
+            "disclosure",
+            "Soy un asistente de IA.",
+            "es",
+        )
+    assert [m.text for m in mailbox.pending(world.db, world.tenant_id, cid)] == ["meanwhile"]
+    alone = mailbox.open_turn(world.db, world.tenant_id, cid, 3).turn
+    assert alone is not None
+    quiet = mailbox.commit_turn(world.db, alone, 3, TurnResult(reply="¿Algo más?"))
+    assert quiet.status == "replied" and not quiet.has_more and quiet.claim is None
+    assert {i.status for i in outbox_rows(world, cid)} == {"sending", "pending"}
 
 
 def test_takeover_during_a_run_drops_the_reply(world: World) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from frontdesk.runner import ReceptionistTurnRunner
 from store.identity import set_profile_name
-from store.models import Contact, Conversation, Message, new_id
+from store.models import Contact, Conversation, Message, Tenant, new_id
 from store.repo import conversations
 from store.sealed import seal
 from tests.workers.conftest import World
@@ -40,6 +40,16 @@ def test_the_opened_turn_carries_what_the_runner_would_read(world: World) -> Non
     assert opened.turn.customer == TurnCustomer(customer, name, tuple(human))
     assert name == "Ana Pérez" and human == ["Le llamo mañana"] and customer
     assert "Ana" not in repr(opened.turn) and "Ana" not in repr(opened.turn.customer)
+
+
+def test_the_opened_turn_carries_the_tenants_settings_version(world: World) -> None:
+    cid = world.conversation()
+    mailbox.append_inbound(world.db, world.tenant_id, cid, wa_message_id="wamid.V1", text="hola")
+    opened = mailbox.open_turn(world.db, world.tenant_id, cid, 1)
+    assert opened.turn is not None
+    with world.db.admin_session() as session:
+        version = session.get(Tenant, world.tenant_id).settings_version  # pyright: ignore[reportOptionalMemberAccess]
+    assert opened.turn.settings_version == version
 
 
 class _Receptionist:

@@ -8,8 +8,8 @@ statements); ``search_path`` is the schema, then ``pg_temp`` (never first). PL/p
 statement of the body takes a new snapshot, so the head is read after the lock is granted.
 PostgreSQL only (SQLite serializes appends with its write lock).
 
-Revision ID: 0014_audit_append
-Revises: 0013_channel_ownership
+Revision ID: 0015_audit_append
+Revises: 0014_definer_paths
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from alembic import op
 
 from store.rls import APP_ROLE
 
-revision = "0014_audit_append"
-down_revision = "0013_channel_ownership"
+revision = "0015_audit_append"
+down_revision = "0014_definer_paths"
 branch_labels = None
 depends_on = None
 
