@@ -1,4 +1,5 @@
-"""Text normalisation every room shares: one ``fold``, one language detector, one language list.
+"""Text normalisation every room shares: one ``fold``, one language detector, one language list, one
+(thread-safe) stemmer.
 
 It sits at the bottom of the house and imports none of the other rooms, so the gateway, the
 channels, the workers, the agent, the knowledge base and the evals fold and detect alike.
@@ -8,5 +9,6 @@ from __future__ import annotations
 
 from textnorm.folding import fold
 from textnorm.language import LANGUAGES, Language, conversation_language, detect_language
+from textnorm.stemming import snowball_stem
 
-__all__ = ["LANGUAGES", "Language", "conversation_language", "detect_language", "fold"]
+__all__ = ["LANGUAGES", "Language", "conversation_language", "detect_language", "fold", "snowball_stem"]
