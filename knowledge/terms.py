@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from textnorm import LANGUAGES, Language, detect_language, fold, snowball_stem
+from knowledge.stemming import snowball_stem
+from textnorm import LANGUAGES, Language, detect_language, fold
 
 PG_CONFIG: dict[Language, str] = {"es": "spanish", "pt": "portuguese", "de": "german", "en": "english"}
 

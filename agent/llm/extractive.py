@@ -31,7 +31,8 @@ from agent.llm.types import (
     Usage,
     UserMessage,
 )
-from textnorm import LANGUAGES, Language, detect_language, fold, snowball_stem
+from knowledge.stemming import snowball_stem
+from textnorm import LANGUAGES, Language, detect_language, fold
 
 Outcome = Literal["answer", "clarify", "handoff", "search", "hours"]
 

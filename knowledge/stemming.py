@@ -12,7 +12,7 @@ from typing import Any
 
 import snowballstemmer  # pyright: ignore[reportMissingTypeStubs]
 
-from textnorm.language import Language
+from textnorm import Language
 
 _SNOWBALL: dict[Language, str] = {"en": "english", "es": "spanish", "pt": "portuguese", "de": "german"}
 _local = threading.local()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from textnorm import Language, snowball_stem
+from knowledge.stemming import snowball_stem
+from textnorm import Language
 
 WORDS: dict[Language, list[str]] = {
     "es": ["blanqueamiento", "ortodoncia", "limpiezas", "extracciones", "cuestan", "horarios"],
