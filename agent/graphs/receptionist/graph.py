@@ -29,16 +29,29 @@ def build_graph(checkpointer: Any = None) -> Any:
 @cache
 def _compiled() -> Any:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
-    builder.add_node("intake", _intake)
-    builder.add_node("answer", _answer)
+    builder.add_node("turn", _turn)
     builder.add_node("handoff", _staged("handoff", nodes.handoff))
     builder.add_node("await_human", _staged("handoff", nodes.await_human))
-    builder.add_edge(START, "intake")
-    builder.add_conditional_edges("intake", _inline(nodes.route_after_intake))
-    builder.add_conditional_edges("answer", _inline(nodes.route_after_answer))
+    builder.add_edge(START, "turn")
+    builder.add_conditional_edges("turn", _inline(nodes.route_after_answer))
     builder.add_edge("handoff", "await_human")
     builder.add_edge("await_human", END)
     return builder.compile()
+
+
+async def _turn(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """:func:`_intake`, then (unless it hands off) :func:`_answer`, in one superstep.
+
+    The answer sees the state intake left, and the update is both merged (only ``guard``
+    writes ``history``, the one field with a reducer); :func:`nodes.route_after_answer`
+    routes a handoff either of them asked for. A superstep of LangGraph's own (tasks,
+    channels, callbacks, a checkpoint) costs about a millisecond of CPU.
+    """
+    update = await _intake(state, runtime)
+    view: Any = {**state, **update}
+    if nodes.route_after_intake(view) == "answer":
+        update.update(await _answer(view, runtime))
+    return update
 
 
 async def _intake(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The receptionist's nodes: small functions returning partial state updates.
 
 redact → triage → retrieve → respond ⇄ tools → guard → END, or → handoff → await_human
-(the graph runs the first three as its ``intake`` node, the next three as ``answer``).
+(the graph runs all six as its one ``turn`` node: ``intake``, the first three, then ``answer``).
 Only redacted text enters the state; restored text goes to the run's ``TurnOutput``.
 """
 
