@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+
+from store import driver
 
 _HELD = """held AS (
   UPDATE conversations SET lease_fence = %(fence)s::bigint
@@ -84,12 +84,5 @@ def on_postgres(sql: Connection) -> bool:
 
 
 def execute(sql: Connection, statement: str, params: dict[str, Any]) -> Any:
-    """Run ``statement`` on the transaction's driver connection, prepared; its cursor.
-
-    The driver's errors are raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``…),
-    parameters hidden, as every other statement's are."""
-    driver: Any = sql.connection.dbapi_connection
-    try:
-        return driver.execute(statement, params, prepare=True)
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(statement, params, exc, psycopg.Error, hide_parameters=True) from exc
+    """Run one of these statements, prepared (:func:`store.driver.execute`); its cursor."""
+    return driver.execute(sql, statement, params)
