@@ -39,7 +39,9 @@ from channels.signature import SIGNATURE_HEADER  # noqa: E402
 
 
 class Counter:
-    """Statements and transactions through psycopg (every engine), and the backends' pids."""
+    """Statements and transactions through psycopg (every engine), and the backends' pids.
+
+    Statements are counted at the cursor (``Connection.execute`` runs one as well)."""
 
     def __init__(self) -> None:
         self.statements = self.commits = self.rollbacks = 0
@@ -47,11 +49,7 @@ class Counter:
         self._lock = threading.Lock()
         counter = self
         cursor_execute, cursor_many = psycopg.Cursor.execute, psycopg.Cursor.executemany
-        conn_execute, commit, rollback = (
-            psycopg.Connection.execute,
-            psycopg.Connection.commit,
-            psycopg.Connection.rollback,
-        )
+        commit, rollback = psycopg.Connection.commit, psycopg.Connection.rollback
 
         def count(kind: str) -> None:
             with counter._lock:
@@ -65,10 +63,6 @@ class Counter:
             count("statements")
             return cursor_many(self, *args, **kwargs)
 
-        def k_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
-            count("statements")
-            return conn_execute(self, *args, **kwargs)
-
         def k_commit(self: Any) -> Any:
             count("commits")
             return commit(self)
@@ -79,7 +73,6 @@ class Counter:
 
         psycopg.Cursor.execute = c_execute  # type: ignore[method-assign]
         psycopg.Cursor.executemany = c_many  # type: ignore[method-assign]
-        psycopg.Connection.execute = k_execute  # type: ignore[method-assign]
         psycopg.Connection.commit = k_commit  # type: ignore[method-assign]
         psycopg.Connection.rollback = k_rollback  # type: ignore[method-assign]
 

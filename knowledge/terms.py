@@ -12,13 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
-import snowballstemmer  # pyright: ignore[reportMissingTypeStubs]
-
+from knowledge.stemming import snowball_stem
 from textnorm import LANGUAGES, Language, detect_language, fold
 
-_SNOWBALL: dict[Language, str] = {"es": "spanish", "pt": "portuguese", "de": "german", "en": "english"}
 PG_CONFIG: dict[Language, str] = {"es": "spanish", "pt": "portuguese", "de": "german", "en": "english"}
 
 
@@ -119,12 +116,7 @@ _FOLDED_STOPWORDS: dict[Language, frozenset[str]] = {
 @lru_cache(maxsize=200_000)
 def stem(word: str, lang: Language) -> str:
     """Snowball stem of one lower-cased word, folded to ASCII."""
-    return fold(_stemmer(lang).stemWord(word))
-
-
-@lru_cache(maxsize=4)
-def _stemmer(lang: Language) -> Any:
-    return snowballstemmer.stemmer(_SNOWBALL[lang])
+    return fold(snowball_stem(word, lang))
 
 
 def _concept_index() -> dict[Language, dict[str, str]]:

@@ -25,9 +25,10 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from store import driver
 from store.audit_anchor import AuditAnchor
 from store.crypto import KeyConfigError, Keyring
-from store.db import AUDIT_HEADS, KEYRING, Database
+from store.db import AUDIT_GUESSES, AUDIT_HEADS, KEYRING, Database
 from store.models import AuditEntry, Tenant, utcnow
 
 GENESIS = "0" * 64
@@ -99,6 +100,65 @@ def _head(sql: Connection, tenant_id: int | None) -> tuple[int, str]:
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
+_APPEND = (
+    "SELECT head_seq, head_hash FROM frontdesk_audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+"""Migration 0015_audit_append: lock the chain, read its head, insert if the entry follows it."""
+
+
+def _new_entry(keyring: Keyring, tenant_id: int | None, head: tuple[int, str], **fields: Any) -> AuditEntry:
+    entry = AuditEntry(
+        tenant_id=tenant_id, seq=head[0] + 1, prev_hash=head[1], hash="", key_id=keyring.newest_id, **fields
+    )
+    entry.hash = entry_hash(entry, keyring)
+    return entry
+
+
+def _append_locked(sql: Connection, keyring: Keyring, tenant_id: int | None, **fields: Any) -> AuditEntry:
+    """Lock the chain, read its head, insert: three statements (SQLite, or without guesses)."""
+    _lock_chain(sql, tenant_id)
+    entry = _new_entry(keyring, tenant_id, _head(sql, tenant_id), **fields)
+    sql.execute(_INSERT, {c.key: getattr(entry, c.key) for c in _COLUMNS})
+    return entry
+
+
+def _append_guessed(
+    sql: Connection,
+    keyring: Keyring,
+    guesses: dict[int | None, tuple[int, str]],
+    tenant_id: int | None,
+    **fields: Any,
+) -> AuditEntry:
+    """PostgreSQL: one statement when the head is the one this process appended last (a guess:
+    the database inserts only an entry that follows the head it reads under the lock, and
+    answers that head); else a second, computed from that head while the lock is held."""
+    head = guesses.get(tenant_id, (0, GENESIS))
+    at = driver.utc(fields["at"])
+    for _attempt in range(2):
+        entry = _new_entry(keyring, tenant_id, head, **fields)
+        params = (
+            _LOCK_NAMESPACE ^ (tenant_id or 0),
+            entry.id,
+            tenant_id,
+            entry.seq,
+            at,
+            entry.actor,
+            entry.action,
+            entry.subject,
+            json.dumps(entry.details),
+            entry.prev_hash,
+            entry.hash,
+            entry.key_id,
+        )
+        found_seq, found_hash = driver.execute(sql, _APPEND, params).fetchone()
+        found = (0, GENESIS) if found_seq is None else (int(found_seq), str(found_hash))
+        if found == head:
+            guesses[tenant_id] = (entry.seq, entry.hash)
+            return entry
+        head = found
+    raise RuntimeError("the audit chain's head moved while its lock was held")
+
+
 def append(
     session: Session,
     tenant_id: int | None,
@@ -112,22 +172,18 @@ def append(
     """Add an entry to the tenant's chain in the caller's transaction (commits with it)."""
     keyring = _keyring(session)
     sql = session.connection()  # Core statements only: skip the ORM's execution path
-    _lock_chain(sql, tenant_id)
-    seq, prev = _head(sql, tenant_id)
-    entry = AuditEntry(
-        tenant_id=tenant_id,
-        seq=seq + 1,
-        at=at or utcnow(),
-        actor=actor[:100],
-        action=action[:64],
-        subject=None if subject is None else subject[:200],
-        details=dict(details or {}),
-        prev_hash=prev,
-        hash="",
-        key_id=keyring.newest_id,
-    )
-    entry.hash = entry_hash(entry, keyring)
-    sql.execute(_INSERT, {c.key: getattr(entry, c.key) for c in _COLUMNS})
+    fields: dict[str, Any] = {
+        "at": at or utcnow(),
+        "actor": actor[:100],
+        "action": action[:64],
+        "subject": None if subject is None else subject[:200],
+        "details": dict(details or {}),
+    }
+    guesses = session.info.get(AUDIT_GUESSES)
+    if sql.dialect.name == "postgresql" and guesses is not None:
+        entry = _append_guessed(sql, keyring, guesses, tenant_id, **fields)
+    else:
+        entry = _append_locked(sql, keyring, tenant_id, **fields)
     session.info.setdefault(AUDIT_HEADS, {})[tenant_id] = (entry.seq, entry.hash)
     return entry
 

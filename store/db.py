@@ -35,6 +35,9 @@ KEYRING = "keyring"
 """``Session.info`` key: the database's keyring (audit entries are keyed under it)."""
 AUDIT_HEADS = "audit_heads"
 """``Session.info`` key: chain heads appended in the transaction, anchored after its commit."""
+AUDIT_GUESSES = "audit_guesses"
+"""``Session.info`` key: the chain heads this process appended last, shared by the database's
+sessions (a guess the append checks under the chain's lock: :func:`store.audit.append`)."""
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +144,7 @@ class Database:
         overflow = pool_size if max_overflow is None else max_overflow
         self.engine = self._make_engine(url, app=True, pool_size=pool_size, max_overflow=overflow)
         self.admin_engine = self._make_engine(admin_url or url, app=False, pool_size=2, max_overflow=2)
-        info = {KEYRING: keyring}
+        info = {KEYRING: keyring, AUDIT_GUESSES: {}}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         if self.is_postgres:
             event.listen(self._sessions, "after_begin", _pin_tenant)

@@ -1,35 +1,60 @@
-"""Hot statements straight through psycopg, prepared, on a SQLAlchemy transaction's connection.
+"""Hot statements straight through the driver (PostgreSQL), as prepared statements.
 
-SQLAlchemy's execution path cost ~70–100 µs of CPU per statement, more than some of the
-statements themselves. A :class:`Prepared` statement is compiled once for the driver and sent
-as a server-side prepared statement on the transaction's own connection, so it runs under the
-same tenant pin (row-level security applies). PostgreSQL only.
+SQLAlchemy's execution path costs about 70–100 µs of CPU per statement, more than many of the
+statements on the webhook's path take to run. The transaction stays SQLAlchemy's (the
+statement runs on its connection, after the tenant pin); a driver error is raised as the
+SQLAlchemy error it would have been (``IntegrityError``, ``OperationalError``…), so callers
+that retry or answer 503 see what they expect. :class:`Hot` runs a Core statement compiled once
+for the driver on PostgreSQL, and through SQLAlchemy elsewhere (SQLite).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
-import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement, Executable
 
-_DIALECT = postgresql.psycopg.dialect()  # pyright: ignore[reportUnknownMemberType]
+from store.models import UTCDateTime
+
+_UTC = UTCDateTime()
+_DIALECT = postgresql.dialect()
+_PSYCOPG = postgresql.psycopg.dialect()  # pyright: ignore[reportUnknownMemberType]
 
 
-def execute(sql: Connection, statement: str, params: dict[str, Any], *, named: bool = False) -> Any:
-    """Run ``statement`` (``%(name)s`` parameters) on the transaction's driver connection,
-    prepared; its cursor (rows with attribute names when ``named``). The driver's errors are
-    raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``…), parameters hidden."""
-    driver: Any = sql.connection.dbapi_connection
+def utc(value: datetime) -> datetime:
+    """A timestamp as the ORM's columns write it (UTC; a naive datetime is refused)."""
+    return _UTC.process_bind_param(value, _DIALECT) or value
+
+
+def execute(
+    connection: Connection,
+    statement: str,
+    params: Sequence[Any] | Mapping[str, Any],
+    *,
+    named: bool = False,
+) -> Any:
+    """Run ``statement`` (``%s`` or ``%(name)s`` placeholders) prepared on the connection's driver
+    connection; the driver's cursor, its rows with attribute names when ``named`` (parameters are
+    kept out of any error, as the engines do)."""
+    dbapi: Any = connection.connection.dbapi_connection
     try:
-        cursor = driver.cursor(row_factory=namedtuple_row) if named else driver.cursor()
+        cursor = dbapi.cursor(row_factory=namedtuple_row) if named else dbapi.cursor()
         return cursor.execute(statement, params, prepare=True)
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(statement, params, exc, psycopg.Error, hide_parameters=True) from exc
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            statement,
+            None,
+            exc,
+            connection.dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            dialect=connection.dialect,
+        ) from exc
 
 
 class Prepared:
@@ -38,7 +63,7 @@ class Prepared:
     own execution would."""
 
     def __init__(self, statement: ClauseElement | Executable) -> None:
-        compiled: Any = cast(ClauseElement, statement).compile(dialect=_DIALECT)
+        compiled: Any = cast(ClauseElement, statement).compile(dialect=_PSYCOPG)
         self.text: str = compiled.string
         self.constants = {k: v for k, v in compiled.params.items() if v is not None}
         prefetch = [*compiled.insert_prefetch, *compiled.update_prefetch]

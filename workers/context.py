@@ -108,6 +108,10 @@ class Enqueuer(Protocol):
 
     def send(self, tenant_id: int, outbox_id: int, countdown: float = 0.0) -> None: ...
 
+    def drain_backlog(self) -> float:
+        """Seconds the oldest queued drain wake-up has waited (0: none, or cannot tell)."""
+        ...
+
 
 @dataclass
 class WorkerContext:

@@ -10,11 +10,9 @@ write waits on ``held`` (the conversation's row lock taken with fence, epoch and
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection
 
-from store import driver
+from store.driver import execute as execute
 
 _HELD = """held AS (
   UPDATE conversations SET lease_fence = %(fence)s::bigint
@@ -81,8 +79,3 @@ VALUES (%(id)s::bigint, %(tenant_id)s::bigint, %(cid)s::bigint, 'out', %(author)
 
 def on_postgres(sql: Connection) -> bool:
     return sql.dialect.name == "postgresql"
-
-
-def execute(sql: Connection, statement: str, params: dict[str, Any]) -> Any:
-    """Run one of these statements, prepared (:func:`store.driver.execute`); its cursor."""
-    return driver.execute(sql, statement, params)

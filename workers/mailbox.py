@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from errors import NotFound
+from store import driver
 from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.driver import Hot
@@ -101,6 +102,16 @@ _TOUCH = (
     .where(_conversations.c.id == bindparam("cid"))
     .values(last_customer_message_at=bindparam("b_at"), updated_at=bindparam("b_at"))
 )
+_MESSAGE_KEYS = [c.key for c in _messages.columns]
+_APPEND_AND_TOUCH = (
+    f"WITH m AS (INSERT INTO messages ({', '.join(c.name for c in _messages.columns)}) "
+    f"VALUES ({', '.join(['%s'] * len(_MESSAGE_KEYS))}) ON CONFLICT DO NOTHING RETURNING id), "
+    "t AS (UPDATE conversations SET last_customer_message_at = %s, updated_at = %s "
+    "WHERE id = %s AND EXISTS (SELECT FROM m)) "
+    "SELECT id FROM m"
+)
+"""PostgreSQL: the inbound message and, only if it is new, its conversation's touch in one
+statement, straight through the driver (one per webhook)."""
 _HAS_PENDING = select(_messages.c.id).where(*_PENDING_WHERE).limit(1)
 _HOLDS = (
     update(_conversations)
@@ -215,9 +226,14 @@ def append_inbound_in(
         created_at=at,
     )
     seal(conversation_keyring(session, keyring, conversation_id), row, "body_ciphertext", text)
-    values = {column.key: getattr(row, column.key) for column in Message.__table__.columns}
-    if insert_ignore(session, Message.__table__, values):  # type: ignore[arg-type]
-        session.connection().execute(_TOUCH, {"cid": conversation_id, "b_at": at})
+    sql = session.connection()
+    if sql.dialect.name == "postgresql":
+        row.created_at = at = driver.utc(at)
+        params = [getattr(row, key) for key in _MESSAGE_KEYS] + [at, at, conversation_id]
+        if driver.execute(sql, _APPEND_AND_TOUCH, params).fetchone() is not None:
+            return Appended(row.id, duplicate=False)
+    elif insert_ignore(session, _messages, {key: getattr(row, key) for key in _MESSAGE_KEYS}):
+        sql.execute(_TOUCH, {"cid": conversation_id, "b_at": at})
         return Appended(row.id, duplicate=False)
     existing = session.scalar(
         select(Message.id).where(Message.tenant_id == tenant_id, Message.wa_message_id == wa_message_id)

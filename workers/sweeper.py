@@ -32,13 +32,15 @@ class SweepReport:
     sends: int
 
 
-def _stranded_postgres(ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int) -> tuple[Rows, Rows]:
+def _stranded_postgres(
+    ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int, *, mailbox_cutoff: datetime
+) -> tuple[Rows, Rows]:
     """On PostgreSQL the application sees no tenant's rows without its pin: the owner's narrow
     functions list (tenant, id) pairs of stranded work, and nothing else (migration 0010_db_roles)."""
     with ctx.db.app_session() as session:
         mailboxes = session.execute(
             text("SELECT * FROM frontdesk_stranded_mailboxes(:cutoff, :limit)"),
-            {"cutoff": cutoff, "limit": limit},
+            {"cutoff": mailbox_cutoff, "limit": limit},
         ).all()
         items = session.execute(
             text("SELECT * FROM frontdesk_due_outbox(:cutoff, :now, :limit)"),
@@ -48,14 +50,24 @@ def _stranded_postgres(ctx: WorkerContext, cutoff: datetime, now: datetime, limi
 
 
 def sweep(ctx: WorkerContext, *, min_age: float | None = None, limit: int = 1000) -> SweepReport:
-    """Re-enqueue stranded work across tenants."""
+    """Re-enqueue stranded work across tenants.
+
+    A mailbox is stranded when its pending messages are older than ``min_age`` plus the
+    turns queue's backlog (how long its oldest wake-up has waited): younger ones may still
+    have their wake-up in the queue, and a second one would only wait behind it. Without
+    that, every mailbox behind a backlog was woken again on every sweep (under saturation
+    about one extra drain per message).
+    """
     age = ctx.config.sweep_min_age if min_age is None else min_age
     now = utcnow()
+    try:
+        backlog = ctx.enqueue.drain_backlog()
+    except Exception as exc:  # the broker is away: sweep as if the queue were empty
+        log.warning("turns queue backlog unknown: %s", type(exc).__name__)
+        backlog = 0.0
     cutoff = now - timedelta(seconds=age)
-    if ctx.db.is_postgres:
-        mailboxes, items = _stranded_postgres(ctx, cutoff, now, limit)
-    else:
-        mailboxes, items = _stranded(ctx, cutoff, now, limit)
+    stranded = _stranded_postgres if ctx.db.is_postgres else _stranded
+    mailboxes, items = stranded(ctx, cutoff, now, limit, mailbox_cutoff=cutoff - timedelta(seconds=backlog))
     drains = 0
     cooling: dict[int, bool] = {}
     for tenant_id, conversation_id in mailboxes:
@@ -69,7 +81,9 @@ def sweep(ctx: WorkerContext, *, min_age: float | None = None, limit: int = 1000
     return SweepReport(drains, len(items))
 
 
-def _stranded(ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int) -> tuple[Rows, Rows]:
+def _stranded(
+    ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int, *, mailbox_cutoff: datetime
+) -> tuple[Rows, Rows]:
     with ctx.db.admin_session() as session:
         mailboxes = session.execute(
             select(Message.tenant_id, Message.conversation_id)
@@ -77,7 +91,7 @@ def _stranded(ctx: WorkerContext, cutoff: datetime, now: datetime, limit: int) -
             .where(
                 Message.direction == "in",
                 Message.turn_id.is_(None),
-                Message.created_at <= cutoff,
+                Message.created_at <= mailbox_cutoff,
                 Conversation.test.is_(False),  # a sandbox of ``frontdesk chat`` is never drained
             )
             .distinct()

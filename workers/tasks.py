@@ -6,8 +6,10 @@ worker runs wakes stranded mailboxes, and leases, fences and outbox claims make 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import time
 from typing import Any
 
 from celery import Celery, signals
@@ -38,7 +40,8 @@ class CeleryEnqueuer:
     Each message's argument repr (what the worker logs) is written here instead of by Celery's
     ``saferepr``; the queue is not declared again on every publish (the workers declare theirs
     when they start consuming, and a publish to the default exchange lands in the named queue
-    either way).
+    either way). Each carries when it was sent (``woken_at``), so the sweeper can tell how long
+    the turns queue keeps wake-ups waiting (:meth:`drain_backlog`).
     """
 
     def __init__(self, app: Celery) -> None:
@@ -53,6 +56,7 @@ class CeleryEnqueuer:
             argsrepr=f"({tenant_id!r}, {item_id!r})",
             kwargsrepr="{}",
             declare=[],
+            headers={WOKEN_AT: time.time()},
         )
 
     def drain(self, tenant_id: int, conversation_id: int, countdown: float = 0.0) -> None:
@@ -60,6 +64,26 @@ class CeleryEnqueuer:
 
     def send(self, tenant_id: int, outbox_id: int, countdown: float = 0.0) -> None:
         self._wake(SEND_TASK, OUTBOX_QUEUE, tenant_id, outbox_id, countdown)
+
+    def drain_backlog(self) -> float:
+        """Seconds the oldest drain wake-up in the turns queue has waited (Redis broker; else 0)."""
+        if not str(self.app.conf.broker_url).startswith("redis"):
+            return 0.0
+        with self.app.connection_for_read() as connection:
+            client = getattr(connection.default_channel, "client", None)
+            if client is None:
+                return 0.0
+            # kombu prefixes the keys of the commands it uses itself (LLEN, BRPOP…), not LINDEX's
+            prefixed = "LINDEX" in getattr(client, "PREFIXED_SIMPLE_COMMANDS", ())
+            prefix = "" if prefixed else getattr(client, "global_keyprefix", "")
+            raw = client.lindex(prefix + TURNS_QUEUE, -1)  # the oldest: BRPOP takes the right end
+        if not raw:
+            return 0.0
+        woken_at = json.loads(raw).get("headers", {}).get(WOKEN_AT)
+        return max(0.0, time.time() - float(woken_at)) if woken_at else 0.0
+
+
+WOKEN_AT = "woken_at"
 
 
 def wake(app: Celery, tenant_id: int, conversation_id: int) -> None:

@@ -144,6 +144,8 @@ class ListEnqueuer:
 
     drains: list[tuple[int, int, float]] = field(default_factory=list[tuple[int, int, float]])
     sends: list[tuple[int, int, float]] = field(default_factory=list[tuple[int, int, float]])
+    backlog: float = 0.0
+    """What :meth:`drain_backlog` answers (the test delivers the collected wake-ups itself)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def drain(self, tenant_id: int, conversation_id: int, countdown: float = 0.0) -> None:
@@ -153,6 +155,9 @@ class ListEnqueuer:
     def send(self, tenant_id: int, outbox_id: int, countdown: float = 0.0) -> None:
         with self._lock:
             self.sends.append((tenant_id, outbox_id, countdown))
+
+    def drain_backlog(self) -> float:
+        return self.backlog
 
     def take_sends(self) -> list[tuple[int, int, float]]:
         with self._lock:

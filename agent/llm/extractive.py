@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Literal
 
-import snowballstemmer  # type: ignore[import-untyped]
-
 from agent.llm.base import Provider
 from agent.llm.types import (
     AssistantMessage,
@@ -33,6 +31,7 @@ from agent.llm.types import (
     Usage,
     UserMessage,
 )
+from knowledge.stemming import snowball_stem
 from textnorm import LANGUAGES, Language, detect_language, fold
 
 Outcome = Literal["answer", "clarify", "handoff", "search", "hours"]
@@ -380,8 +379,6 @@ _STOPWORDS: dict[Language, frozenset[str]] = {
         ]
     ),
 }
-_STEMMER_NAMES: dict[Language, str] = {"en": "english", "es": "spanish", "pt": "portuguese", "de": "german"}
-
 _HUMAN = re.compile(
     r"\b(human[oa]?|real person|a person|una persona|uma pessoa|pessoa|mensch|mitarbeiter(in)?|atendente|"
     r"agente|representative|asesor[a]?|berater(in)?|operator|operador[a]?|someone real|alguien real)\b"
@@ -424,11 +421,6 @@ GREETING: dict[Language, str] = {
     "pt": "Olá! Como posso ajudar?",
     "de": "Hallo! Wie kann ich helfen?",
 }
-
-
-@cache
-def _stemmer(lang: Language) -> Any:
-    return snowballstemmer.stemmer(_STEMMER_NAMES[lang])
 
 
 _PLACEHOLDER = re.compile(r"<[A-Za-z_]+_\d+>")
@@ -515,7 +507,7 @@ def _terms(text: str, lang: Language) -> tuple[str, ...]:
         folded = fold(word)
         if folded in stops or (len(folded) < 2 and not folded.isdigit()):
             continue
-        out.append(fold(_stemmer(lang).stemWord(word)))
+        out.append(fold(snowball_stem(word, lang)))
     return tuple(out)
 
 

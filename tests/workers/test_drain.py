@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -251,6 +251,23 @@ def test_conversation_row_keeps_mode_epoch_and_fence(world: World) -> None:
     assert send_item(world.db, world.sender, world.tenant_id, item.id).status == "sent"
     assert send_item(world.db, world.sender, world.tenant_id, item.id).status == "skipped"
     assert len(world.sender.sent) == 1
+
+
+def test_a_new_message_touches_its_conversation_and_a_repeated_one_does_not(world: World) -> None:
+    cid = world.conversation()
+    first, later = datetime(2026, 1, 5, 9, 30, tzinfo=UTC), datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+    stored = mailbox.append_inbound(
+        world.db, world.tenant_id, cid, wa_message_id="wamid.T", text="hola", received_at=first
+    )
+    again = mailbox.append_inbound(
+        world.db, world.tenant_id, cid, wa_message_id="wamid.T", text="otra", received_at=later
+    )
+    assert again.duplicate and again.message_id == stored.message_id
+    with world.db.tenant_session(world.tenant_id) as session:
+        conversation = session.get_one(Conversation, cid)
+        assert conversation.last_customer_message_at == first and conversation.updated_at == first
+        message = session.get_one(Message, stored.message_id)
+        assert message.created_at == first and unseal(world.db.keyring, message, "body_ciphertext") == "hola"
 
 
 def test_at_its_cap_a_conversation_parks_until_a_slot_is_released(any_db: Any, make_tenant: Any) -> None:

@@ -96,6 +96,15 @@ def test_sweeper_wakes_stranded_mailboxes_and_due_sends(world: World) -> None:
     assert sweep(world.ctx, min_age=0).sends == 1
 
 
+def test_the_sweeper_leaves_mailboxes_whose_wake_up_may_still_be_queued(world: World) -> None:
+    cid = world.conversation()
+    mailbox.append_inbound(world.db, world.tenant_id, cid, wa_message_id="wamid.q1", text="hi")
+    world.enqueue.backlog = 60.0  # the turns queue's oldest wake-up has waited a minute
+    assert sweep(world.ctx, min_age=0).drains == 0  # its own wake-up is behind that one
+    world.enqueue.backlog = 0.0
+    assert sweep(world.ctx, min_age=0).drains == 1
+
+
 def test_every_worker_sweeps_but_one_at_a_time(world: World) -> None:
     from workers.sweeper import sweep_if_due
 

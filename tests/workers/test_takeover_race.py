@@ -37,6 +37,9 @@ class InlineSends:
     def drain(self, tenant_id: int, conversation_id: int, countdown: float = 0.0) -> None:
         pass
 
+    def drain_backlog(self) -> float:
+        return 0.0
+
     def send(self, tenant_id: int, outbox_id: int, countdown: float = 0.0) -> None:
         policy = SendPolicy(send_timeout=10)
         outcome = send_item(self.ctx.db, self.ctx.sender, tenant_id, outbox_id, policy=policy)
