@@ -301,8 +301,23 @@ def _counting_driver_statements(counts: dict[str, int]) -> Generator[None]:
     if _psycopg() is None:  # SQLite only
         yield
         return
-    import psycopg
     from psycopg.rows import dict_row
+
+    def count(cursor: Any, query: str, rows: int) -> None:
+        # The checkpointer's pool hands out dict rows (agent.checkpoints); the store's tuples.
+        mark = "[checkpoints] " if cursor.connection.row_factory is dict_row else ""
+        statement = (mark + " ".join(query.split()))[:110]
+        counts[statement] = counts.get(statement, 0) + rows
+
+    with driver_statements(count):
+        yield
+
+
+@contextmanager
+def driver_statements(record: Callable[[Any, str, int], None]) -> Generator[None]:
+    """Call ``record(cursor, query, rows)`` for each statement psycopg sends (an
+    ``executemany``: its rows)."""
+    import psycopg
 
     originals = {name: getattr(psycopg.Cursor, name) for name in ("execute", "executemany")}
 
@@ -311,11 +326,7 @@ def _counting_driver_statements(counts: dict[str, int]) -> Generator[None]:
 
         def call(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
             many = name == "executemany" and args and hasattr(args[0], "__len__")
-            rows = len(args[0]) if many else 1
-            # The checkpointer's pool hands out dict rows (agent.checkpoints); the store's tuples.
-            mark = "[checkpoints] " if cursor.connection.row_factory is dict_row else ""
-            statement = (mark + " ".join(str(query).split()))[:110]
-            counts[statement] = counts.get(statement, 0) + rows
+            record(cursor, str(query), len(args[0]) if many else 1)
             return original(cursor, query, *args, **kwargs)
 
         return call

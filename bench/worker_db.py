@@ -25,7 +25,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 APP_NAME = f"bench-worker-db-{uuid.uuid4().hex[:8]}"
 os.environ["PGAPPNAME"] = APP_NAME  # every connection of this process (libpq): its backends
 
-import psycopg  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
@@ -47,7 +46,7 @@ from agent.graphs.receptionist.state import InputState, State  # noqa: E402
 from agent.redaction.sql_vault import SqlVault  # noqa: E402
 from agent.redaction.vault import ConversationKey  # noqa: E402
 from agent.tenant_runtime import TenantRuntimes  # noqa: E402
-from bench.turns import PG_URL, Setup  # noqa: E402
+from bench.turns import PG_URL, Setup, driver_statements  # noqa: E402
 from store.models import utcnow  # noqa: E402
 from store.roles import app_login_url  # noqa: E402
 from workers import mailbox, outbox  # noqa: E402
@@ -116,25 +115,8 @@ class Meter:
 @contextmanager
 def _counting(meter: Meter) -> Generator[None]:
     """Count what psycopg sends (every engine and pool), each row of an executemany as one."""
-    originals = {name: getattr(psycopg.Cursor, name) for name in ("execute", "executemany")}
-
-    def counted(name: str) -> Callable[..., Any]:
-        original = originals[name]
-
-        def call(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            many = name == "executemany" and args and hasattr(args[0], "__len__")
-            meter.count(str(query), len(args[0]) if many else 1)
-            return original(cursor, query, *args, **kwargs)
-
-        return call
-
-    for name in originals:
-        setattr(psycopg.Cursor, name, counted(name))
-    try:
+    with driver_statements(lambda _cursor, query, rows: meter.count(query, rows)):
         yield
-    finally:
-        for name, original in originals.items():
-            setattr(psycopg.Cursor, name, original)
 
 
 @contextmanager

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
+from agent.llm.factory import import_provider_sdks
 from channels.cloud_api import CloudApiClient
 from frontdesk import services
 from frontdesk.runner import ReceptionistTurnRunner
@@ -27,6 +29,7 @@ def make_worker_context(config: WorkerConfig, enqueue: Enqueuer) -> WorkerContex
         log.warning("frontdesk alert %s %s", kind, {k: v for k, v in detail.items() if k != "error"})
 
     receptionist = services.receptionist(settings, db, alert=alert)
+    threading.Thread(target=import_provider_sdks, name="import-sdks", daemon=True).start()
     sender = WhatsAppSender(db, CloudApiClient(settings.whatsapp_graph_url))
     context = build_context(
         config, enqueue, db=db, runner=ReceptionistTurnRunner(receptionist), sender=sender

@@ -22,6 +22,7 @@ from errors import NotFound
 from store import driver
 from store.crypto import Keyring, aad_for
 from store.db import Database
+from store.driver import Hot
 from store.identity import contact_of, conversation_keyring, open_number, pacing_key
 from store.models import ConsentEvent, Contact, Conversation, Message, Tenant, TurnRow, new_id, utcnow
 from store.repo import conversations
@@ -168,6 +169,10 @@ def _upsert_statement(dialect: str) -> Any:
 
 
 _UPSERT_TURN = {name: _upsert_statement(name) for name in ("postgresql", "sqlite")}
+# open_turn's statements, straight through the driver on PostgreSQL (store.driver).
+_OPEN_HOT = Hot(_OPEN)
+_MAILBOX_HOT = Hot(_MAILBOX)
+_UPSERT_TURN_HOT = Hot(_UPSERT_TURN["sqlite"], _UPSERT_TURN["postgresql"])
 
 
 @dataclass(frozen=True)
@@ -362,7 +367,8 @@ def open_turn(
     the database still has can commit instead of this one, which is one reply all the same).
     """
     with db.tenant_connection(tenant_id, flush=False) as sql:
-        row = sql.execute(_OPEN, {"cid": conversation_id, "fence": fence}).one_or_none()
+        opened = _OPEN_HOT.rows(sql, {"cid": conversation_id, "fence": fence})
+        row = opened[0] if opened else None
         if row is None:
             seen = sql.scalar(_SEEN_FENCE, {"cid": conversation_id})
             if seen is None:
@@ -373,7 +379,7 @@ def open_turn(
             return Opened(mode="test")
         number = open_number(db.keyring, tenant_id, int(row[3]), row[4])
         recipient = Recipient(row[2], number, pacing_key(int(row[3]))) if number else None
-        rows = sql.execute(_MAILBOX, {"cid": conversation_id, "limit": limit, "out_limit": OUTBOUND_LIMIT})
+        rows = _MAILBOX_HOT.rows(sql, {"cid": conversation_id, "limit": limit, "out_limit": OUTBOUND_LIMIT})
         messages: list[Any] = []
         outbound: list[Any] = []
         for m in rows:
@@ -401,8 +407,8 @@ def open_turn(
             deadline=deadline,
         )
         if mode == "bot":
-            attempt = sql.scalar(
-                _UPSERT_TURN[sql.dialect.name],
+            [(attempt,)] = _UPSERT_TURN_HOT.rows(
+                sql,
                 {
                     "tid": turn.turn_id,
                     "b_tenant_id": tenant_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from agent.llm.base import EventSink, Provider, ignore_events
 from agent.llm.clients import ClientCache
 from agent.llm.retry import NO_RETRY, FallbackProvider, RetryPolicy
@@ -71,3 +73,13 @@ async def check_key(settings: ProviderSettings, api_key: str | None) -> str:
     finally:
         await provider.aclose()
     return f"{settings.provider} {settings.model}"
+
+
+PROVIDER_MODULES = ("agent.llm.openai_provider", "agent.llm.anthropic_provider", "agent.llm.gemini_provider")
+
+
+def import_provider_sdks() -> None:
+    """Import every provider's SDK now: each costs seconds of CPU, which the first turn of a
+    fresh worker paid while the turns behind it waited on the import lock."""
+    for name in PROVIDER_MODULES:
+        importlib.import_module(name)

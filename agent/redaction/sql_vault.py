@@ -41,6 +41,7 @@ from agent.redaction.vault import (
 from errors import FrontdeskError
 from store.crypto import aad_for
 from store.db import Database
+from store.driver import Hot
 from store.identity import conversation_keyring
 from store.models import VaultEntry, new_id
 from store.vault import value_digests
@@ -106,7 +107,9 @@ def _assign_statement(postgres: bool) -> Any:
     )
 
 
-_ASSIGN = {True: _assign_statement(True), False: _assign_statement(False)}
+_ASSIGN = Hot(_assign_statement(False), _assign_statement(True))
+_ITEMS_HOT = Hot(_ITEMS)
+"""Straight through the driver on PostgreSQL (``store.driver``): a turn runs each once or twice."""
 
 
 def _aad(tenant_id: int, entry_id: int) -> str:
@@ -180,7 +183,7 @@ class SqlVault:
             "b_sealed": keyring.encrypt(stored, aad=_aad(tenant_id, entry_id)),
             "b_expires": expires,
         }
-        found_id, placeholder_text, sealed = tuple(sql.execute(_ASSIGN[self.db.is_postgres], params).one())
+        [(found_id, placeholder_text, sealed)] = _ASSIGN.rows(sql, params)
         if found_id == entry_id:  # inserted: the value is this one
             return VaultItem(str(placeholder_text), entity_type, SecretValue(stored))
         return self._item(tenant_id, entity_type, found_id, placeholder_text, sealed)
@@ -196,7 +199,7 @@ class SqlVault:
         tenant_id = conversation.tenant_id
         params = {"b_tenant": tenant_id, "b_cid": conversation.conversation_id, "b_now": datetime.now(UTC)}
         with self.db.tenant_connection(tenant_id) as sql:
-            rows = sql.execute(_ITEMS, params).all()
+            rows = _ITEMS_HOT.rows(sql, params)
         return [
             self._item(tenant_id, entity_type, entry_id, placeholder, sealed)
             for entry_id, placeholder, entity_type, sealed in rows

@@ -5,6 +5,8 @@ at most one small statement a second."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event, select
@@ -18,6 +20,21 @@ from store.repo import providers
 def _version(db: Database, tenant_id: int) -> int:
     with db.admin_session() as session:
         return session.scalars(select(Tenant.settings_version).where(Tenant.id == tenant_id)).one()
+
+
+@contextmanager
+def _statements(db: Database) -> Iterator[list[str]]:
+    """The statements SQLAlchemy sends on the application's engine meanwhile."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def _another_process(db: Database) -> Database:
@@ -91,14 +108,8 @@ def test_an_unchanged_tenant_costs_one_small_statement_a_second(any_db: Any, mak
     tenant = make_tenant(any_db, "clinic")
     now = [100.0]
     runtimes = TenantRuntimes(any_db, clock=lambda: now[0])
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
     first = runtimes.get(tenant)
-    event.listen(any_db.engine, "before_cursor_execute", count)
-    try:
+    with _statements(any_db) as statements:
         now[0] += 0.5
         assert runtimes.get(tenant) is first and statements == []
         now[0] += 0.6
@@ -109,8 +120,6 @@ def test_an_unchanged_tenant_costs_one_small_statement_a_second(any_db: Any, mak
         assert runtimes.get(tenant) is first  # trusted for a second
         now[0] += 1.0
         assert runtimes.get(tenant).profile.tone == "brief"
-    finally:
-        event.remove(any_db.engine, "before_cursor_execute", count)
 
 
 def test_a_version_read_with_the_turn_replaces_the_check(any_db: Any, make_tenant: Any) -> None:
@@ -119,14 +128,8 @@ def test_a_version_read_with_the_turn_replaces_the_check(any_db: Any, make_tenan
     tenant = make_tenant(any_db, "clinic")
     now = [100.0]
     runtimes = TenantRuntimes(any_db, clock=lambda: now[0])
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
     first = runtimes.get(tenant)
-    event.listen(any_db.engine, "before_cursor_execute", count)
-    try:
+    with _statements(any_db) as statements:
         now[0] += 5.0  # past the revalidation: the version given stands in for the check
         assert runtimes.get(tenant, version=first.version) is first and statements == []
         with any_db.admin_session() as session:
@@ -134,5 +137,3 @@ def test_a_version_read_with_the_turn_replaces_the_check(any_db: Any, make_tenan
         changed = runtimes.get(tenant, version=_version(any_db, tenant))  # no second's wait
         assert changed.version > first.version and changed.profile.tone == "brief"
         assert runtimes.get(tenant, version=first.version) is changed  # an older read: still current
-    finally:
-        event.remove(any_db.engine, "before_cursor_execute", count)
