@@ -83,10 +83,15 @@ _COLUMNS = list(_TABLE.columns)
 _INSERT = insert(_TABLE)
 
 
+def _chain_lock_key(tenant_id: int | None) -> int:
+    """The advisory lock that serializes appends to one chain (PostgreSQL)."""
+    return _LOCK_NAMESPACE ^ (tenant_id or 0)
+
+
 def _lock_chain(sql: Connection, tenant_id: int | None) -> None:
     """Serialize appends to one chain until the end of the caller's transaction."""
     if sql.dialect.name == "postgresql":
-        sql.execute(_LOCK, {"k": _LOCK_NAMESPACE ^ (tenant_id or 0)})
+        sql.execute(_LOCK, {"k": _chain_lock_key(tenant_id)})
     else:
         # Any write takes SQLite's single write lock for the rest of the transaction.
         sql.execute(update(AuditEntry).where(AuditEntry.id == -1).values(seq=AuditEntry.seq))
@@ -137,7 +142,7 @@ def _append_guessed(
     for _attempt in range(2):
         entry = _new_entry(keyring, tenant_id, head, **fields)
         params = (
-            _LOCK_NAMESPACE ^ (tenant_id or 0),
+            _chain_lock_key(tenant_id),
             entry.id,
             tenant_id,
             entry.seq,

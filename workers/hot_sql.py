@@ -10,10 +10,6 @@ write waits on ``held`` (the conversation's row lock taken with fence, epoch and
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
-from store.driver import execute as execute
-
 _HELD = """held AS (
   UPDATE conversations SET lease_fence = %(fence)s::bigint
   WHERE id = %(cid)s::bigint AND lease_fence = %(fence)s::bigint
@@ -75,7 +71,3 @@ VALUES (%(id)s::bigint, %(tenant_id)s::bigint, %(cid)s::bigint, 'out', %(author)
         %(kind)s::varchar, %(body)s::varchar, %(wa_id)s::varchar, 'sent', %(at)s::timestamptz,
         %(at)s::timestamptz)"""
 """A sent item: the outbox row marked sent and the message kept, in one statement."""
-
-
-def on_postgres(sql: Connection) -> bool:
-    return sql.dialect.name == "postgresql"

@@ -96,7 +96,6 @@ _MAILBOX = union_all(
 )
 """The pending messages (oldest first, up to ``limit``) and the latest outbound ones (for what
 human agents wrote since the bot): one statement; each part's order is restored in Python."""
-OUTBOUND_LIMIT = 50
 _TOUCH = (
     update(_conversations)
     .where(_conversations.c.id == bindparam("cid"))
@@ -379,7 +378,9 @@ def open_turn(
             return Opened(mode="test")
         number = open_number(db.keyring, tenant_id, int(row[3]), row[4])
         recipient = Recipient(row[2], number, pacing_key(int(row[3]))) if number else None
-        rows = _MAILBOX_HOT.rows(sql, {"cid": conversation_id, "limit": limit, "out_limit": OUTBOUND_LIMIT})
+        rows = _MAILBOX_HOT.rows(
+            sql, {"cid": conversation_id, "limit": limit, "out_limit": conversations.OUTBOUND_LOOKBACK}
+        )
         messages: list[Any] = []
         outbound: list[Any] = []
         for m in rows:
@@ -550,7 +551,7 @@ def commit_turn(
         with db.tenant_connection(turn.tenant_id) as sql:
             cid = turn.conversation_id
             if (
-                hot_sql.on_postgres(sql)
+                db.is_postgres
                 and result.reply
                 and not (result.handoff or result.error or result.handoff_summary)
             ):
@@ -650,7 +651,7 @@ def _commit_reply(
         params.update(
             consent_id=new_id(), contact_id=found[1], wording=result.disclosure, language=result.language
         )
-    held, consumed, replies, has_more = hot_sql.execute(
+    held, consumed, replies, has_more = driver.execute(
         sql, hot_sql.COMMIT_REPLY[disclosure], params
     ).fetchone()
     if not held:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from errors import NotFound, PermanentSendError, SendError
+from store import driver
 from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.identity import conversation_keyring, open_number, pacing_key
@@ -352,10 +353,10 @@ def _mark_sent(db: Database, tenant_id: int, outbox_id: int, claim: Claim, wa_me
         body = conversation_keyring(sql, db.keyring, claim.conversation_id).encrypt(
             claim.text, aad=aad_for("messages.body_ciphertext", tenant_id, message_id)
         )
-        if hot_sql.on_postgres(sql):
+        if db.is_postgres:
             sent = {"oid": outbox_id, "wa_id": wa_message_id, "at": now, "id": message_id}
             sent.update(tenant_id=tenant_id, cid=claim.conversation_id, author=claim.author)
-            hot_sql.execute(sql, hot_sql.MARK_SENT, {**sent, "kind": claim.kind, "body": body})
+            driver.execute(sql, hot_sql.MARK_SENT, {**sent, "kind": claim.kind, "body": body})
             return
         sql.execute(_SENT, {"oid": outbox_id, "wa_id": wa_message_id, "at": now})
         sql.execute(

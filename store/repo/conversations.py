@@ -52,6 +52,8 @@ def customer_of(
     return customer, unseal(keyring, contact, "profile_name_ciphertext")
 
 
+OUTBOUND_LOOKBACK = 50
+"""How many of a conversation's latest outbound messages are searched for the bot's last one."""
 _OUTBOUND = (
     select(Message.id, Message.tenant_id, Message.author, Message.body_ciphertext)
     .where(Message.conversation_id == bindparam("cid"), Message.direction == "out")
@@ -62,7 +64,7 @@ _OUTBOUND = (
 
 
 def human_replies_since_bot(
-    sql: Session | Connection, keyring: Keyring, conversation_id: int, limit: int = 50
+    sql: Session | Connection, keyring: Keyring, conversation_id: int, limit: int = OUTBOUND_LOOKBACK
 ) -> list[str]:
     """What human agents wrote since the bot last spoke, oldest first."""
     rows = sql.execute(_OUTBOUND, {"cid": conversation_id, "limit": limit})
