@@ -152,6 +152,30 @@ def test_an_agent_of_another_tenant_sees_nothing(browser: Any, stack: Stack) -> 
     assert CUSTOMER[1] not in outsider.content()
 
 
+def test_a_page_whose_stream_opens_late_still_shows_what_happened(browser: Any, stack: Stack) -> None:
+    """What changes between a page's rendering and its event stream opening (a slow network,
+    a reconnect) is published to no one: the page reads itself again when the stream opens."""
+    from playwright.sync_api import expect
+
+    gateway = stack.gateways[0]
+    stack.say("¿Cuánto cuesta un empaste?")  # the conversation exists (whichever test ran first)
+    stack.wait_for_text("60 €")
+    marta = signed_in(browser, gateway, stack.tokens["marta"])
+    held: list[Any] = []
+    marta.route("**/console/events", lambda route: held.append(route))  # the page's stream waits
+    marta.goto(f"{gateway}/console/c/{_any_conversation(stack)}")
+    while not held:
+        marta.wait_for_timeout(50)
+    stack.say("¿Cuánto cuesta un blanqueamiento?")
+    stack.wait_for_text("250 €")  # the bot answered while the page could hear nothing
+    thread = marta.locator("ol.messages")
+    assert "250 €" not in (thread.text_content() or "")
+    held[0].continue_()
+    expect(thread).to_contain_text("¿Cuánto cuesta un blanqueamiento?", timeout=LIVE)
+    expect(thread).to_contain_text("250 €", timeout=LIVE)
+    expect(marta.locator("#live-status.on")).to_be_visible()
+
+
 def _any_conversation(stack: Stack) -> int:
     with stack.database.admin_session() as session:
         found = session.scalar(select(Conversation.id))

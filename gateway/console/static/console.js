@@ -72,18 +72,27 @@
     if (first) body.dataset.composer = first.dataset.composer;
   }
 
-  function onEvent(data) {
-    if (data.kind === "handoff") { unseen += 1; badge(); beep(); }
+  // Show the page's changes: the inbox for any conversation, a conversation for its own
+  // (for every one when conversationId is not given).
+  function show(conversationId) {
     if (page === "inbox") refresh(document.getElementById("inbox"));
-    if (page === "conversation" && String(data.conversation_id) === current) {
+    if (page === "conversation" && (conversationId === undefined || String(conversationId) === current)) {
       refresh(document.getElementById("live"), composerChanged);
     }
+  }
+
+  function onEvent(data) {
+    if (data.kind === "handoff") { unseen += 1; badge(); beep(); }
+    show(data.conversation_id);
   }
 
   if (page && window.EventSource) {
     var source = new EventSource("/console/events");
     source.addEventListener("open", function () {
       if (status) { status.textContent = status.dataset.live; status.classList.add("on"); }
+      // What happened after the page was rendered and before the stream opened (or while it
+      // was down) reached no event: read the page once more now that events are arriving.
+      show();
     });
     source.addEventListener("error", function () {
       if (status) { status.textContent = status.dataset.offline; status.classList.remove("on"); }
