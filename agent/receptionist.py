@@ -28,7 +28,7 @@ from agent.loops import run_in_thread_loop
 from agent.redaction.redactor import RedactionContext, Redactor
 from agent.redaction.rules import compile_rules
 from agent.redaction.turn_vault import TurnVault
-from agent.redaction.vault import ConversationKey
+from agent.redaction.vault import ConversationKey, VaultItem
 from agent.stages import stage
 from agent.tenant import TenantProfile
 from agent.tenant_runtime import DEFAULT_MODELS as DEFAULT_MODELS  # re-exported (evals)
@@ -38,6 +38,7 @@ from agent.tracing.base import NoopTracer, Tracer, TurnInfo
 from errors import RetryLater, UserError
 from knowledge import search as knowledge_search
 from knowledge.injection import looks_like_injection
+from knowledge.search import KnowledgeState
 from store.db import Database
 from store.repo import providers
 from store.repo.providers import ProviderConfig
@@ -63,6 +64,12 @@ class TurnRequest:
     """What human agents wrote since the handoff, to resume a paused thread with."""
     settings_version: int | None = None
     """The tenant's settings version as the caller just read it (None: the runtime checks)."""
+    vault_items: Sequence[VaultItem] | None = None
+    """The conversation's entries in the store's vault (``sql_vault.items_in``) as the caller
+    just read them for this turn (None: the turn reads them)."""
+    knowledge_state: KnowledgeState | None = None
+    """The tenant's knowledge state as the caller just read it for this turn (None: each
+    search reads it)."""
 
     def __repr__(self) -> str:
         return (
@@ -175,8 +182,11 @@ class Receptionist:
         if row is not None:
             row.last_error = error  # the cached copy too: no write on every later good turn
 
-    def search_for(self, tenant_id: int) -> Callable[[str, int], list[ContextPassage]]:
-        """Knowledge search bound to one tenant: tools cannot name another.
+    def search_for(
+        self, tenant_id: int, state: KnowledgeState | None = None
+    ) -> Callable[[str, int], list[ContextPassage]]:
+        """Knowledge search bound to one tenant: tools cannot name another. ``state``: the
+        tenant's knowledge state read for this turn (``TurnRequest.knowledge_state``).
 
         A passage that tries to instruct the assistant is kept out of the model's context and
         reported to the operator (``kb_injection``).
@@ -185,7 +195,7 @@ class Receptionist:
         def search(query: str, k: int) -> list[ContextPassage]:
             passages: list[ContextPassage] = []
             with stage("search"):
-                hits = knowledge_search(self.db, tenant_id, query, k)
+                hits = knowledge_search(self.db, tenant_id, query, k, state=state)
             for hit in hits:
                 if _passage_injects(f"{hit.heading}\n{hit.text}"):
                     self._alert("kb_injection", {"tenant_id": tenant_id, "document": hit.source})
@@ -216,7 +226,10 @@ class Receptionist:
         output = TurnOutput()
         names = tuple(n for n in (request.profile_name, *request.known_names) if n)
         conversation = ConversationKey(request.tenant_id, request.conversation_id)
-        redactor = self.redactor.with_vault(TurnVault(self.redactor.vault, conversation))
+        vault = self.redactor.vault
+        reads = getattr(vault, "reads", None)  # SqlVault's (or a wrapper's): what items_in read
+        seeded = request.vault_items if reads is not None and reads(self.db) else None
+        redactor = self.redactor.with_vault(TurnVault(vault, conversation, seeded))
         info = TurnInfo(
             tenant_id=request.tenant_id,
             tenant_slug=slug,
@@ -238,7 +251,10 @@ class Receptionist:
                     redactor=redactor,
                     provider=provider,
                     tools=ToolContext(
-                        request.tenant_id, profile, self.search_for(request.tenant_id), self._now
+                        request.tenant_id,
+                        profile,
+                        self.search_for(request.tenant_id, request.knowledge_state),
+                        self._now,
                     ),
                     trace=trace,
                     output=output,

@@ -33,6 +33,8 @@ class ReceptionistTurnRunner:
                 profile_name=name,
                 human_messages=human,
                 settings_version=turn.settings_version,
+                vault_items=turn.vault_items,
+                knowledge_state=turn.knowledge_state,
             )
         )
         return TurnResult(

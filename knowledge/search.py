@@ -191,6 +191,17 @@ _indexes_lock = threading.Lock()
 _building: dict[tuple[str, int], threading.Lock] = {}
 
 
+def _cached_index(db: Database, tenant_id: int, version: tuple[object, ...]) -> _LexicalIndex | None:
+    """The tenant's cached lexical index if it is of ``version``."""
+    key = (f"{db.url}|{db.schema}", tenant_id)
+    with _indexes_lock:
+        cached = _indexes.get(key)
+        if cached is not None and cached.version == version:
+            _indexes.move_to_end(key)
+            return cached
+    return None
+
+
 def _tenant_index(
     db: Database, session: Session | Connection, tenant_id: int, version: tuple[object, ...]
 ) -> _LexicalIndex:
@@ -268,6 +279,17 @@ def _tenant_state_direct(connection: Connection, tenant_id: int) -> tuple[list[L
     return _state_of(dbapi.execute(_STATE_DRIVER, (tenant_id,), prepare=True).fetchall())
 
 
+KnowledgeState = tuple[list[Language], tuple[object, ...]]
+"""A tenant's languages and the version of its documents (:func:`tenant_state_in`)."""
+
+
+def tenant_state_in(connection: Connection, tenant_id: int) -> KnowledgeState:
+    """PostgreSQL: the tenant's knowledge state on a connection already pinned to it, for a
+    caller that reads it in a transaction of its own (a worker opening a turn) and passes it
+    to :func:`search` (``state``), which then needs no transaction while the index is cached."""
+    return _tenant_state_direct(connection, tenant_id)
+
+
 def _state_of(rows: Sequence[Sequence[Any]]) -> tuple[list[Language], tuple[object, ...]]:
     ranked = sorted(rows, key=lambda row: (-int(row[1] or 0), str(row[0])))
     langs: list[Language] = [_LANG_NAMES[str(row[0])] for row in ranked if str(row[0]) in _LANG_NAMES]
@@ -338,14 +360,24 @@ def _dense(
     return [(int(vectors.ids[r]), float(s)) for r, s in zip(rows, scores, strict=True)]
 
 
-def _search_lexical(db: Database, tenant_id: int, query: str, k: int) -> list[SearchHit]:
-    """PostgreSQL, lexical only: the version check on a Core connection, the rest in memory."""
-    with db.tenant_connection(tenant_id) as connection:
-        langs, version = _tenant_state_direct(connection, tenant_id)
-        terms = query_terms(query, langs)
-        if not terms or not version:
+def _search_lexical(
+    db: Database, tenant_id: int, query: str, k: int, state: KnowledgeState | None = None
+) -> list[SearchHit]:
+    """PostgreSQL, lexical only: the version check on a Core connection, the rest in memory.
+    With ``state`` (read by the caller moments ago) and the index of that version cached, no
+    transaction at all."""
+    index = None if state is None else _cached_index(db, tenant_id, state[1])
+    if state is not None and index is not None:
+        terms = query_terms(query, state[0])
+        if not terms:
             return []
-        index = _tenant_index(db, connection, tenant_id, version)
+    else:
+        with db.tenant_connection(tenant_id) as connection:
+            langs, version = state if state is not None else _tenant_state_direct(connection, tenant_id)
+            terms = query_terms(query, langs)
+            if not terms or not version:
+                return []
+            index = _tenant_index(db, connection, tenant_id, version)
     hits: list[SearchHit] = []
     for chunk_id, score in rank_index(index, terms, CANDIDATES)[:k]:
         text_, heading, document_id, title = index.passages[chunk_id]
@@ -364,18 +396,21 @@ def search(
     *,
     query_vector: Sequence[float] | None = None,
     embed: Embed | None = None,
+    state: KnowledgeState | None = None,
 ) -> list[SearchHit]:
     """The k passages of this tenant's knowledge base that best answer ``query``.
 
     Lexical ranking always; with ``query_vector`` (or ``embed`` to compute it) the tenant's
     chunk vectors are ranked by cosine too and both rankings are fused by reciprocal rank.
+    ``state``: the tenant's :func:`tenant_state_in`, read by the caller for this search (one
+    turn's), used by the PostgreSQL lexical search instead of reading it again.
     """
     if k <= 0 or not query.strip():
         return []
     if query_vector is None and embed is not None:
         query_vector = list(embed([query])[0])
     if db.is_postgres and query_vector is None:
-        return _search_lexical(db, tenant_id, query, k)
+        return _search_lexical(db, tenant_id, query, k, state)
     with db.tenant_session(tenant_id) as session:
         lexical: list[tuple[int, float]] = []
         if db.is_postgres:

@@ -18,12 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from agent.redaction.sql_vault import items_in
+from agent.redaction.vault import ConversationKey
 from errors import NotFound
+from knowledge.search import tenant_state_in
 from store import driver
 from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.driver import Hot
-from store.identity import contact_of, conversation_keyring, open_number, pacing_key
+from store.identity import contact_of, conversation_keyring, open_number, pacing_key, remember_contact_of
 from store.models import ConsentEvent, Contact, Conversation, Message, Tenant, TurnRow, new_id, utcnow
 from store.repo import conversations
 from store.sealed import seal, unseal
@@ -357,7 +360,9 @@ def open_turn(
     deadline: float = 0.0,
 ) -> Opened:
     """Register the fence, read the conversation and its pending messages, and start the turn:
-    one transaction (the hot path of a drain).
+    one transaction (the hot path of a drain). On PostgreSQL a bot turn also reads there what
+    the agent would read first in transactions of its own: the conversation's vault entries
+    and the tenant's knowledge state (``OpenedTurn.vault_items``, ``knowledge_state``).
 
     Its commit does not wait for the WAL flush (``flush=False``): the turn's commit, or any
     other synchronous commit, makes it durable. A database crash in between forgets the fence
@@ -376,6 +381,7 @@ def open_turn(
         mode, epoch = str(row[0]), int(row[1])
         if row[5]:  # a sandbox of ``frontdesk chat``: no worker runs it
             return Opened(mode="test")
+        remember_contact_of(conversation_id, tenant_id, int(row[3]))  # commit_turn's read, done
         number = open_number(db.keyring, tenant_id, int(row[3]), row[4])
         recipient = Recipient(row[2], number, pacing_key(int(row[3]))) if number else None
         rows = _MAILBOX_HOT.rows(
@@ -423,6 +429,13 @@ def open_turn(
             customer = _customer(db.keyring, tenant_id, row, number, outbound)
             version = None if row[8] is None else int(row[8])
             turn = replace(turn, attempt=int(attempt or 1), customer=customer, settings_version=version)
+            if db.is_postgres:  # what the turn would read first, each in a transaction of its own
+                conversation = ConversationKey(tenant_id, conversation_id)
+                turn = replace(
+                    turn,
+                    vault_items=tuple(items_in(sql, db.keyring, conversation)),
+                    knowledge_state=tenant_state_in(sql, tenant_id),
+                )
         return Opened(turn=turn, mode=mode, oldest_at=_aware(messages[0].created_at), recipient=recipient)
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from agent.redaction.vault import VaultItem
+    from knowledge.search import KnowledgeState
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,12 @@ class OpenedTurn:
     """Read by :func:`workers.mailbox.open_turn` for a bot turn (None: the runner reads it)."""
     settings_version: int | None = None
     """The tenant's ``settings_version``, read with the turn (None: the runtime checks it)."""
+    vault_items: tuple[VaultItem, ...] | None = None
+    """The conversation's vault entries (``SqlVault``'s), read with a bot turn on PostgreSQL
+    (None: the turn reads them). Values print as ``***``."""
+    knowledge_state: KnowledgeState | None = None
+    """The tenant's knowledge state (``knowledge.search.tenant_state_in``), read with a bot
+    turn on PostgreSQL (None: each search reads it)."""
 
     def __repr__(self) -> str:  # never print message bodies
         return (

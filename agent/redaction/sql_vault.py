@@ -39,7 +39,7 @@ from agent.redaction.vault import (
     canonical_value,
 )
 from errors import FrontdeskError
-from store.crypto import aad_for
+from store.crypto import Keyring, aad_for
 from store.db import Database
 from store.driver import Hot
 from store.identity import conversation_keyring
@@ -191,19 +191,16 @@ class SqlVault:
     def _item(
         self, tenant_id: int, entity_type: str, entry_id: int, placeholder: str, sealed: str
     ) -> VaultItem:
-        value = self.db.keyring.decrypt(sealed, aad=_aad(tenant_id, entry_id)) if sealed else ""
-        return VaultItem(str(placeholder), entity_type, SecretValue(value))
+        return _item(self.db.keyring, tenant_id, entity_type, entry_id, placeholder, sealed)
 
     def items(self, conversation: ConversationKey) -> list[VaultItem]:
         """Core statements on a pinned connection: a turn reads these once, no ORM session needed."""
-        tenant_id = conversation.tenant_id
-        params = {"b_tenant": tenant_id, "b_cid": conversation.conversation_id, "b_now": datetime.now(UTC)}
-        with self.db.tenant_connection(tenant_id) as sql:
-            rows = _ITEMS_HOT.rows(sql, params)
-        return [
-            self._item(tenant_id, entity_type, entry_id, placeholder, sealed)
-            for entry_id, placeholder, entity_type, sealed in rows
-        ]
+        with self.db.tenant_connection(conversation.tenant_id) as sql:
+            return items_in(sql, self.db.keyring, conversation)
+
+    def reads(self, db: Database) -> bool:
+        """Whether this vault's entries are ``db``'s (what :func:`items_in` on it reads)."""
+        return self.db is db
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete expired entries of every tenant (retention job). On PostgreSQL the owner's
@@ -216,3 +213,22 @@ class SqlVault:
         with self.db.admin_session() as session:
             deleted = session.execute(delete(VaultEntry).where(VaultEntry.expires_at <= moment))
             return int(getattr(deleted, "rowcount", 0) or 0)
+
+
+def items_in(sql: Connection, keyring: Keyring, conversation: ConversationKey) -> list[VaultItem]:
+    """:meth:`SqlVault.items` on a connection already pinned to the conversation's tenant, for a
+    caller that reads them in a transaction of its own (a worker opening a turn, who hands them
+    to the turn's ``TurnVault``)."""
+    tenant_id = conversation.tenant_id
+    params = {"b_tenant": tenant_id, "b_cid": conversation.conversation_id, "b_now": datetime.now(UTC)}
+    return [
+        _item(keyring, tenant_id, entity_type, entry_id, placeholder, sealed)
+        for entry_id, placeholder, entity_type, sealed in _ITEMS_HOT.rows(sql, params)
+    ]
+
+
+def _item(
+    keyring: Keyring, tenant_id: int, entity_type: str, entry_id: int, placeholder: str, sealed: str
+) -> VaultItem:
+    value = keyring.decrypt(sealed, aad=_aad(tenant_id, entry_id)) if sealed else ""
+    return VaultItem(str(placeholder), entity_type, SecretValue(value))

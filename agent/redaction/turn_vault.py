@@ -4,7 +4,8 @@ A turn reads its conversation's entries to redact, again in the guard and again 
 the reply: each a transaction of its own. The view keeps what it read for the turn and
 reads again only after it assigned a new placeholder, unless the vault hands back the entry
 it assigned (``SqlVault.assign_item``), which joins the view. It lives for one turn, so an
-entry erased or expired between turns is never served from it.
+entry erased or expired between turns is never served from it; a worker may hand it the
+entries it read when it opened the turn (``OpenedTurn.vault_items``), so none is read here.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from agent.redaction.vault import ConversationKey, Vault, VaultItem
 class TurnVault:
     """``inner`` as seen by one turn of ``conversation`` (other conversations pass through)."""
 
-    def __init__(self, inner: Vault, conversation: ConversationKey) -> None:
+    def __init__(
+        self, inner: Vault, conversation: ConversationKey, items: Sequence[VaultItem] | None = None
+    ) -> None:
+        """``items``: the conversation's entries as ``inner`` holds them, read by the caller for
+        this turn (a worker opening it, in the same transaction): the view starts from them."""
         self.inner = inner
         self.conversation = conversation
-        self._items: list[VaultItem] | None = None
+        self._items: list[VaultItem] | None = None if items is None else list(items)
 
     def __repr__(self) -> str:
         return f"TurnVault({self.inner!r})"

@@ -119,3 +119,44 @@ def test_runs_share_a_few_connections_and_hold_none_across_the_model_call(postgr
     assert not any(t.is_alive() for t in threads)
     assert stats["pool_size"] <= POOL_SIZE
     assert stats["pool_size"] == stats["pool_available"]  # none held while the model answers
+
+
+def test_a_turn_handed_its_vault_entries_and_knowledge_state_answers_as_one_reading_them(
+    postgres_db, pg_checkpoints, nlp
+):
+    """What a worker reads when it opens the turn (``OpenedTurn.vault_items``, ``knowledge_state``)
+    stands in for the turn's own reads: same reply, the customer's name restored from it."""
+    from agent.redaction.sql_vault import items_in
+    from agent.redaction.vault import ConversationKey
+    from knowledge.search import tenant_state_in
+
+    with postgres_db.admin_session() as s:
+        tid = tenants.create(s, "clinic", "Clínica Sonrisa", settings=SETTINGS).id
+    knowledge.ingest(postgres_db, tid, "clinica.md", CLINIC_KB.encode())
+    receptionist = Receptionist(
+        postgres_db, redactor=Redactor(SqlVault(postgres_db), nlp=nlp), checkpoints=pg_checkpoints()
+    )
+    first = receptionist.run(
+        TurnRequest(
+            tid, 6, "t1", ["Hola, soy Ana Pérez. ¿Cuánto cuesta un empaste?"], customer_id="34612345678"
+        )
+    )
+    assert "60 €" in first.reply
+    with postgres_db.tenant_connection(tid) as sql:
+        items = items_in(sql, postgres_db.keyring, ConversationKey(tid, 6))
+        state = tenant_state_in(sql, tid)
+    assert [i.value.reveal() for i in items] == ["Ana Pérez"]
+    request = TurnRequest(
+        tid,
+        6,
+        "t2",
+        ["¿Y una limpieza dental?"],
+        customer_id="34612345678",
+        vault_items=items,
+        knowledge_state=state,
+    )
+    assert receptionist.run(request).reply.endswith("45 €")
+    handoff = receptionist.run(
+        TurnRequest(tid, 6, "t3", ["Quiero hablar con una persona"], vault_items=items, knowledge_state=state)
+    )
+    assert handoff.handoff and "Ana Pérez" in handoff.summary
