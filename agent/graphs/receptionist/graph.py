@@ -51,7 +51,13 @@ async def _turn(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     view: Any = {**state, **update}
     if nodes.route_after_intake(view) == "answer":
         update.update(await _answer(view, runtime))
-    return update
+    return {key: value for key, value in update.items() if key not in TURN_ONLY}
+
+
+TURN_ONLY = frozenset({"passages", "scratch", "tool_rounds", "citations"})
+"""What the steps of a turn hand each other and nothing after the ``turn`` node reads: kept
+out of the checkpoint. The passages and the model/tool exchange are most of a turn's state
+by size; written, each was one more serialized blob row per turn (the trace has them)."""
 
 
 async def _intake(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

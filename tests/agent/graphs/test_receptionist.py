@@ -248,3 +248,32 @@ def test_a_thread_paused_under_the_previous_graph_resumes(
     assert not after.handoff and "60 €" in after.reply and "asistente de IA" not in after.reply
     assert not asyncio.run(receptionist.is_paused(clinic, 1))
     assert "[human agent]" in sent_bodies(sim)
+
+
+def test_a_turns_passages_and_model_exchange_stay_out_of_the_checkpoint(
+    sim, clinic, receptionist, turn, sqlite_db
+):
+    """They are most of a turn's state by size, and nothing after the turn reads them: the
+    checkpoint keeps the conversation's memory, and the next turn starts from its own."""
+    import asyncio
+
+    from agent.graphs.receptionist.graph import build_graph, thread_id
+
+    use_provider(sqlite_db, clinic, sim)
+    _answers_fillings_with_a_search(sim)
+    sim.add_rule("horario", tool="business_hours", after_tool="Horario: {result}")
+    first = receptionist.run(turn(clinic, "¿Cuánto cuesta un empaste?"))
+    assert "60 €" in first.reply and first.citations
+
+    async def values() -> dict:
+        async with receptionist.checkpoints.saver(clinic) as saver:
+            config = {"configurable": {"thread_id": thread_id(clinic, 1)}}
+            return (await build_graph(saver).aget_state(config)).values
+
+    kept = asyncio.run(values())
+    assert len(kept["history"]) == 2 and kept["disclosed"] is True
+    assert not {"passages", "scratch", "tool_rounds", "citations"} & kept.keys()
+    second = receptionist.run(turn(clinic, "¿Qué horario tenéis?"))
+    assert "lunes" in second.reply
+    assert not any("Tarifas" in c for c in second.citations)  # nothing carried over from turn one
+    assert len(asyncio.run(values())["history"]) == 4
