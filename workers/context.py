@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -137,11 +138,30 @@ class WorkerContext:
 
     def __post_init__(self) -> None:
         if self.keeper is None:
+            # A lease is renewed once a third of its ttl passed, so with at least 7/12 of it
+            # left; the slots are looked at every quarter of the shorter ttl (_renew_slots).
+            ttl, slot_ttl = self.config.lease_ttl, self.config.fairness.slot_ttl
+            also_every = max(0.05, min(ttl, slot_ttl) / 4)
             self.keeper = LeaseKeeper(
                 self.leases,
-                interval=max(0.05, self.config.lease_ttl / 4),
-                also=lambda: self.fairness.renew(self.permits.snapshot()),
+                interval=max(0.05, min(ttl / 12, also_every)),
+                also=self._renew_slots,
+                also_every=also_every,
+                renew_after=1 / 3,
             )
+
+    def _renew_slots(self) -> None:
+        """Renew the slots taken or renewed a third of their ttl ago (most turns end first).
+
+        The keeper calls this about every quarter of the shorter of the lease and slot ttls, so
+        a slot is renewed well before it expires (with the defaults, with more than 3 s of its
+        8 s left; a slot of a dead worker still expires ``slot_ttl`` after its last renewal).
+        """
+        now = time.monotonic()
+        due = self.permits.due(self.config.fairness.slot_ttl / 3)
+        if due:
+            self.fairness.renew(due)
+            self.permits.renewed(due, now)
 
     def close(self) -> None:
         if self.keeper is not None:

@@ -25,8 +25,8 @@ from store.models import utcnow
 from workers import handoffs, mailbox
 from workers.context import WorkerContext
 from workers.events import ConsoleEvent
-from workers.fairness import AtCapacity, Permit
-from workers.lease import Lease, LeaseKeeper
+from workers.fairness import AT_CAPACITY, AtCapacity, Permit, RedisFairness
+from workers.lease import Lease, LeaseKeeper, RedisLeases
 from workers.mailbox import ClaimFor, Committed, Opened, Recipient
 from workers.sending import send_once
 from workers.turns import OpenedTurn, TurnResult
@@ -58,18 +58,21 @@ def drain(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> DrainRepo
     (:func:`drain_and_reschedule`). ``parked``: the tenant is at its cap, and the next slot
     it releases wakes this conversation (no polling wake-ups).
     """
-    if ctx.fairness.at_capacity(tenant_id):  # the cheap way out of a flooding tenant's backlog
+    begun = _begin(ctx, tenant_id, conversation_id)
+    if isinstance(begun, AtCapacity):  # the cheap way out of a flooding tenant's backlog
         return _park(ctx, tenant_id, conversation_id, 0)
+    lease, first = begun
     turns = 0
-    for _ in range(3):
-        lease = ctx.leases.acquire(lease_key(conversation_id), ctx.config.lease_ttl)
+    for attempt in range(3):
+        if attempt > 0:
+            lease, first = ctx.leases.acquire(lease_key(conversation_id), ctx.config.lease_ttl), None
         if lease is None:
             return DrainReport("busy", turns)
         keeper = ctx.keeper
         assert keeper is not None
         knocked = True
         try:
-            report = _drain_held(ctx, keeper, lease, tenant_id, conversation_id)
+            report = _drain_held(ctx, keeper, lease, tenant_id, conversation_id, first)
         finally:
             keeper.untrack(lease)
             try:
@@ -83,6 +86,28 @@ def drain(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> DrainRepo
             return replace(report, turns=turns)
     ctx.enqueue.drain(tenant_id, conversation_id)
     return DrainReport("drained", turns)
+
+
+def _begin(
+    ctx: WorkerContext, tenant_id: int, conversation_id: int
+) -> tuple[Lease | None, Permit | float | None] | AtCapacity:
+    """The tenant's cap check, the conversation's lease and (with Redis) the first turn's slot.
+
+    ``AtCapacity``: nothing was taken. Else the lease (None: held by another drain) and the
+    first slot's answer, or None when the first turn asks :meth:`Fairness.try_acquire` itself.
+    With leases and fairness in the same Redis, one script does all three in one trip.
+    """
+    key, ttl = lease_key(conversation_id), ctx.config.lease_ttl
+    fairness, leases = ctx.fairness, ctx.leases
+    if (
+        isinstance(fairness, RedisFairness)
+        and isinstance(leases, RedisLeases)
+        and fairness.client is leases.client
+    ):
+        return fairness.lease_and_slot(leases, tenant_id, key, ttl)
+    if fairness.at_capacity(tenant_id):
+        return AT_CAPACITY
+    return leases.acquire(key, ttl), None
 
 
 def drain_and_reschedule(ctx: WorkerContext, tenant_id: int, conversation_id: int) -> DrainReport:
@@ -116,20 +141,29 @@ def _advance(ctx: WorkerContext, keeper: LeaseKeeper, lease: Lease, seen: int) -
 
 
 def _drain_held(
-    ctx: WorkerContext, keeper: LeaseKeeper, lease: Lease, tenant_id: int, cid: int
+    ctx: WorkerContext,
+    keeper: LeaseKeeper,
+    lease: Lease,
+    tenant_id: int,
+    cid: int,
+    first: Permit | float | None = None,
 ) -> DrainReport:
+    """``first``: the first turn's slot (or wait), taken with the lease (:func:`_begin`)."""
     cfg = ctx.config
     lost = keeper.track(lease, cfg.lease_ttl, time.monotonic() + cfg.max_debounce + cfg.turn_deadline)
     settle_until = time.monotonic() + cfg.max_debounce
     turns, advanced = 0, False
     sends: list[Committed] = []
     while True:
-        if ctx.shutdown.is_set():
+        if ctx.shutdown.is_set() or lost.is_set():
+            if isinstance(first, Permit):  # taken with the lease, unused: give it back
+                _hand_on(ctx, first, cid, used=False)
+            if not ctx.shutdown.is_set():
+                return DrainReport("lost", turns)
             has_more = mailbox.newest_pending_at(ctx.db, tenant_id, cid) is not None
             return DrainReport("shutdown" if has_more else "drained", turns)
-        if lost.is_set():
-            return DrainReport("lost", turns)
-        permit = ctx.fairness.try_acquire(tenant_id)
+        permit = ctx.fairness.try_acquire(tenant_id) if first is None else first
+        first = None
         if not isinstance(permit, Permit):
             if mailbox.newest_pending_at(ctx.db, tenant_id, cid) is None:
                 return DrainReport("drained", turns)

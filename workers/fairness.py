@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from workers.lease import Lease, RedisLeases
+
 
 @dataclass(frozen=True)
 class FairnessPolicy:
@@ -100,11 +102,12 @@ class HeldPermits:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._held: dict[str, Permit] = {}
+        self._held: dict[str, tuple[Permit, float]] = {}
+        """Each slot and when it was taken or last renewed (monotonic)."""
 
     def add(self, permit: Permit) -> None:
         with self._lock:
-            self._held[permit.token] = permit
+            self._held[permit.token] = (permit, time.monotonic())
 
     def discard(self, permit: Permit) -> None:
         with self._lock:
@@ -112,7 +115,20 @@ class HeldPermits:
 
     def snapshot(self) -> list[Permit]:
         with self._lock:
-            return list(self._held.values())
+            return [permit for permit, _ in self._held.values()]
+
+    def due(self, min_age: float) -> list[Permit]:
+        """The slots taken or renewed at least ``min_age`` seconds ago (the others have time)."""
+        cutoff = time.monotonic() - min_age
+        with self._lock:
+            return [permit for permit, at in self._held.values() if at <= cutoff]
+
+    def renewed(self, permits: Sequence[Permit], at: float) -> None:
+        """``permits`` were renewed at ``at`` (monotonic; those still held)."""
+        with self._lock:
+            for permit in permits:
+                if permit.token in self._held:
+                    self._held[permit.token] = (permit, at)
 
 
 _BUCKETS = """
@@ -159,6 +175,38 @@ redis.call('pexpire', KEYS[1], tonumber(ARGV[3]) + 1000)
 return 1
 """
 
+_LEASE_AND_SLOT = """
+-- A drain's start in one trip: the cap check, the conversation's lease (RedisLeases' acquire,
+-- knock included) and the first turn's slot (_ACQUIRE), in that order.
+-- KEYS: semaphore zset, bucket hash, cooldown, lease, fence counter, knock
+-- ARGV: slot token, limit, slot ttl ms, rate, burst, lease token, lease ttl ms
+-- Returns {0, 0} at the cap (nothing taken, no knock); {0, 1} the lease is held (knocked);
+-- else {fence, slot}, slot as _ACQUIRE answers (1 taken, negative ms to wait; never 0).
+local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('zremrangebyscore', KEYS[1], '-inf', now)
+if redis.call('zcard', KEYS[1]) >= tonumber(ARGV[2]) then return {0, 0} end
+if redis.call('exists', KEYS[4]) == 1 then
+  redis.call('set', KEYS[6], '1', 'PX', ARGV[7])
+  return {0, 1}
+end
+local fence = redis.call('incr', KEYS[5])
+redis.call('set', KEYS[4], ARGV[6], 'PX', ARGV[7])
+local cool = redis.call('pttl', KEYS[3])
+if cool > 0 then return {fence, -cool} end
+local rate, burst = tonumber(ARGV[4]), tonumber(ARGV[5])
+local b = redis.call('hmget', KEYS[2], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
+if tokens < 1 then return {fence, -math.ceil((1 - tokens) / rate * 1000)} end
+redis.call('hset', KEYS[2], 'tokens', tokens - 1, 'ts', now)
+redis.call('pexpire', KEYS[2], math.ceil(burst / rate * 1000) + 1000)
+redis.call('zadd', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('pexpire', KEYS[1], tonumber(ARGV[3]) + 1000)
+return {fence, 1}
+"""
+
 _RENEW = """
 -- KEYS: semaphore zsets; ARGV: slot ttl ms, then the token held in each key
 local t = redis.call('time')
@@ -183,6 +231,7 @@ class RedisFairness:
         self._acquire = client.register_script(_ACQUIRE)
         self._buckets = client.register_script(_BUCKETS)
         self._renew = client.register_script(_RENEW)
+        self._lease_and_slot = client.register_script(_LEASE_AND_SLOT)
 
     def _k(self, *parts: object) -> str:
         return self.prefix + ":".join(str(p) for p in parts)
@@ -196,6 +245,31 @@ class RedisFairness:
         if answer == 1:
             return Permit(tenant_id, token)
         return AT_CAPACITY if answer == 0 else -answer / 1000
+
+    def lease_and_slot(
+        self, leases: RedisLeases, tenant_id: int, key: str, ttl: float
+    ) -> tuple[Lease | None, Permit | float] | AtCapacity:
+        """``at_capacity``, then ``leases.acquire(key, ttl)``, then ``try_acquire`` — in one trip.
+
+        At the cap nothing is taken (no lease, no knock): ``AT_CAPACITY``. Otherwise the lease
+        (None when held: the holder was knocked) and, with a lease, the first turn's slot or the
+        seconds to wait, as :meth:`try_acquire` answers. ``leases`` must use this client.
+        """
+        limit, rate = self.policy.for_tenant(tenant_id)
+        token, lease_token = secrets.token_hex(8), secrets.token_hex(16)
+        keys = [
+            self._k("sem", tenant_id),
+            self._k("bucket", tenant_id),
+            self._k("cool", tenant_id),
+            *leases.script_keys(key),
+        ]
+        slot_ms = int(self.policy.slot_ttl * 1000)
+        args = [token, limit, slot_ms, rate, max(self.policy.tenant_burst, 1), lease_token, leases.ms(ttl)]
+        fence, slot = (int(x) for x in self._lease_and_slot(keys=keys, args=args))
+        if fence == 0:
+            return AT_CAPACITY if slot == 0 else (None, AT_CAPACITY)
+        lease = Lease(key, lease_token, fence)
+        return lease, (Permit(tenant_id, token) if slot == 1 else -slot / 1000)
 
     def release(self, permit: Permit, *, used: bool = True) -> int | None:
         pipe = self.client.pipeline(transaction=False)

@@ -106,10 +106,18 @@ class RedisLeases:
     def _knock(self, key: str) -> str:
         return f"{self.prefix}knock:{key}"
 
+    def script_keys(self, key: str) -> list[str]:
+        """The lease, fence counter and knock keys :data:`_ACQUIRE` takes (in that order)."""
+        return [self._key(key), self._fence_key, self._knock(key)]
+
+    @staticmethod
+    def ms(seconds: float) -> int:
+        return _ms(seconds)
+
     def acquire(self, key: str, ttl: float) -> Lease | None:
         """Take the lease; when it is held, leave a knock for the holder instead."""
         token = secrets.token_hex(16)
-        keys = [self._key(key), self._fence_key, self._knock(key)]
+        keys = self.script_keys(key)
         fence = int(self._acquire(keys=keys, args=[token, _ms(ttl)]))
         return Lease(key, token, fence) if fence else None
 
@@ -198,6 +206,8 @@ class _Tracked:
     lease: Lease
     ttl: float
     stop_renewing_at: float
+    renewed_at: float = field(default_factory=time.monotonic)
+    """When the holder last set the lease's ttl (taking it counts)."""
     lost: threading.Event = field(default_factory=threading.Event)
 
 
@@ -206,15 +216,31 @@ class LeaseKeeper:
 
     A lease whose deadline has passed is no longer renewed, so a hung turn loses its lease
     and another worker can take over (its writes are then fenced off).
+
+    ``renew_after``: a lease is renewed only once that share of its ttl has passed since it
+    was taken or last renewed (0: every round). Most drains end within a few seconds, so
+    renewing every lease every round mostly renewed leases that were just taken. With rounds
+    every ``interval``, a lease is renewed with at least ``1 - renew_after`` of its ttl minus
+    one ``interval`` left.
     """
 
     def __init__(
-        self, leases: LeaseManager, interval: float = 1.0, *, also: Callable[[], None] | None = None
+        self,
+        leases: LeaseManager,
+        interval: float = 1.0,
+        *,
+        also: Callable[[], None] | None = None,
+        also_every: float | None = None,
+        renew_after: float = 0.0,
     ) -> None:
         self.leases = leases
         self.interval = interval
         self.also = also
-        """Called every round too (renews the process's fairness slots)."""
+        """Called every ``also_every`` seconds (default: every round; renews the process's
+        fairness slots)."""
+        self.also_every = interval if also_every is None else also_every
+        self.renew_after = renew_after
+        self._also_at = 0.0
         self._tracked: dict[str, _Tracked] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -268,12 +294,17 @@ class LeaseKeeper:
             if now > item.stop_renewing_at:
                 item.lost.set()
                 continue
+            if now - item.renewed_at < item.ttl * self.renew_after:
+                continue  # taken or renewed a moment ago
             try:
                 if not self.leases.renew(item.lease, item.ttl):
                     item.lost.set()
+                else:
+                    item.renewed_at = now
             except Exception as exc:  # a broker hiccup: keep trying until the lease expires
                 log.warning("lease renewal failed: %s", type(exc).__name__)
-        if self.also is not None:
+        if self.also is not None and now - self._also_at >= self.also_every * 0.999:
+            self._also_at = now
             try:
                 self.also()
             except Exception as exc:

@@ -366,3 +366,45 @@ def test_a_drain_the_database_refuses_is_retried_shortly_and_holds_nothing(
     assert not world.ctx.leases.is_held(f"conv:{cid}")  # the lease was given back
     monkeypatch.undo()
     assert drain(world.ctx, world.tenant_id, cid).turns == 1
+
+
+def test_with_redis_one_script_starts_a_drain_and_keeps_cap_parking_and_slots(
+    sqlite_db: Any, make_tenant: Any, redis_client: Any, redis_prefix: str
+) -> None:
+    """Leases and fairness in one Redis: the drain starts with one script (cap, lease, slot)."""
+    from tests.workers.conftest import make_conversations
+    from workers.drain import lease_key
+    from workers.fairness import FairnessPolicy, Permit, RedisFairness
+    from workers.lease import LeaseKeeper, RedisLeases
+    from workers.testing import ListEnqueuer
+
+    tenant = make_tenant(sqlite_db, "redis-capped")
+    policy = FairnessPolicy(tenant_concurrency=1, tenant_rate=1e6, tenant_burst=1e6)
+    ctx = make_ctx(sqlite_db, fairness=policy)
+    ctx.close()
+    leases = RedisLeases(redis_client, redis_prefix)
+    fairness = RedisFairness(redis_client, policy, redis_prefix)
+    ctx.leases, ctx.fairness = leases, fairness
+    ctx.keeper = LeaseKeeper(leases, interval=1.0)
+    enqueue = ctx.enqueue
+    assert isinstance(enqueue, ListEnqueuer)
+    first, second, third = make_conversations(sqlite_db, tenant, 3)
+    for n, cid in enumerate((first, second, third)):
+        mailbox.append_inbound(sqlite_db, tenant, cid, wa_message_id=f"wamid.r{n}", text="hi")
+    held = fairness.try_acquire(tenant)
+    assert isinstance(held, Permit)
+    assert drain_and_reschedule(ctx, tenant, second).status == "parked"
+    assert drain_and_reschedule(ctx, tenant, third).status == "parked"
+    assert not leases.is_held(lease_key(second)) and enqueue.drains == []  # no lease, no polling
+    assert fairness.release(held) == second
+    assert drain(ctx, tenant, second).turns == 1
+    assert [cid for _, cid, _ in enqueue.drains] == [third]  # its release wakes the next
+    enqueue.drains.clear()
+    assert fairness.in_flight(tenant) == 0 and not leases.is_held(lease_key(second))
+    ctx.shutdown.set()  # the slot taken with the lease is given back when the drain stops at once
+    assert drain(ctx, tenant, third).status == "shutdown"
+    assert fairness.in_flight(tenant) == 0 and not leases.is_held(lease_key(third))
+    ctx.shutdown.clear()
+    assert drain(ctx, tenant, third).turns == 1 and drain(ctx, tenant, first).turns == 1
+    assert fairness.in_flight(tenant) == 0 and enqueue.drains == []
+    ctx.close()

@@ -140,3 +140,128 @@ def test_a_dead_workers_slot_frees_itself_a_renewed_one_stays(redis_client: Any,
         fairness.renew([alive])
     assert fairness.in_flight(5) == 1
     assert isinstance(fairness.try_acquire(5), Permit)  # the dead worker's slot is free again
+
+
+def test_lease_and_slot_in_one_trip_refuses_at_the_cap_knocks_and_waits(
+    redis_client: Any, redis_prefix: str
+) -> None:
+    """The drain's start (cap check, lease, first slot) in one script keeps each rule."""
+    leases = RedisLeases(redis_client, redis_prefix)
+    policy = FairnessPolicy(tenant_concurrency=1, tenant_rate=1000, tenant_burst=1000)
+    fairness = RedisFairness(redis_client, policy, redis_prefix)
+    begun = fairness.lease_and_slot(leases, 1, "conv:1", 5)
+    assert not isinstance(begun, AtCapacity)
+    lease, permit = begun
+    assert lease is not None and isinstance(permit, Permit) and leases.is_held("conv:1")
+    assert fairness.in_flight(1) == 1 and fairness.at_capacity(1)
+    assert leases.acquire("conv:1", 5) is None  # the plain acquire sees the same lease
+    knock = f"{redis_prefix}knock:conv:1"
+    assert redis_client.delete(knock) == 1  # and knocked
+    assert isinstance(fairness.lease_and_slot(leases, 1, "conv:1", 5), AtCapacity)
+    assert not redis_client.exists(knock)  # refused at the cap before the lease: no knock
+    # at the cap nothing is taken: no lease, no knock, no slot
+    assert isinstance(fairness.lease_and_slot(leases, 1, "conv:2", 5), AtCapacity)
+    assert not leases.is_held("conv:2") and fairness.in_flight(1) == 1
+    assert isinstance(fairness.lease_and_slot(leases, 2, "conv:3", 5), tuple)  # another tenant is not capped
+    fairness.park(1, 30)
+    fairness.park(1, 31)
+    assert fairness.release(permit) == 30  # parked conversations still wake in order
+    # below the cap with the lease held: no lease, a knock for the holder, no slot taken
+    held = fairness.lease_and_slot(leases, 1, "conv:1", 5)
+    assert isinstance(held, tuple) and held[0] is None and fairness.in_flight(1) == 0
+    assert redis_client.exists(knock) and leases.release(lease) is True  # the holder looks again
+    again = fairness.lease_and_slot(leases, 1, "conv:1", 5)
+    assert isinstance(again, tuple) and again[0] is not None and again[0].fence > lease.fence
+    assert isinstance(again[1], Permit) and fairness.release(again[1]) == 31
+    assert leases.release(again[0]) is False  # nobody knocked this time
+    # cooling down: the lease is taken, the slot is not (the drain decides with the lease held)
+    fairness.penalize(1, 0.3)
+    cool = fairness.lease_and_slot(leases, 1, "conv:4", 5)
+    assert isinstance(cool, tuple) and cool[0] is not None and leases.is_held("conv:4")
+    assert isinstance(cool[1], float) and not isinstance(cool[1], AtCapacity) and 0.2 < cool[1] <= 0.3
+    assert fairness.in_flight(1) == 0
+
+
+def test_lease_and_slot_respects_the_tenant_rate(redis_client: Any, redis_prefix: str) -> None:
+    leases = RedisLeases(redis_client, redis_prefix)
+    fairness = RedisFairness(
+        redis_client, FairnessPolicy(tenant_concurrency=100, tenant_rate=2, tenant_burst=2), redis_prefix
+    )
+    for n in range(2):
+        begun = fairness.lease_and_slot(leases, 1, f"conv:{n}", 5)
+        assert isinstance(begun, tuple) and isinstance(begun[1], Permit)
+    late = fairness.lease_and_slot(leases, 1, "conv:9", 5)
+    assert isinstance(late, tuple) and late[0] is not None
+    assert isinstance(late[1], float) and 0 < late[1] <= 0.5
+    assert isinstance(fairness.try_acquire(1), float)  # the same bucket as try_acquire's
+
+
+def test_keeper_renews_a_lease_only_once_a_share_of_its_ttl_passed() -> None:
+    from workers.lease import Lease
+
+    class Counting:
+        def __init__(self) -> None:
+            self.renewals = 0
+
+        def renew(self, lease: Lease, ttl: float) -> bool:
+            self.renewals += 1
+            return True
+
+    leases = Counting()
+    also: list[float] = []
+    keeper = LeaseKeeper(leases, interval=60, renew_after=0.5, also=lambda: also.append(1), also_every=0.2)  # type: ignore[arg-type]
+    keeper.track(Lease("conv:r", "t", 1), 0.4, time.monotonic() + 10)
+    keeper.renew_all()
+    assert leases.renewals == 0 and len(also) == 1  # just taken
+    time.sleep(0.22)
+    keeper.renew_all()
+    assert leases.renewals == 1 and len(also) == 2  # half its ttl passed
+    keeper.renew_all()
+    assert leases.renewals == 1 and len(also) == 2  # renewed a moment ago
+    keeper.track(Lease("conv:r", "t", 1), 0.4, time.monotonic() + 10)  # the next turn: same lease
+    keeper.renew_all()
+    assert leases.renewals == 1
+    keeper.close()
+
+
+def test_keeper_with_renew_after_keeps_a_short_lease(redis_client: Any, redis_prefix: str) -> None:
+    leases = RedisLeases(redis_client, redis_prefix)
+    keeper = LeaseKeeper(leases, interval=0.025, renew_after=1 / 3)
+    lease = leases.acquire("conv:s", 0.3)
+    assert lease is not None
+    lost = keeper.track(lease, 0.3, time.monotonic() + 5)
+    time.sleep(1.0)
+    assert leases.is_held("conv:s") and not lost.is_set()
+    keeper.close()
+
+
+def test_slots_are_renewed_once_a_third_of_their_ttl_passed(
+    sqlite_db: Any, redis_client: Any, redis_prefix: str
+) -> None:
+    from tests.workers.conftest import make_ctx
+
+    policy = FairnessPolicy(tenant_concurrency=2, slot_ttl=0.6)
+    ctx = make_ctx(sqlite_db, fairness=policy)
+    fairness = RedisFairness(redis_client, policy, redis_prefix)
+    ctx.fairness = fairness
+    renewed: list[list[Permit]] = []
+    renew = fairness.renew
+    fairness.renew = lambda permits: (renewed.append(list(permits)), renew(permits))[1]  # type: ignore[method-assign]
+    permit = fairness.try_acquire(1)
+    assert isinstance(permit, Permit)
+    ctx.permits.add(permit)
+    ctx._renew_slots()  # pyright: ignore[reportPrivateUsage]
+    assert renewed == []  # just taken
+    time.sleep(0.25)
+    ctx._renew_slots()  # pyright: ignore[reportPrivateUsage]
+    assert renewed == [[permit]]
+    ctx._renew_slots()  # pyright: ignore[reportPrivateUsage]
+    assert renewed == [[permit]]  # renewed a moment ago
+    for _ in range(4):  # still held past its ttl when renewed this way
+        time.sleep(0.21)
+        ctx._renew_slots()  # pyright: ignore[reportPrivateUsage]
+    assert fairness.in_flight(1) == 1 and len(renewed) >= 3
+    ctx.permits.discard(permit)
+    time.sleep(0.65)
+    assert fairness.in_flight(1) == 0  # not renewed once given up: it expires
+    ctx.close()
