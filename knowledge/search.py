@@ -193,12 +193,20 @@ _building: dict[tuple[str, int], threading.Lock] = {}
 
 def _cached_index(db: Database, tenant_id: int, version: tuple[object, ...]) -> _LexicalIndex | None:
     """The tenant's cached lexical index if it is of ``version``."""
-    key = (f"{db.url}|{db.schema}", tenant_id)
     with _indexes_lock:
-        cached = _indexes.get(key)
-        if cached is not None and cached.version == version:
-            _indexes.move_to_end(key)
-            return cached
+        return _cached_locked(_index_key(db, tenant_id), version)
+
+
+def _index_key(db: Database, tenant_id: int) -> tuple[str, int]:
+    return (f"{db.url}|{db.schema}", tenant_id)
+
+
+def _cached_locked(key: tuple[str, int], version: tuple[object, ...]) -> _LexicalIndex | None:
+    """(Under ``_indexes_lock``.) The cached index of ``key`` if it is of ``version``."""
+    cached = _indexes.get(key)
+    if cached is not None and cached.version == version:
+        _indexes.move_to_end(key)
+        return cached
     return None
 
 
@@ -210,11 +218,10 @@ def _tenant_index(
     Built from the tenant's own rows (tenant filter and row-level security), one build at a time
     per tenant, so that a burst of questions after an ingest does not build it once per thread.
     """
-    key = (f"{db.url}|{db.schema}", tenant_id)
+    key = _index_key(db, tenant_id)
     with _indexes_lock:
-        cached = _indexes.get(key)
-        if cached is not None and cached.version == version:
-            _indexes.move_to_end(key)
+        cached = _cached_locked(key, version)
+        if cached is not None:
             return cached
         building = _building.setdefault(key, threading.Lock())
     with building:
@@ -331,7 +338,7 @@ def _tenant_vectors(db: Database, session: Session, tenant_id: int, dim: int) ->
     ).one()
     if not count:
         return None
-    key = (f"{db.url}|{db.schema}", tenant_id)
+    key = _index_key(db, tenant_id)
     version = (int(count), int(id_sum))
     with _cache_lock:
         cached = _cache.get(key)
