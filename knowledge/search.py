@@ -279,22 +279,18 @@ def _tenant_state(session: Session | Connection, tenant_id: int) -> tuple[list[L
     return _state_of(session.execute(_STATE_TEXT, {"tenant": tenant_id}).all())
 
 
-def _tenant_state_direct(connection: Connection, tenant_id: int) -> tuple[list[Language], tuple[object, ...]]:
-    """:func:`_tenant_state` straight through the driver, as a prepared statement: it runs for
-    every search, and SQLAlchemy's execution path cost more CPU than the statement."""
-    dbapi: Any = connection.connection.dbapi_connection
-    return _state_of(dbapi.execute(_STATE_DRIVER, (tenant_id,), prepare=True).fetchall())
-
-
 KnowledgeState = tuple[list[Language], tuple[object, ...]]
 """A tenant's languages and the version of its documents (:func:`tenant_state_in`)."""
 
 
 def tenant_state_in(connection: Connection, tenant_id: int) -> KnowledgeState:
-    """PostgreSQL: the tenant's knowledge state on a connection already pinned to it, for a
-    caller that reads it in a transaction of its own (a worker opening a turn) and passes it
-    to :func:`search` (``state``), which then needs no transaction while the index is cached."""
-    return _tenant_state_direct(connection, tenant_id)
+    """PostgreSQL: :func:`_tenant_state` on a connection already pinned to the tenant, straight
+    through the driver as a prepared statement (it runs for every search, and SQLAlchemy's
+    execution path cost more CPU than the statement). A worker opening a turn reads it in its
+    own transaction and passes it to :func:`search` (``state``), which then needs no
+    transaction while the index is cached."""
+    dbapi: Any = connection.connection.dbapi_connection
+    return _state_of(dbapi.execute(_STATE_DRIVER, (tenant_id,), prepare=True).fetchall())
 
 
 def _state_of(rows: Sequence[Sequence[Any]]) -> tuple[list[Language], tuple[object, ...]]:
@@ -380,7 +376,7 @@ def _search_lexical(
             return []
     else:
         with db.tenant_connection(tenant_id) as connection:
-            langs, version = state if state is not None else _tenant_state_direct(connection, tenant_id)
+            langs, version = state if state is not None else tenant_state_in(connection, tenant_id)
             terms = query_terms(query, langs)
             if not terms or not version:
                 return []

@@ -31,7 +31,7 @@ from agent.llm.types import (
     Usage,
     UserMessage,
 )
-from knowledge.stemming import snowball_stem
+from knowledge.terms import stem
 from textnorm import LANGUAGES, Language, detect_language, fold
 
 Outcome = Literal["answer", "clarify", "handoff", "search", "hours"]
@@ -507,7 +507,7 @@ def _terms(text: str, lang: Language) -> tuple[str, ...]:
         folded = fold(word)
         if folded in stops or (len(folded) < 2 and not folded.isdigit()):
             continue
-        out.append(fold(snowball_stem(word, lang)))
+        out.append(stem(word, lang))
     return tuple(out)
 
 
