@@ -154,38 +154,56 @@ end
 return 0
 """
 
-_ACQUIRE = """
--- KEYS: semaphore zset, bucket hash, cooldown; ARGV: token, limit, slot ttl ms, rate, burst
-local t = redis.call('time')
+_NOW = """local t = redis.call('time')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local cool = redis.call('pttl', KEYS[3])
-if cool > 0 then return -cool end
-redis.call('zremrangebyscore', KEYS[1], '-inf', now)
-if redis.call('zcard', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-local rate, burst = tonumber(ARGV[4]), tonumber(ARGV[5])
-local b = redis.call('hmget', KEYS[2], 'tokens', 'ts')
-local tokens = tonumber(b[1]) or burst
-local ts = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
-if tokens < 1 then return -math.ceil((1 - tokens) / rate * 1000) end
-redis.call('hset', KEYS[2], 'tokens', tokens - 1, 'ts', now)
-redis.call('pexpire', KEYS[2], math.ceil(burst / rate * 1000) + 1000)
-redis.call('zadd', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('pexpire', KEYS[1], tonumber(ARGV[3]) + 1000)
-return 1
+"""
+_TAKE_SLOT = """-- The tenant's token bucket gives the turn start and the semaphore the slot: 1, or the
+-- negative ms to wait. KEYS[1] semaphore zset, KEYS[2] bucket hash; ARGV[1] token,
+-- ARGV[3] slot ttl ms, ARGV[4] rate, ARGV[5] burst.
+local function take_slot()
+  local rate, burst = tonumber(ARGV[4]), tonumber(ARGV[5])
+  local b = redis.call('hmget', KEYS[2], 'tokens', 'ts')
+  local tokens = tonumber(b[1]) or burst
+  local ts = tonumber(b[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
+  if tokens < 1 then return -math.ceil((1 - tokens) / rate * 1000) end
+  redis.call('hset', KEYS[2], 'tokens', tokens - 1, 'ts', now)
+  redis.call('pexpire', KEYS[2], math.ceil(burst / rate * 1000) + 1000)
+  redis.call('zadd', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('pexpire', KEYS[1], tonumber(ARGV[3]) + 1000)
+  return 1
+end
+"""
+_AT_CAP = """redis.call('zremrangebyscore', KEYS[1], '-inf', now)
+local at_cap = redis.call('zcard', KEYS[1]) >= tonumber(ARGV[2])
 """
 
-_LEASE_AND_SLOT = """
--- A drain's start in one trip: the cap check, the conversation's lease (RedisLeases' acquire,
--- knock included) and the first turn's slot (_ACQUIRE), in that order.
+_ACQUIRE = (
+    """-- KEYS: semaphore zset, bucket hash, cooldown; ARGV: token, limit, slot ttl ms, rate, burst
+"""
+    + _NOW
+    + _TAKE_SLOT
+    + """local cool = redis.call('pttl', KEYS[3])
+if cool > 0 then return -cool end
+"""
+    + _AT_CAP
+    + """if at_cap then return 0 end
+return take_slot()
+"""
+)
+
+_LEASE_AND_SLOT = (
+    """-- A drain's start in one trip: the cap check, the conversation's lease (RedisLeases' acquire,
+-- knock included) and the first turn's slot (as _ACQUIRE), in that order.
 -- KEYS: semaphore zset, bucket hash, cooldown, lease, fence counter, knock
 -- ARGV: slot token, limit, slot ttl ms, rate, burst, lease token, lease ttl ms
 -- Returns {0, 0} at the cap (nothing taken, no knock); {0, 1} the lease is held (knocked);
 -- else {fence, slot}, slot as _ACQUIRE answers (1 taken, negative ms to wait; never 0).
-local t = redis.call('time')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('zremrangebyscore', KEYS[1], '-inf', now)
-if redis.call('zcard', KEYS[1]) >= tonumber(ARGV[2]) then return {0, 0} end
+"""
+    + _NOW
+    + _TAKE_SLOT
+    + _AT_CAP
+    + """if at_cap then return {0, 0} end
 if redis.call('exists', KEYS[4]) == 1 then
   redis.call('set', KEYS[6], '1', 'PX', ARGV[7])
   return {0, 1}
@@ -194,18 +212,9 @@ local fence = redis.call('incr', KEYS[5])
 redis.call('set', KEYS[4], ARGV[6], 'PX', ARGV[7])
 local cool = redis.call('pttl', KEYS[3])
 if cool > 0 then return {fence, -cool} end
-local rate, burst = tonumber(ARGV[4]), tonumber(ARGV[5])
-local b = redis.call('hmget', KEYS[2], 'tokens', 'ts')
-local tokens = tonumber(b[1]) or burst
-local ts = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
-if tokens < 1 then return {fence, -math.ceil((1 - tokens) / rate * 1000)} end
-redis.call('hset', KEYS[2], 'tokens', tokens - 1, 'ts', now)
-redis.call('pexpire', KEYS[2], math.ceil(burst / rate * 1000) + 1000)
-redis.call('zadd', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('pexpire', KEYS[1], tonumber(ARGV[3]) + 1000)
-return {fence, 1}
+return {fence, take_slot()}
 """
+)
 
 _RENEW = """
 -- KEYS: semaphore zsets; ARGV: slot ttl ms, then the token held in each key
